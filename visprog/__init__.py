@@ -1,0 +1,68 @@
+"""visprog: a safe, checked visual programming interpreter.
+
+    >>> import visprog
+    >>> trace = visprog.execute(open("count_faces.vp").read(), "photo.jpg")
+    >>> trace.result
+    3
+
+``import visprog`` is light: it never imports torch; models load when a step needs them.
+"""
+
+from visprog._version import __version__
+from visprog.api import check, execute
+from visprog.context import Context
+from visprog.errors import (
+    CheckError,
+    ConfigurationError,
+    Diagnostic,
+    GenerationError,
+    ImageLoadError,
+    LimitError,
+    ModelUnavailableError,
+    StepFailedError,
+    ToolArgumentError,
+    ToolDeclarationError,
+    ToolExecutionError,
+    VisprogError,
+    VisprogSyntaxError,
+)
+from visprog.images import load_image
+from visprog.program import Program
+from visprog.registry import REGISTRY, Expression, Registry, ToolSpec, register_tool, tool
+from visprog.syntax import parse
+from visprog.trace import StepRecord, Trace
+from visprog.values import Image, Objects, Points
+
+__all__ = [
+    "__version__",
+    "REGISTRY",
+    "CheckError",
+    "ConfigurationError",
+    "Context",
+    "Diagnostic",
+    "Expression",
+    "GenerationError",
+    "Image",
+    "ImageLoadError",
+    "LimitError",
+    "ModelUnavailableError",
+    "Objects",
+    "Points",
+    "Program",
+    "Registry",
+    "StepFailedError",
+    "StepRecord",
+    "ToolArgumentError",
+    "ToolDeclarationError",
+    "ToolExecutionError",
+    "ToolSpec",
+    "Trace",
+    "VisprogError",
+    "VisprogSyntaxError",
+    "check",
+    "execute",
+    "load_image",
+    "parse",
+    "register_tool",
+    "tool",
+]

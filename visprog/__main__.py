@@ -1,0 +1,7 @@
+"""``python -m visprog``."""
+
+import sys
+
+from visprog.cli import main
+
+sys.exit(main())

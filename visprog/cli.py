@@ -1,0 +1,280 @@
+"""The command line: ``visprog run``, ``visprog check``, ``visprog tools``.
+
+Exit codes (one per error class, see :mod:`visprog.errors`): 0 success, 1 internal error,
+2 usage, 3 syntax, 4 check, 5 image input, 6 tool argument, 7 tool execution, 8 model or
+dependency unavailable, 9 program generation, 10 configuration, 11 resource limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from visprog.errors import ConfigurationError, StepFailedError, VisprogError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``visprog`` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        code: int = args.handler(args)
+        return code
+    except VisprogError as e:
+        _report(e, args)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("visprog: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug: say so plainly, with the traceback only on request
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"visprog: internal error: {type(e).__name__}: {e} (rerun with --debug)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _report(error: VisprogError, args: argparse.Namespace) -> None:
+    if args.debug:
+        traceback.print_exception(error)
+    name = type(error.error if isinstance(error, StepFailedError) else error).__name__
+    print(f"visprog: {name}: {error}", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser = argparse.ArgumentParser(
+        prog="visprog",
+        parents=[common],
+        description="Run visual programs: a question about images, answered step by step.",
+        epilog="Exit codes: 0 ok, 1 internal, 2 usage, 3 syntax, 4 check, 5 image, 6 tool "
+        "argument, 7 tool execution, 8 model unavailable, 9 generation, 10 configuration, 11 limit.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", parents=[common], help="run a program (or a query) on images")
+    run.add_argument(
+        "items",
+        nargs="*",
+        metavar="[QUERY] IMAGE",
+        help="the query (unless --program is given), then the images: one image is "
+        "IMAGE, two are LEFT and RIGHT",
+    )
+    run.add_argument("--program", "-p", metavar="FILE", help="program file, or - for stdin")
+    run.add_argument(
+        "--image",
+        "-i",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="bind an input by name (repeatable)",
+    )
+    run.add_argument("--json", metavar="PATH", help="write the trace as JSON (images beside it)")
+    run.add_argument("--html", metavar="PATH", help="write the trace as an HTML page")
+    run.add_argument("--out", "-o", metavar="PATH", help="save the result image")
+    run.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
+    run.add_argument("--max-pixels", type=int, default=None, help="largest image accepted")
+    run.add_argument("--max-steps", type=int, default=None, help="longest program accepted")
+    run.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    run.set_defaults(handler=cmd_run)
+
+    chk = sub.add_parser("check", parents=[common], help="check a program without running it")
+    chk.add_argument("file", help="program file, or - for stdin")
+    chk.add_argument(
+        "--inputs", default="IMAGE", help="input names, comma-separated (default IMAGE)"
+    )
+    chk.set_defaults(handler=cmd_check)
+
+    tls = sub.add_parser("tools", parents=[common], help="list every step with its signature")
+    tls.set_defaults(handler=cmd_tools)
+    return parser
+
+
+def read_program(path: str) -> tuple[str, str]:
+    """(source, display name) of a program file, or stdin for ``-``."""
+    if path == "-":
+        return sys.stdin.read(), "<stdin>"
+    try:
+        return Path(path).read_text(encoding="utf-8"), path
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigurationError(
+            f"{path}: cannot read program ({e.__class__.__name__}: {e})"
+        ) from None
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """``visprog check FILE``."""
+    from visprog.api import check
+    from visprog.errors import CheckError
+    from visprog.syntax import parse
+
+    source, name = read_program(args.file)
+    program = parse(source, name)
+    issues = check(program, [n.strip() for n in args.inputs.split(",") if n.strip()])
+    if issues:
+        raise CheckError(issues, program.source, name)
+    print(f"{name}: ok ({len(program.statements)} statements)")
+    return 0
+
+
+def cmd_tools(args: argparse.Namespace) -> int:
+    """``visprog tools``."""
+    from visprog.api import ensure_tools
+    from visprog.registry import REGISTRY
+
+    ensure_tools()
+    for spec in REGISTRY:
+        aliases = f"  (also: {', '.join(spec.aliases)})" if spec.aliases else ""
+        print(spec.signature() + aliases)
+        for line in spec.description.splitlines():
+            print(f"    {line}" if line else "")
+        if spec.model:
+            print(f"    model: {spec.model}")
+        print()
+    return 0
+
+
+def _bind(args: argparse.Namespace, images: list[str]) -> dict[str, str]:
+    named: dict[str, str] = {}
+    if len(images) == 1:
+        named["IMAGE"] = images[0]
+    elif len(images) == 2:
+        named.update(LEFT=images[0], RIGHT=images[1])
+    elif len(images) > 2:
+        raise ConfigurationError(
+            f"{len(images)} images given; name them with --image NAME=PATH (one image is IMAGE, "
+            "two are LEFT and RIGHT)"
+        )
+    for item in args.image:
+        name, sep, path = item.partition("=")
+        if not sep or not name.isidentifier() or not path:
+            raise ConfigurationError(f"--image {item!r}: expected NAME=PATH, like LEFT=left.jpg")
+        if name in named:
+            raise ConfigurationError(f"input {name!r} is given twice")
+        named[name] = path
+    return named
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``visprog run``."""
+    from visprog.api import bind_inputs, ensure_tools
+    from visprog.images import DEFAULT_MAX_PIXELS
+    from visprog.interpreter import DEFAULT_MAX_STEPS, Interpreter
+    from visprog.syntax import parse
+
+    query: str | None = None
+    images = list(args.items)
+    if args.program is None:
+        if not images:
+            raise ConfigurationError("nothing to run: give a query and images, or --program FILE")
+        query = images.pop(0)
+        source, name = _generate(query, args)
+    else:
+        source, name = read_program(args.program)
+    program = parse(source, name)
+    max_pixels = args.max_pixels or DEFAULT_MAX_PIXELS
+    inputs = bind_inputs(_bind(args, images), max_pixels)
+    ensure_tools()
+    interp = Interpreter(
+        device=args.device,
+        max_pixels=max_pixels,
+        max_steps=args.max_steps or DEFAULT_MAX_STEPS,
+        on_step=None if args.quiet else _progress(len(program.statements)),
+    )
+    try:
+        trace = interp.run(program, inputs, query=query)
+    except StepFailedError as e:
+        _write_outputs(e.trace, args, result_ok=False)
+        raise
+    _write_outputs(trace, args, result_ok=True)
+    _print_result(trace.result, args)
+    return 0
+
+
+def _generate(query: str, args: argparse.Namespace) -> tuple[str, str]:
+    raise ConfigurationError(
+        "writing programs from a query needs program generation, which this version does not "
+        "include yet; write the program yourself and pass it with --program FILE"
+    )
+
+
+def _progress(total: int) -> Any:
+    def show(record: Any) -> None:
+        status = "failed" if record.error else f"{record.seconds:.2f} s"
+        print(
+            f"[{record.index + 1}/{total}] {record.target} = {record.step}: {status}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return show
+
+
+def _write_outputs(trace: Any, args: argparse.Namespace, result_ok: bool) -> None:
+    if args.json:
+        trace.save(args.json)
+        print(f"trace written to {args.json}", file=sys.stderr)
+    if args.html:
+        from visprog.render import write_html
+
+        write_html(trace, args.html)
+        print(f"trace page written to {args.html}", file=sys.stderr)
+    if args.out and result_ok:
+        _save_result_image(trace, args.out)
+
+
+def _save_result_image(trace: Any, path: str) -> None:
+    from visprog.values import Image, Objects
+
+    result = trace.result
+    if isinstance(result, Objects) and result.source in trace.inputs:
+        from visprog.tools.tag import draw_objects
+
+        result = draw_objects(trace.inputs[result.source], result)
+    if not isinstance(result, Image):
+        raise ConfigurationError(
+            f"--out needs an image result, but the result is {type(result).__name__} {result!r}"
+        )
+    try:
+        result.to_pil().save(path)
+    except (OSError, ValueError) as e:
+        raise ConfigurationError(f"cannot save the result image to {path}: {e}") from None
+    print(f"result image written to {path}", file=sys.stderr)
+
+
+def _print_result(result: Any, args: argparse.Namespace) -> None:
+    from visprog.values import Image, Objects, Points
+
+    if isinstance(result, Image):
+        hint = "" if args.out else " (save it with --out PATH)"
+        print(f"image {result.width}x{result.height}{hint}")
+    elif isinstance(result, Objects):
+        print(f"{len(result)} objects")
+        for i in range(len(result)):
+            box = ", ".join(f"{v:.0f}" for v in result.boxes[i])
+            print(f"  {result.labels[i]}  score {result.scores[i]:.2f}  box [{box}]")
+    elif isinstance(result, Points):
+        print(f"{len(result)} points")
+        for (x, y), label in zip(result.xy, result.labels, strict=True):
+            print(f"  {label}  ({x:.0f}, {y:.0f})")
+    elif isinstance(result, bool):
+        print("yes" if result else "no")
+    elif isinstance(result, list):
+        print(", ".join(str(v) for v in result))
+    else:
+        print(result)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""What a running step can reach besides its arguments: device, models, notes, run caches."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from visprog.models import ModelManager, default_manager
+
+
+@dataclass
+class Context:
+    """Handed to a tool that declares a parameter annotated ``Context``.
+
+    Attributes:
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``.
+        models: The model manager (models are loaded on first use and cached per process).
+        env: The values defined so far (read-only view), e.g. for Eval.
+        run_cache: A dict that lives for one run, shared by its steps (e.g. image embeddings).
+        settings: Free-form options for tools (model ids, thresholds), from config and API.
+        notes: Remarks the step adds to its trace record (method used, fallbacks taken).
+        models_used: Descriptions of the models the step used, e.g. ``"MTCNN (cuda)"``.
+        services: Other collaborators by name (e.g. the program-writing LLM for ``List``).
+    """
+
+    device: str = "auto"
+    models: ModelManager = field(default_factory=default_manager)
+    env: Mapping[str, Any] = field(default_factory=dict)
+    run_cache: dict[str, Any] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    models_used: list[str] = field(default_factory=list)
+    services: Mapping[str, Any] = field(default_factory=dict)
+
+    def note(self, text: str) -> None:
+        """Add a remark to this step's trace record."""
+        self.notes.append(text)
+
+    def used_model(self, description: str) -> None:
+        """Record that this step used a model (shown in the trace)."""
+        if description not in self.models_used:
+            self.models_used.append(description)
+
+    def for_step(self, env: Mapping[str, Any]) -> Context:
+        """A fresh per-step context sharing this run's device, models, caches and settings."""
+        return Context(
+            self.device, self.models, env, self.run_cache, self.settings, [], [], self.services
+        )

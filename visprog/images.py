@@ -1,0 +1,116 @@
+"""Reading input images: any common format, EXIF orientation applied, always 8-bit RGB.
+
+Every failure is an :class:`~visprog.errors.ImageLoadError` whose one-line message names the file.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from visprog.errors import ImageLoadError, LimitError
+from visprog.values import Image
+
+DEFAULT_MAX_PIXELS = 64_000_000
+"""Largest input accepted by default (64 MP: any phone or DSLR photo, no decompression bombs)."""
+
+
+def load_image(
+    path: str | os.PathLike[str], name: str = "IMAGE", max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Image:
+    """Read an image file as an RGB root :class:`~visprog.values.Image`.
+
+    JPEG, PNG, WebP, GIF (first frame), BMP and TIFF (first page) are read; EXIF orientation is
+    applied; CMYK, palette, 16-bit, float and alpha images become 8-bit RGB (alpha over white).
+
+    Args:
+        path: The file.
+        name: The input name this image is bound to (its provenance).
+        max_pixels: Refuse images with more pixels than this, before decoding them.
+
+    Raises:
+        ImageLoadError: Missing, empty, unreadable, truncated or too-large file.
+    """
+    from PIL import Image as PILImage
+    from PIL import ImageOps, UnidentifiedImageError
+
+    p = Path(path)
+    if not p.exists():
+        raise ImageLoadError(f"{p}: no such file")
+    if p.is_dir():
+        raise ImageLoadError(f"{p}: is a directory, not an image file")
+    if p.stat().st_size == 0:
+        raise ImageLoadError(f"{p}: the file is empty")
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns, then errors, on huge images; our own limit below is the one that
+            # applies, so both become a clean error rather than a warning or a crash.
+            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            with PILImage.open(p) as img:
+                _check_pixels(p, img.size, max_pixels)
+                img.seek(0)
+                img.load()
+                rgb = to_rgb(ImageOps.exif_transpose(img) or img)
+    except (LimitError, ImageLoadError):
+        raise
+    except UnidentifiedImageError:
+        raise ImageLoadError(f"{p}: not an image, or a format that cannot be read") from None
+    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as e:
+        raise ImageLoadError(f"{p}: refused as a decompression bomb ({e})") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageLoadError(f"{p}: truncated or corrupt image ({e})") from None
+    return Image(rgb, name)
+
+
+def _check_pixels(path: Path, size: tuple[int, int], max_pixels: int) -> None:
+    w, h = size
+    if w <= 0 or h <= 0:
+        raise ImageLoadError(f"{path}: the image has no pixels ({w}x{h})")
+    if w * h > max_pixels:
+        raise ImageLoadError(
+            f"{path}: {w}x{h} = {w * h:,} pixels is more than the limit of {max_pixels:,} "
+            "(raise it with --max-pixels)"
+        )
+
+
+def to_rgb(img: Any) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """Convert any PIL image mode to an (H, W, 3) uint8 array."""
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if mode.startswith("I;16") else max(float(arr.max()), 1.0)
+        if mode == "F":
+            lo, hi = float(arr.min()), float(arr.max())
+            arr, top = arr - lo, max(hi - lo, 1e-12)
+        gray = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    if mode == "P":
+        img = img.convert("RGBA")
+    elif mode in ("LA", "PA"):
+        img = img.convert("RGBA")
+    if img.mode == "RGBA":
+        from PIL import Image as PILImage
+
+        background = PILImage.new("RGBA", img.size, (255, 255, 255, 255))
+        img = PILImage.alpha_composite(background, img)
+    return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+
+
+def as_image(value: Any, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image:
+    """Turn a path, PIL image, (H, W, 3) uint8 array or Image into an input Image named ``name``."""
+    if isinstance(value, Image):
+        root = value.offset == (0, 0) and value.root_size == value.size
+        return Image(value.pixels, name) if root else value
+    if isinstance(value, (str, os.PathLike)):
+        return load_image(value, name, max_pixels)
+    if isinstance(value, np.ndarray):
+        return Image(value, name)
+    if hasattr(value, "convert") and hasattr(value, "size"):
+        return Image(to_rgb(value), name)
+    raise ImageLoadError(
+        f"input {name!r}: expected an image path, PIL image or array, got {type(value).__name__}"
+    )

@@ -1,0 +1,225 @@
+"""The step interpreter: check, then run each statement through its tool, recording a trace.
+
+Each step: resolve references, check argument types against the tool's declared spec (the Python
+API can pass anything), call the tool, check the returned type, record. A failing step raises
+:class:`~visprog.errors.StepFailedError`, which carries the typed error and the partial trace.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from visprog import values as V
+from visprog.checker import check
+from visprog.context import Context
+from visprog.errors import (
+    CheckError,
+    LimitError,
+    StepFailedError,
+    ToolArgumentError,
+    ToolExecutionError,
+    VisprogError,
+)
+from visprog.images import DEFAULT_MAX_PIXELS
+from visprog.models import ModelManager, default_manager, validate_device
+from visprog.program import ListValue, Literal, Program, Ref, Statement, Value
+from visprog.registry import REGISTRY, Registry, ToolSpec
+from visprog.syntax import parse
+from visprog.trace import ErrorInfo, StepRecord, Trace
+
+DEFAULT_MAX_STEPS = 1000
+
+StepCallback = Callable[[StepRecord], None]
+
+
+class Interpreter:
+    """Runs checked programs.
+
+    Args:
+        registry: The tools (the default registry when omitted).
+        device: Device for model tools: auto, cpu, cuda, cuda:N, mps.
+        max_steps: Refuse programs with more statements than this.
+        max_pixels: Refuse input or intermediate images with more pixels than this.
+        models: The model manager (the process-wide one when omitted).
+        settings: Options passed to tools through their context (model ids, thresholds).
+        services: Collaborators for tools (e.g. ``{"llm": backend}`` for List).
+        on_step: Called after every step with its record (progress display).
+    """
+
+    def __init__(
+        self,
+        registry: Registry | None = None,
+        *,
+        device: str = "auto",
+        max_steps: int = DEFAULT_MAX_STEPS,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        models: ModelManager | None = None,
+        settings: Mapping[str, Any] | None = None,
+        services: Mapping[str, Any] | None = None,
+        on_step: StepCallback | None = None,
+    ) -> None:
+        self.registry = registry or REGISTRY
+        self.device = validate_device(device)
+        self.max_steps = max_steps
+        self.max_pixels = max_pixels
+        self.models = models or default_manager()
+        self.settings = dict(settings or {})
+        self.services = dict(services or {})
+        self.on_step = on_step
+
+    def run(
+        self, program: Program | str, inputs: Mapping[str, Any], *, query: str | None = None
+    ) -> Trace:
+        """Check and run a program.
+
+        Args:
+            program: Parsed program or its source text.
+            inputs: Values by input name (images as :class:`~visprog.values.Image`).
+            query: The question the program answers, kept in the trace.
+
+        Returns:
+            The trace; its ``result`` is the value of the Result statement.
+
+        Raises:
+            VisprogSyntaxError: The program does not parse.
+            CheckError: The program fails static checking (nothing has run).
+            LimitError: Too many statements or too large an input.
+            StepFailedError: A step failed; ``.trace`` holds the partial trace.
+        """
+        if isinstance(program, str):
+            program = parse(program)
+        if len(program.statements) > self.max_steps:
+            raise LimitError(
+                f"the program has {len(program.statements)} statements; the limit is {self.max_steps}"
+            )
+        env = self._inputs(inputs)
+        issues = check(program, {k: V.type_of(v) or V.ANY for k, v in env.items()}, self.registry)
+        if issues:
+            raise CheckError(issues, program.source, program.filename)
+        trace = Trace(
+            program=program.source,
+            inputs=dict(env),
+            query=query,
+            filename=program.filename,
+            device=self.device,
+            started=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        )
+        run_ctx = Context(self.device, self.models, env, {}, self.settings, [], [], self.services)
+        start = time.perf_counter()
+        try:
+            for index, st in enumerate(program.statements):
+                spec = self.registry.get(st.step)
+                assert spec is not None  # noqa: S101 - guaranteed by check() above
+                self._step(trace, env, run_ctx, index, st, spec)
+        finally:
+            trace.seconds = time.perf_counter() - start
+        return trace
+
+    def _inputs(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        env: dict[str, Any] = {}
+        for name, value in inputs.items():
+            if V.type_of(value) is None:
+                raise ToolArgumentError(
+                    f"input {name!r}: expected an Image, number, text or bool, got {type(value).__name__}"
+                )
+            if isinstance(value, V.Image):
+                self._check_pixels(value, f"input {name!r}")
+            env[name] = value
+        return env
+
+    def _check_pixels(self, image: V.Image, what: str) -> None:
+        if image.width * image.height > self.max_pixels:
+            raise LimitError(
+                f"{what} has {image.width}x{image.height} pixels, more than the limit of "
+                f"{self.max_pixels:,}"
+            )
+
+    def _step(
+        self,
+        trace: Trace,
+        env: dict[str, Any],
+        run_ctx: Context,
+        index: int,
+        st: Statement,
+        spec: ToolSpec,
+    ) -> None:
+        record = StepRecord(index, st.line, st.target, spec.name, st.source)
+        trace.steps.append(record)
+        ctx = run_ctx.for_step(env)
+        t0 = time.perf_counter()
+        try:
+            record.args = {a.name: _resolve(a.value, env) for a in st.args}
+            out = self._call(spec, record.args, ctx)
+        except VisprogError as e:
+            self._fail(trace, record, ctx, e, t0)
+            raise StepFailedError(e, trace) from e
+        except Exception as e:
+            wrapped = ToolExecutionError(f"{spec.name} failed: {type(e).__name__}: {e}")
+            wrapped.__cause__ = e
+            self._fail(trace, record, ctx, wrapped, t0)
+            raise StepFailedError(wrapped, trace) from wrapped
+        record.seconds = time.perf_counter() - t0
+        record.output, record.models, record.notes = out, ctx.models_used, ctx.notes
+        env[st.target] = out
+        if spec.name == "Result":
+            trace.result = out
+        if self.on_step is not None:
+            self.on_step(record)
+
+    def _fail(
+        self, trace: Trace, record: StepRecord, ctx: Context, error: VisprogError, t0: float
+    ) -> None:
+        record.seconds = time.perf_counter() - t0
+        record.models, record.notes = ctx.models_used, ctx.notes
+        record.error = trace.error = ErrorInfo.of(error, record.line)
+        if self.on_step is not None:
+            self.on_step(record)
+
+    def _call(self, spec: ToolSpec, args: dict[str, Any], ctx: Context) -> Any:
+        for name, value in args.items():
+            param = spec.param(name)
+            if param is None:
+                raise ToolArgumentError(f"{spec.name} has no argument {name!r}")
+            tag = V.type_of(value)
+            if tag is None or (V.ANY not in param.types and tag not in param.types):
+                raise ToolArgumentError(
+                    f"{spec.name}: argument {name!r} expects {V.describe_type(param.types)}, "
+                    f"got {tag or type(value).__name__}"
+                )
+        kwargs = dict(args)
+        if spec.context_param is not None:
+            kwargs[spec.context_param] = ctx
+        out = normalize(spec.fn(**kwargs))
+        tag = V.type_of(out)
+        if tag is None or (V.ANY not in spec.returns and tag not in spec.returns):
+            raise ToolExecutionError(
+                f"{spec.name} returned {tag or type(out).__name__}, but declares "
+                f"{V.describe_type(spec.returns)} (a bug in the tool)"
+            )
+        if isinstance(out, V.Image):
+            self._check_pixels(out, f"the image made by {spec.name}")
+        return out
+
+
+def normalize(value: Any) -> Any:
+    """NumPy scalars become Python numbers; tuples of text become lists."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return value
+
+
+def _resolve(value: Value, env: Mapping[str, Any]) -> Any:
+    if isinstance(value, Literal):
+        return value.value
+    if isinstance(value, Ref):
+        return env[value.name]
+    if isinstance(value, ListValue):
+        return [_resolve(v, env) for v in value.items]
+    raise TypeError(f"unknown value node {value!r}")  # unreachable: the parser makes only these
