@@ -98,7 +98,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     tls = sub.add_parser("tools", parents=[common], help="list every step with its signature")
     tls.set_defaults(handler=cmd_tools)
+
+    view = sub.add_parser("view", parents=[common], help="render a saved trace.json as HTML")
+    view.add_argument("trace", help="a trace written by visprog run --json")
+    view.add_argument("--html", metavar="PATH", help="where to write the page (default: beside it)")
+    view.add_argument("--no-open", action="store_true", help="do not open a browser")
+    view.set_defaults(handler=cmd_view)
     return parser
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    """``visprog view trace.json``: render a saved trace and open it."""
+    from visprog.render import write_html
+    from visprog.trace import Trace
+
+    trace = Trace.load(args.trace)
+    out = Path(args.html) if args.html else Path(args.trace).with_suffix(".html")
+    write_html(trace, out)
+    print(f"trace page written to {out}", file=sys.stderr)
+    if not args.no_open:
+        import webbrowser
+
+        webbrowser.open(out.resolve().as_uri())
+    return 0
 
 
 def read_program(path: str) -> tuple[str, str]:
