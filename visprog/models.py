@@ -8,6 +8,8 @@ functions, and only when a model tool actually runs.
 from __future__ import annotations
 
 import importlib
+import os
+import socket
 import sys
 import threading
 import time
@@ -116,6 +118,63 @@ class ModelManager:
 
 def _stderr(message: str) -> None:
     print(f"visprog: {message}", file=sys.stderr, flush=True)
+
+
+_HUB_HOST = ("huggingface.co", 443)
+_hub_reachable_cache: bool | None = None
+
+
+def hub_reachable(timeout: float = 2.0) -> bool:
+    """Whether the Hugging Face hub can be reached (asked once per process, within seconds).
+
+    ``HF_HUB_OFFLINE=1`` (or ``TRANSFORMERS_OFFLINE=1``) answers no without asking.
+    """
+    global _hub_reachable_cache
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0") or os.environ.get(
+        "TRANSFORMERS_OFFLINE", "0"
+    ) not in ("", "0"):
+        return False
+    if _hub_reachable_cache is None:
+        try:
+            socket.create_connection(_HUB_HOST, timeout=timeout).close()
+            _hub_reachable_cache = True
+        except OSError:
+            _hub_reachable_cache = False
+    return _hub_reachable_cache
+
+
+def hub_load(what: str, model_id: str, load: Callable[..., T], setting: str, **kwargs: Any) -> T:
+    """Call a ``from_pretrained``-style ``load(model_id, **kwargs)``, failing fast and clearly.
+
+    A local folder loads directly. A hub id loads from the local cache when the hub cannot be
+    reached (``local_files_only=True``, so no retry loops), and downloads with the library's own
+    progress bars when it can.
+
+    Args:
+        what: Who needs the model, for the message (``"VQA"``).
+        model_id: A Hugging Face id or a local path.
+        load: The loader, e.g. ``AutoModel.from_pretrained``.
+        setting: The setting that chooses this model (``"model.vqa"``), named in the message.
+        **kwargs: Passed to ``load``.
+
+    Raises:
+        ModelUnavailableError: When the weights are neither local nor downloadable.
+    """
+    if os.path.isdir(model_id):
+        return load(model_id, **kwargs)
+    online = hub_reachable()
+    if not online:
+        kwargs["local_files_only"] = True
+    try:
+        return load(model_id, **kwargs)
+    except OSError as e:
+        where = "the hub cannot be reached" if not online else f"loading failed ({e})"
+        raise ModelUnavailableError(
+            f"{what}: the model {model_id!r} is not available: it is not in the local Hugging "
+            f"Face cache and {where}. Download it on a machine with network "
+            f"(huggingface-cli download {model_id}) or set {setting} to a local folder "
+            "(see 'Models' in the README)."
+        ) from e
 
 
 _DEFAULT: ModelManager | None = None
