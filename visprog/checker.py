@@ -234,12 +234,19 @@ def _check_result(state: _State) -> None:
             f"the program has no Result step; end it with FINAL_RESULT = Result(var={last.target})",
             Span(last.line, 1, len(last.source) + 1),
         )
-    elif results[-1] is not statements[-1] or len(results) > 1:
-        extra = results[0] if len(results) > 1 else statements[-1]
+    elif len(results) > 1:
+        first = results[0].line
         state.add(
             "result-not-last",
-            "Result must be the last statement, and there must be one",
-            extra.step_span,
+            f"only one Result is allowed (the first is on line {first})",
+            results[1].step_span,
+        )
+    elif results[0] is not statements[-1]:
+        last = statements[-1].line
+        state.add(
+            "result-not-last",
+            f"Result must be the last statement (line {last} comes after it)",
+            results[0].step_span,
         )
 
 

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from visprog import Image, Objects, Points, execute
+from visprog.context import Context
+from visprog.registry import REGISTRY
+from visprog.tools.core import count
+from visprog.tools.crop import crop, crop_left_of, crop_right_of
+from visprog.tools.edit import color_pop
+from visprog.tools.tag import label_color, tag
+
+
+def test_count_objects_and_points(two_boxes: Objects) -> None:
+    assert count(two_boxes) == 2 and count(Objects.empty()) == 0
+    assert count(Points(np.zeros((3, 2)), ["a", "b", "c"])) == 3
+
+
+def test_count_in_a_program_keeps_the_counted_objects_in_the_trace(rgb: Image) -> None:
+    trace = execute("F = FaceDet(image=IMAGE)\nN = Count(box=F)\nR = Result(var=N)", rgb)
+    assert trace.result == 0 and isinstance(trace.steps[1].args["box"], Objects)
+
+
+@pytest.mark.parametrize(
+    ("step", "region"),
+    [
+        ("CropLeftOf", (0, 0, 40, 48)),
+        ("CropRightOf", (40, 0, 64, 48)),
+        ("CropAbove", (0, 0, 64, 25)),
+        ("CropBelow", (0, 25, 64, 48)),
+        ("Crop", (25, 2, 55, 48)),
+        ("CropFrontOf", (25, 2, 55, 48)),
+        ("CropBehind", (25, 2, 55, 48)),
+    ],
+)
+def test_directional_crops_use_the_best_box(
+    rgb: Image, two_boxes: Objects, step: str, region: tuple[int, int, int, int]
+) -> None:
+    out = REGISTRY.get(step).fn(rgb, two_boxes)  # type: ignore[union-attr]
+    x0, y0, x1, y1 = region
+    assert out.offset == (x0, y0) and out.size == (x1 - x0, y1 - y0)
+    np.testing.assert_array_equal(out.pixels, rgb.pixels[y0:y1, x0:x1])
+
+
+def test_crops_of_crops_stay_in_root_coordinates(rgb: Image) -> None:
+    right = crop_right_of(rgb, Objects(np.array([[20, 0, 40, 10]]), [1.0], ["x"]))  # x >= 30
+    assert right.offset == (30, 0)
+    left_of_that = crop_left_of(right, Objects(np.array([[40, 0, 60, 10]]), [1.0], ["y"]))  # x < 50
+    assert left_of_that.offset == (30, 0) and left_of_that.size == (20, 48)
+    np.testing.assert_array_equal(left_of_that.pixels, rgb.pixels[:, 30:50])
+
+
+def test_crop_without_objects_returns_the_image(rgb: Image) -> None:
+    assert crop(rgb, Objects.empty()) is rgb
+
+
+def test_tag_draws_boxes_and_labels_only_near_the_objects() -> None:
+    image = Image(np.full((200, 200, 3), 255, np.uint8))
+    objs = Objects(np.array([[60, 80, 140, 160]]), [0.87], ["dog"])
+    out = tag(image, objs)
+    assert out.size == image.size and out.offset == image.offset
+    assert tuple(out.pixels[120, 61]) == label_color("dog")  # on the left edge of the box
+    assert (out.pixels[170:, :] == 255).all() and (out.pixels[:, 150:] == 255).all()
+    assert (out.pixels[100:150, 70:130] == 255).all()  # inside the box stays untouched
+
+
+@pytest.mark.parametrize("step", ["ColorPop", "BgBlur", "Blur"])
+def test_edits_keep_size_and_frame_and_change_the_right_region(step: str, astronaut: Image) -> None:
+    mask = np.zeros((1, 512, 512), bool)
+    mask[0, 100:300, 150:350] = True
+    objs = Objects(np.array([[150, 100, 350, 300]]), [1.0], ["thing"], masks=mask)
+    ctx = Context()
+    out = REGISTRY.get(step).fn(image=astronaut, object=objs, ctx=ctx)  # type: ignore[union-attr]
+    assert out.size == astronaut.size and out.source == astronaut.source
+    diff = np.abs(out.pixels.astype(int) - astronaut.pixels.astype(int)).sum(axis=2)
+    inside, outside = diff[130:270, 180:320].mean(), diff[:60, :].mean()
+    if step == "Blur":
+        assert inside > 5 * max(outside, 0.5)
+    else:
+        assert outside > 5 * max(inside, 0.5)
+    assert ctx.notes == ["region: object masks"]
+
+
+def test_edits_in_a_crop_land_in_the_crop_frame(astronaut: Image) -> None:
+    region = astronaut.crop((100, 50, 400, 350))
+    objs = Objects(np.array([[200, 100, 300, 200]]), [1.0], ["x"])  # root pixels
+    out = REGISTRY.get("Blur").fn(image=region, object=objs, ctx=Context())  # type: ignore[union-attr]
+    assert out.offset == region.offset and out.size == region.size
+    diff = np.abs(out.pixels.astype(int) - region.pixels.astype(int)).sum(axis=2)
+    assert diff[60:140, 110:190].mean() > 5 * max(diff[250:, :].mean(), 0.5)
+
+
+def test_colorpop_without_masks_uses_grabcut_or_boxes(astronaut: Image) -> None:
+    ctx = Context()
+    out = color_pop(astronaut, Objects(np.array([[150, 20, 320, 220]]), [1.0], ["face"]), ctx)
+    assert out.size == astronaut.size
+    assert ctx.notes[0].startswith(("region: GrabCut", "region: boxes"))
