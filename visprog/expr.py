@@ -19,6 +19,7 @@ import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, NoReturn
 
 import lark
@@ -119,8 +120,9 @@ class _ToNodes(Transformer[Token, Node]):
         return Op("not", (a,))
 
 
+@lru_cache(maxsize=4096)
 def parse_expr(text: str) -> Node:
-    """Parse an Eval expression.
+    """Parse an Eval expression (cached: the checker and the Eval step parse the same text).
 
     Raises:
         VisprogSyntaxError: With a diagnostic located in ``text`` (line 1 = its first line).
