@@ -67,6 +67,11 @@ def test_lists_comments_blank_lines_crlf_and_no_trailing_newline() -> None:
     assert program.statements[1].line == 6
 
 
+def test_byte_order_mark_and_old_mac_line_ends() -> None:
+    program = parse("\ufeffA = Step(a=1)\rB = Step(b=A)")
+    assert [(s.target, s.line) for s in program.statements] == [("A", 1), ("B", 2)]
+
+
 def test_wrapped_arguments_and_empty_program() -> None:
     program = parse("A = Step(\n    a=1,\n    b=[\n      'x',\n    ],\n)\nB = Step()")
     assert len(program.statements) == 2 and program.statements[1].line == 7

@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 import lark
 from lark import Token, Transformer, v_args
 
-from visprog.errors import Diagnostic, VisprogSyntaxError
+from visprog.errors import Diagnostic, ToolExecutionError, VisprogSyntaxError
 from visprog.syntax import describe_token, diagnose, lark_parser, number_value, unescape
 
 Scalar = int | float | str | bool
@@ -40,8 +40,8 @@ _NUMBER_WORDS = {
 _TRUE_WORDS, _FALSE_WORDS = {"yes", "true"}, {"no", "false"}
 
 
-class ExprError(Exception):
-    """An expression could not be evaluated on the values it was given."""
+class ExprError(ToolExecutionError):
+    """An expression could not be evaluated on the values it was given (an Eval step failure)."""
 
 
 @dataclass(frozen=True)

@@ -154,7 +154,8 @@ def parse(source: str, filename: str = "<program>") -> Program:
         raise VisprogSyntaxError(
             [Diagnostic("not-text", f"expected program text, got {type(source).__name__}", 1, 1)]
         )
-    text = source.replace("\r\n", "\n").replace("\r", "\n")
+    # Editors on Windows may save a byte-order mark and CRLF line ends; neither is a mistake.
+    text = source.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     try:
         tree = lark_parser("visprog.lark").parse(text)
     except lark.exceptions.UnexpectedInput as e:
