@@ -10,7 +10,7 @@ This module imports numpy only; adapters never import the library they adapt.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -149,7 +149,6 @@ class Objects:
     masks: BoolArray | None = None
     points: FloatArray | None = None
     source: str = "IMAGE"
-    meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         boxes = np.asarray(self.boxes, dtype=np.float64)
@@ -199,15 +198,12 @@ class Objects:
             None if self.masks is None else self.masks[idx],
             None if self.points is None else self.points[idx],
             self.source,
-            dict(self.meta),
         )
 
     def with_labels(self, labels: Sequence[str], scores: npt.ArrayLike | None = None) -> Objects:
         """The same objects with new labels (and optionally new scores)."""
         new_scores = self.scores if scores is None else np.asarray(scores, dtype=np.float64)
-        return Objects(
-            self.boxes, new_scores, tuple(labels), self.masks, self.points, self.source, self.meta
-        )
+        return Objects(self.boxes, new_scores, tuple(labels), self.masks, self.points, self.source)
 
     def union_mask(self, image: Image) -> BoolArray:
         """Union of all objects as a bool (H, W) mask in ``image``'s own pixels.
