@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import colorsys
 from functools import cache
 from typing import Any
 
 import numpy as np
 
+from visprog.palette import label_rgb
 from visprog.registry import tool
 from visprog.values import Image, Objects
 
 
 def label_color(label: str) -> tuple[int, int, int]:
-    """A stable, saturated colour per label (same label, same colour, across runs)."""
-    h = (sum(ord(c) * 131**i for i, c in enumerate(label)) % 360) / 360.0
-    r, g, b = colorsys.hsv_to_rgb(h, 0.85, 0.95)
-    return int(r * 255), int(g * 255), int(b * 255)
+    """The label's colour as RGB (shared with the trace page)."""
+    return label_rgb(label)
 
 
 @cache

@@ -242,10 +242,10 @@ def _check_result(state: _State) -> None:
             results[1].step_span,
         )
     elif results[0] is not statements[-1]:
-        last = statements[-1].line
+        last_line = statements[-1].line
         state.add(
             "result-not-last",
-            f"Result must be the last statement (line {last} comes after it)",
+            f"Result must be the last statement (line {last_line} comes after it)",
             results[0].step_span,
         )
 
