@@ -221,5 +221,9 @@ def test_declared_inputs_make_names_available() -> None:
 
 
 def test_checker_with_the_real_registry_knows_visprog_spellings() -> None:
-    src = "OBJ0=FACEDET(image=IMAGE)\nIMAGE0=CROP_INFRONTOF(image=IMAGE,box=OBJ0)\nFINAL_RESULT=RESULT(var=IMAGE0)"
+    src = (
+        "OBJ0=FACEDET(image=IMAGE)\n"
+        "IMAGE0=CROP_INFRONTOF(image=IMAGE,box=OBJ0)\n"
+        "FINAL_RESULT=RESULT(var=IMAGE0)"
+    )
     assert check(parse(src)) == []
