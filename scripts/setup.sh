@@ -15,7 +15,7 @@ if ! .venv/bin/python -c "import torch, torchvision" 2>/dev/null; then
     echo "setup: installing PyTorch (a large download on a fresh machine)" >&2
     "${PIP[@]}" install --quiet "torch>=2.1" "torchvision>=0.16" "setuptools>=69" wheel
 fi
-if [[ ",$EXTRAS," == *",all,"* || ",$EXTRAS," == *",models,"* ]] && ! .venv/bin/python -c "import sam2" 2>/dev/null; then
+if [[ ",$EXTRAS," == *",all,"* || ",$EXTRAS," == *",seg,"* ]] && ! .venv/bin/python -c "import sam2" 2>/dev/null; then
     # sam2 ships as source only. Build it against the torch just installed (no isolated build
     # env, which would download another torch) and without its optional CUDA extension.
     echo "setup: building sam2 from source" >&2

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from visprog import values as V
 from visprog.checker import check as _check
+from visprog.config import load_settings
 from visprog.errors import Diagnostic
 from visprog.images import DEFAULT_MAX_PIXELS, as_image
 from visprog.interpreter import DEFAULT_MAX_STEPS, Interpreter
+from visprog.models import default_manager
 from visprog.program import Program
 from visprog.registry import Registry
 from visprog.syntax import parse
@@ -76,6 +79,7 @@ def execute(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     settings: Mapping[str, Any] | None = None,
     services: Mapping[str, Any] | None = None,
+    config: str | os.PathLike[str] | None = None,
 ) -> Trace:
     """Check and run a program on images.
 
@@ -90,6 +94,9 @@ def execute(
         max_pixels: Refuse larger input and intermediate images.
         settings: Options for tools (e.g. ``{"facedet.min_score": 0.8}``).
         services: Collaborators for tools (e.g. ``{"llm": backend}`` for List).
+        config: A TOML settings file (default ``$VISPROG_CONFIG`` or the user's config file).
+            ``settings`` override it, and ``VISPROG_*`` variables sit between the two (see
+            :mod:`visprog.config`).
 
     Returns:
         The trace; ``trace.result`` is the answer.
@@ -100,6 +107,8 @@ def execute(
     """
     ensure_tools()
     inputs = bind_inputs(images, max_pixels)
+    settings = load_settings(config, settings)
+    default_manager().configure(settings)
     interpreter = Interpreter(
         registry,
         device=device,

@@ -1,0 +1,144 @@
+"""Settings: TOML file < VISPROG_* environment < arguments, and the CLI/API wiring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import visprog
+from visprog import cli
+from visprog.config import (
+    load_settings,
+    number_setting,
+    parse_assignments,
+    parse_value,
+    read_file,
+)
+from visprog.errors import ConfigurationError
+
+
+@pytest.fixture
+def toml_file(tmp_path: Path) -> Path:
+    path = tmp_path / "visprog.toml"
+    path.write_text(
+        '[model]\nloc = "from-file/loc"\nseg = "from-file/seg"\n\n[loc]\nthreshold = 0.3\n'
+    )
+    return path
+
+
+def test_precedence_file_env_arguments(toml_file: Path) -> None:
+    env = {"VISPROG_MODEL_SEG": "from-env/seg", "VISPROG_LOC_THRESHOLD": "0.4"}
+    settings = load_settings(toml_file, {"loc.threshold": 0.5}, environ=env)
+    assert settings == {"model.loc": "from-file/loc", "model.seg": "from-env/seg",
+                        "loc.threshold": 0.5}  # fmt: skip
+
+
+def test_env_names_split_at_the_first_underscore() -> None:
+    env = {"VISPROG_FACEDET_MIN_SCORE": "0.8", "VISPROG_CONFIG": "/x", "VISPROG_DEBUG": "1",
+           "OTHER_MODEL_LOC": "x"}  # fmt: skip
+    assert load_settings(None, environ={**env, "VISPROG_CONFIG": ""}) == {"facedet.min_score": 0.8}
+
+
+def test_default_file_comes_from_visprog_config(toml_file: Path) -> None:
+    assert load_settings(environ={"VISPROG_CONFIG": str(toml_file)})["model.loc"] == "from-file/loc"
+
+
+def test_user_config_file(tmp_path: Path) -> None:
+    (tmp_path / "visprog").mkdir()
+    (tmp_path / "visprog" / "config.toml").write_text("[point]\nprompt = 'Point to {object}!'\n")
+    settings = load_settings(environ={"XDG_CONFIG_HOME": str(tmp_path)})
+    assert settings == {"point.prompt": "Point to {object}!"}
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("0.2", 0.2), ("3", 3), ("true", True), ("[1, 2]", [1, 2]), ('"quoted"', "quoted"),
+     ("google/owlv2-base-patch16", "google/owlv2-base-patch16"), ("/a b/c.pt", "/a b/c.pt")],
+)  # fmt: skip
+def test_parse_value(text: str, value: object) -> None:
+    assert parse_value(text) == value
+
+
+@pytest.mark.parametrize(
+    ("items", "match"),
+    [(["loc.threshold"], "expected KEY=VALUE"), (["threshold=1"], "section.name"),
+     (["Model.Loc=x"], "section.name")],
+)  # fmt: skip
+def test_bad_assignments(items: list[str], match: str) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        parse_assignments(items)
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [("[model\nloc = 1", "not valid TOML"), ("loc = 1", "must be a table")],
+)
+def test_bad_files(tmp_path: Path, content: str, match: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(content)
+    with pytest.raises(ConfigurationError, match=match):
+        read_file(path)
+
+
+def test_missing_file() -> None:
+    with pytest.raises(ConfigurationError, match="cannot read the config file"):
+        read_file("/no/such/visprog.toml")
+
+
+def test_cli_config_and_set(toml_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VISPROG_MODEL_LOC", raising=False)
+    args = cli.build_parser().parse_args(
+        ["run", "-p", "x.vp", "img.jpg", "--config", str(toml_file), "--set", "loc.threshold=0.05",
+         "--set", "model.point=/models/molmo"]
+    )  # fmt: skip
+    settings = cli.run_settings(args)
+    assert settings["model.loc"] == "from-file/loc" and settings["loc.threshold"] == 0.05
+    assert settings["model.point"] == "/models/molmo"
+
+
+def test_cli_run_passes_settings_to_tools(
+    tmp_path: Path, astronaut_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("facenet_pytorch")
+    program = str(Path(__file__).parents[1] / "demos" / "programs" / "count_faces.vp")
+    base = ["run", "-q", "--device", "cpu", "-p", program, str(astronaut_path)]
+    assert cli.main(base) == 0
+    assert cli.main([*base, "--set", "facedet.min_score=1.01"]) == 0
+    assert capsys.readouterr().out.split() == ["1", "0"]  # the setting reached FaceDet
+    assert cli.main([*base, "--set", "loc=1"]) == 10  # a malformed key: configuration error
+
+
+def test_api_config_argument(toml_file: Path, rgb: visprog.Image) -> None:
+    program = "B = Loc(image=IMAGE, object='TOP')\nR = Result(var=B)"
+    trace = visprog.execute(program, rgb, config=toml_file, settings={"loc.nms": 0.3})
+    assert trace.result.labels == ("top",)
+    with pytest.raises(ConfigurationError, match="cannot read the config file"):
+        visprog.execute(program, rgb, config="/no/such.toml")
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [("abc", "expected a number, got 'abc'"), (True, "expected a number"),
+     (1.5, r"in \[0.0, 1.0\], got 1.5"), ([1], "expected a number")],
+)  # fmt: skip
+def test_number_setting_rejects(value: object, match: str) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        number_setting({"loc.nms": value}, "loc.nms", 0.5, 0.0, 1.0)
+
+
+def test_number_setting_reads_text_and_defaults() -> None:
+    assert number_setting({"loc.nms": "0.25"}, "loc.nms", 0.5) == 0.25
+    assert number_setting({}, "loc.nms", 0.5) == 0.5
+
+
+def test_bad_tool_setting_is_a_configuration_error(rgb: visprog.Image) -> None:
+    program = "B = Loc(image=IMAGE, object='dog')\nR = Result(var=B)"
+    with pytest.raises(visprog.StepFailedError) as info:
+        visprog.execute(
+            program,
+            rgb,
+            device="cpu",
+            settings={"loc.threshold": "high", "model.loc": "/nonexistent"},
+        )
+    assert isinstance(info.value.error, ConfigurationError) and info.value.error.exit_code == 10

@@ -1,0 +1,232 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from visprog.context import Context
+from visprog.errors import ToolArgumentError
+from visprog.interpreter import Interpreter
+from visprog.models import ModelManager
+from visprog.tools.clip import (
+    TEMPLATES,
+    assign,
+    class_vectors,
+    classify,
+    crops,
+    embed_texts,
+    label_matches,
+    load_clip,
+    pick_best,
+    select,
+    softmax,
+    split_names,
+)
+from visprog.values import Image, Objects
+
+from .fixtures_hf import save_tiny_clip
+
+
+@pytest.fixture(scope="module")
+def clip_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    pytest.importorskip("transformers")
+    return save_tiny_clip(tmp_path_factory.mktemp("tiny-clip"))
+
+
+@pytest.fixture
+def three() -> Objects:
+    """Three unlabelled objects of the 64x48 fixture image, the first one with a mask."""
+    masks = np.zeros((3, 48, 64), bool)
+    masks[0, 5:15, 5:15] = True
+    return Objects(
+        np.array([[4, 4, 20, 20], [30, 10, 50, 40], [0, 30, 16, 47]]),
+        [0.5, 0.6, 0.7],
+        ["object"] * 3,
+        masks=masks,
+    )
+
+
+def _ctx(clip_dir: str, **settings: object) -> Context:
+    return Context(
+        device="cpu", models=ModelManager(log=None), settings={"model.clip": clip_dir, **settings}
+    )
+
+
+# -- pure parts -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("apple,orange", ["apple", "orange"]),
+        (" apple , orange ,, ", ["apple", "orange"]),
+        (["red", " blue", "red"], ["red", "blue"]),
+        ("Barack Obama", ["Barack Obama"]),
+        ("", []),
+        (None, []),
+    ],
+)
+def test_split_names(value: object, expected: list[str]) -> None:
+    assert split_names(value) == expected  # type: ignore[arg-type]
+
+
+def test_label_matches_follow_visprog_panoptic_names() -> None:
+    objs = Objects(np.zeros((4, 4)), np.ones(4), ["dog", "grass-merged", "sky-other-merged", "Dog"])
+    assert label_matches(objs, "dog") == [0, 3]
+    assert label_matches(objs, "Grass") == [1]
+    assert label_matches(objs, "sky") == [2]
+    assert label_matches(objs, "cat") == []
+
+
+def test_softmax_rows_and_columns_sum_to_one() -> None:
+    logits = np.array([[1.0, 2.0, 3.0], [1000.0, 0.0, -1000.0]])
+    np.testing.assert_allclose(softmax(logits, axis=1).sum(axis=1), 1.0)
+    np.testing.assert_allclose(softmax(logits, axis=0).sum(axis=0), 1.0)
+
+
+def test_pick_best_takes_one_object_per_query_without_duplicates() -> None:
+    sims = np.array([[0.9, 0.1, 0.8], [0.2, 0.7, 0.1], [0.1, 0.2, 0.3]])  # objects x queries
+    index, labels, scores = pick_best(sims, 100.0, ["a", "b", "c"])
+    assert index == [0, 1]  # 'c' also picks object 0, which 'a' already has
+    assert labels == ["a", "b"]
+    assert all(0.0 < s <= 1.0 for s in scores)
+
+
+def test_assign_keeps_the_best_object_of_each_category() -> None:
+    probs = np.array([[0.8, 0.2], [0.9, 0.1], [0.3, 0.7]])
+    assert assign(probs, ["cat", "dog"], True) == ([1, 2], ["cat", "dog"], [0.9, 0.7])
+    keep, labels, _ = assign(probs, ["cat", "dog"], False)
+    assert keep == [1, 0, 2] and labels == ["cat", "cat", "dog"]
+
+
+def test_assign_one_category_against_other_picks_one_object() -> None:
+    probs = np.array([[0.4, 0.6], [0.7, 0.3], [0.2, 0.8]])
+    assert assign(probs, ["harry", "other"], True) == ([1], ["harry"], [0.7])
+
+
+def test_crops_map_root_boxes_into_a_crop(rgb: Image) -> None:
+    crop = rgb.crop((10, 5, 60, 45))  # offset (10, 5) in the root image
+    objs = Objects(np.array([[20.0, 10.0, 30.0, 25.0]]), [1.0], ["x"])
+    (pil,) = crops(crop, objs)
+    np.testing.assert_array_equal(np.asarray(pil), rgb.pixels[10:25, 20:30])
+
+
+# -- the tiny CLIP through the real loading path ----------------------------------------------
+
+
+def test_class_vectors_are_normalised_template_means(clip_dir: str) -> None:
+    bundle = load_clip(clip_dir, "cpu")
+    templates = ("a photo of {}.", "a drawing of {}.")
+    vectors = class_vectors(bundle, ["cat", "dog"], templates)
+    assert vectors.shape == (2, 8)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0)
+    each = embed_texts(bundle, ["a photo of dog.", "a drawing of dog."])
+    mean = each.mean(axis=0)
+    np.testing.assert_allclose(vectors[1], mean / np.linalg.norm(mean), atol=1e-5)
+
+
+def test_select_keeps_one_object_per_query(clip_dir: str, rgb: Image, three: Objects) -> None:
+    ctx = _ctx(clip_dir)
+    out = select(rgb, three, "cat,dog", ctx)
+    assert isinstance(out, Objects) and 1 <= len(out) <= 2
+    assert set(out.labels) <= {"cat", "dog"}
+    assert all(0.0 < s <= 1.0 for s in out.scores)
+    for box in out.boxes:  # the boxes are the input's, untouched (root frame)
+        assert any(np.array_equal(box, b) for b in three.boxes)
+    assert out.masks is not None and out.masks.shape[1:] == (48, 64)
+    assert ctx.models_used == [f"{clip_dir} on cpu"]
+
+
+def test_select_on_a_crop_returns_root_boxes(clip_dir: str, rgb: Image, three: Objects) -> None:
+    crop = rgb.crop((0, 0, 56, 48))
+    out = select(crop, three, "dog", _ctx(clip_dir))
+    assert len(out) == 1 and any(np.array_equal(out.boxes[0], b) for b in three.boxes)
+
+
+def test_select_by_label_needs_no_model(rgb: Image, two_boxes: Objects) -> None:
+    ctx = Context(device="cpu", models=ModelManager(log=None), settings={"model.clip": "/none"})
+    out = select(rgb, two_boxes, "dog", ctx)
+    assert out.labels == ("dog",) and ctx.models.loaded() == []
+    assert any("by label" in n for n in ctx.notes)
+
+
+def test_select_category_narrows_the_candidates(clip_dir: str, rgb: Image) -> None:
+    objs = Objects(
+        np.array([[4, 4, 20, 20], [30, 10, 50, 40], [0, 30, 16, 47]]),
+        np.ones(3),
+        ["person", "bus", "person"],
+    )
+    out = select(rgb, objs, "man wearing a red suit", _ctx(clip_dir), category="person")
+    assert len(out) == 1 and out.labels == ("man wearing a red suit",)
+    assert not np.array_equal(out.boxes[0], objs.boxes[1])  # the bus is never a candidate
+
+
+def test_select_and_classify_on_no_objects_load_nothing(rgb: Image) -> None:
+    ctx = Context(device="cpu", models=ModelManager(log=None), settings={"model.clip": "/none"})
+    assert len(select(rgb, Objects.empty(), "dog", ctx)) == 0
+    assert len(classify(rgb, Objects.empty(), ["a", "b"], ctx)) == 0
+    assert ctx.models.loaded() == []
+
+
+@pytest.mark.parametrize("categories", [["cat", "dog", "bus"], "cat,dog,bus"])
+def test_classify_labels_with_probabilities(
+    clip_dir: str, rgb: Image, three: Objects, categories: object
+) -> None:
+    ctx = _ctx(clip_dir, **{"classify.one_per_category": False})
+    out = classify(rgb, three, categories, ctx)  # type: ignore[arg-type]
+    assert len(out) == 3 and set(out.labels) <= {"cat", "dog", "bus"}
+    assert all(1 / 3 <= s <= 1.0 for s in out.scores)  # the winner of three classes
+    assert sorted(map(tuple, out.boxes)) == sorted(map(tuple, three.boxes))
+
+
+def test_classify_default_keeps_one_object_per_category(
+    clip_dir: str, rgb: Image, three: Objects
+) -> None:
+    out = classify(rgb, three, ["cat", "dog"], _ctx(clip_dir))
+    assert 1 <= len(out) <= 2 and len(set(out.labels)) == len(out)
+
+
+def test_classify_one_category_returns_the_best_object(
+    clip_dir: str, rgb: Image, three: Objects
+) -> None:
+    out = classify(rgb, three, "harry potter", _ctx(clip_dir))
+    assert len(out) == 1 and out.labels == ("harry potter",)
+
+
+def test_classify_rejects_no_categories_and_bad_templates(
+    clip_dir: str, rgb: Image, three: Objects
+) -> None:
+    with pytest.raises(ToolArgumentError, match="no categories"):
+        classify(rgb, three, " , ", _ctx(clip_dir))
+    with pytest.raises(ToolArgumentError, match="template"):
+        classify(rgb, three, "a,b", _ctx(clip_dir, **{"clip.templates": ["no slot"]}))
+    one = classify(rgb, three, "a,b", _ctx(clip_dir, **{"clip.templates": "a photo of {}"}))
+    assert set(one.labels) <= {"a", "b"}  # a single template given as text
+
+
+def test_default_templates_mix_photo_and_drawing_prompts() -> None:
+    assert "a photo of a {}." in TEMPLATES and "a drawing of a {}." in TEMPLATES
+    assert all("{}" in t for t in TEMPLATES)
+
+
+def test_classify_in_a_program_takes_visprog_comma_string(
+    clip_dir: str, rgb: Image, two_boxes: Objects
+) -> None:
+    manager = ModelManager(log=None)
+    program = (
+        "C = Classify(image=IMAGE, object=OBJ, categories='apple,orange')\n"
+        "S = Select(image=IMAGE, object=C, query='apple', category=None)\n"
+        "R = Result(var=S)"
+    )
+    interpreter = Interpreter(device="cpu", models=manager, settings={"model.clip": clip_dir})
+    trace = interpreter.run(program, {"IMAGE": rgb, "OBJ": two_boxes})
+    assert isinstance(trace.result, Objects) and len(trace.result) <= 1
+    assert set(trace.steps[0].output.labels) <= {"apple", "orange"}
+    assert len(manager.load_seconds) == 1  # Select and Classify share one CLIP
+
+
+def test_half_precision_plumbing(clip_dir: str, rgb: Image, three: Objects) -> None:
+    ctx = _ctx(clip_dir, **{"models.dtype": "bfloat16"})
+    out = classify(rgb, three, "cat,dog", ctx)
+    assert 1 <= len(out) <= 2 and np.all(np.isfinite(out.scores))
+    processor, model = ctx.models.get(f"clip:{clip_dir}", "cpu", lambda d: pytest.fail("reload"))
+    assert str(model.dtype) == "torch.bfloat16"

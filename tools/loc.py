@@ -1,0 +1,291 @@
+"""Loc: find objects by name. Open-vocabulary detection, or VisProg's image halves.
+
+``Loc(image=IMAGE, object='TOP')`` (also ``'BOTTOM'``, ``'LEFT'``, ``'RIGHT'``) returns that half
+of the image as one object, without any model or torch import. Any other name goes to a
+detector chosen by settings:
+
+- ``model.loc``: a Hugging Face id or local folder (default OWLv2, see docs/models.md for why),
+  or an ultralytics weights file (``yolo11x.pt``, ``yoloe-11l-seg.pt``, ``yolov8x-worldv2.pt``)
+  or model yaml;
+- ``loc.backend``: ``auto`` (from the model id), ``owlv2``, ``grounding_dino`` (both through
+  transformers' zero-shot detection classes), ``yolo`` (closed-set class names), ``yoloe`` or
+  ``yolo_world`` (text prompts);
+- ``loc.threshold`` (minimum score; per-backend default), ``loc.nms`` (IoU above which the
+  lower-scored of two boxes is dropped; default 0.5, 1 disables), ``loc.max_objects``.
+
+Detectors see the image they are given (a crop stays a crop); boxes come back in root pixels.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from visprog.config import number_setting
+from visprog.context import Context
+from visprog.errors import ModelUnavailableError, ToolArgumentError
+from visprog.models import (
+    host_reachable,
+    hub_load,
+    inference_mode,
+    require,
+    resolve_device,
+    torch_dtype,
+)
+from visprog.registry import tool
+from visprog.values import FloatArray, Image, Objects
+
+DEFAULT_ID = "google/owlv2-base-patch16-ensemble"
+HALVES = ("TOP", "BOTTOM", "LEFT", "RIGHT")
+DEFAULT_THRESHOLDS = {
+    "owlv2": 0.1,
+    "grounding_dino": 0.3,
+    "yolo": 0.25,
+    "yoloe": 0.25,
+    "yolo_world": 0.1,
+}
+DEFAULT_NMS = 0.5
+BACKENDS = tuple(DEFAULT_THRESHOLDS)
+
+
+def half(image: Image, which: str) -> Objects:
+    """One half of ``image`` ('TOP', 'BOTTOM', 'LEFT' or 'RIGHT') as an object in root pixels."""
+    w, h = image.width, image.height
+    box = {
+        "TOP": (0, 0, w, h / 2),
+        "BOTTOM": (0, h / 2, w, h),
+        "LEFT": (0, 0, w / 2, h),
+        "RIGHT": (w / 2, 0, w, h),
+    }[which]
+    return Objects(image.to_root(box), np.ones(1), [which.lower()], source=image.source)
+
+
+def backend_for(model_id: str, setting: str = "auto") -> str:
+    """The backend for a model: the ``loc.backend`` setting, or guessed from the id."""
+    if setting != "auto":
+        if setting not in BACKENDS:
+            raise ToolArgumentError(
+                f"loc.backend {setting!r} is not one of auto, {', '.join(BACKENDS)}"
+            )
+        return setting
+    name = model_id.lower().replace("-", "").replace("_", "")
+    if "yoloe" in name:
+        return "yoloe"
+    if "world" in name and "yolo" in name:
+        return "yolo_world"
+    if name.endswith((".pt", ".yaml", ".yml")) or "yolo" in name:
+        return "yolo"
+    return "grounding_dino" if "grounding" in name else "owlv2"
+
+
+def nms(boxes: FloatArray, scores: FloatArray, iou: float) -> np.ndarray:
+    """Indices kept by greedy non-maximum suppression, best score first (pure numpy)."""
+    order = np.argsort(-scores, kind="stable")
+    if iou >= 1.0:
+        return order
+    keep: list[int] = []
+    areas = np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(
+        boxes[:, 3] - boxes[:, 1], 0, None
+    )
+    while order.size:
+        i, rest = int(order[0]), order[1:]
+        keep.append(i)
+        x0 = np.maximum(boxes[i, 0], boxes[rest, 0])
+        y0 = np.maximum(boxes[i, 1], boxes[rest, 1])
+        x1 = np.minimum(boxes[i, 2], boxes[rest, 2])
+        y1 = np.minimum(boxes[i, 3], boxes[rest, 3])
+        inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+        union = areas[i] + areas[rest] - inter
+        overlap = np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+        order = rest[overlap <= iou]
+    return np.asarray(keep, dtype=np.int64)
+
+
+def finish(
+    image: Image, name: str, boxes: Any, scores: Any, settings: Mapping[str, Any]
+) -> Objects:
+    """Detections in ``image`` pixels -> Objects in root pixels, clipped, NMS'd, best first."""
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    b[:, [0, 2]] = np.clip(b[:, [0, 2]], 0, image.width)
+    b[:, [1, 3]] = np.clip(b[:, [1, 3]], 0, image.height)
+    keep = nms(b, s, number_setting(settings, "loc.nms", DEFAULT_NMS, 0.0, 1.0))
+    if "loc.max_objects" in settings:
+        keep = keep[: int(number_setting(settings, "loc.max_objects", 0, 0))]
+    return Objects(image.to_root(b[keep]), s[keep], [name] * len(keep), source=image.source)
+
+
+@tool("Loc", model=f"OWLv2 ({DEFAULT_ID}); Grounding DINO, YOLO, YOLOE, YOLO-World by config")
+def loc(image: Image, object: str, ctx: Context) -> Objects:
+    """Find every instance of an object by name; 'TOP', 'BOTTOM', 'LEFT', 'RIGHT' give halves."""
+    name = object.strip()
+    if name in HALVES:
+        ctx.note(f"{name}: the {name.lower()} half of the image (no model)")
+        return half(image, name)
+    if not name:
+        raise ToolArgumentError("Loc: the object name is empty")
+    return detect(image, name, ctx)
+
+
+def detect(image: Image, name: str, ctx: Context) -> Objects:
+    """Run the configured detector for ``name`` on ``image``; Objects in root pixels."""
+    model_id = str(ctx.settings.get("model.loc", DEFAULT_ID))
+    backend = backend_for(model_id, str(ctx.settings.get("loc.backend", "auto")))
+    _threshold(ctx, backend)  # a bad value fails here, before a model loads
+    device = resolve_device(ctx.device)
+    if backend in ("owlv2", "grounding_dino"):
+        bundle = ctx.models.get(
+            model_id, device, lambda d: load_transformers(model_id, d, ctx.settings)
+        )
+        # The checkpoint's own config says which of the two it is (a local folder's name may not).
+        backend = "grounding_dino" if "grounding" in bundle[1].config.model_type else "owlv2"
+        threshold = _threshold(ctx, backend)
+        boxes, scores = run_transformers(bundle, image, name, threshold)
+    else:
+        yolo = ctx.models.get(
+            f"{backend}:{model_id}", device, lambda d: load_yolo(model_id, backend)
+        )
+        threshold = _threshold(ctx, backend)
+        boxes, scores = run_yolo(yolo, backend, image, name, threshold, device)
+    ctx.used_model(f"{backend} {model_id} on {device}")
+    ctx.note(f"{backend}: kept scores >= {threshold}")
+    return finish(image, name, boxes, scores, ctx.settings)
+
+
+def _threshold(ctx: Context, backend: str) -> float:
+    return number_setting(ctx.settings, "loc.threshold", DEFAULT_THRESHOLDS[backend], 0.0, 1.01)
+
+
+# -- transformers: OWLv2 and Grounding DINO ------------------------------------------------------
+
+
+def load_transformers(model_id: str, device: str, settings: Any) -> tuple[Any, Any]:
+    """(processor, model) of a zero-shot detector, on ``device`` in the configured dtype."""
+    tf = require("transformers", "models", "Loc")
+    dtype = torch_dtype(device, settings.get("models.dtype"))
+    processor = hub_load("Loc", model_id, tf.AutoProcessor.from_pretrained, "model.loc")
+    model = hub_load(
+        "Loc", model_id, tf.AutoModelForZeroShotObjectDetection.from_pretrained, "model.loc"
+    )
+    return processor, model.to(device=device, dtype=dtype).eval()
+
+
+def run_transformers(
+    bundle: tuple[Any, Any], image: Image, name: str, threshold: float
+) -> tuple[Any, Any]:
+    """Boxes (xyxy, image pixels) and scores for ``name`` from OWLv2 or Grounding DINO."""
+    processor, model = bundle
+    gdino = "grounding" in model.config.model_type
+    # Grounding DINO reads a lower-case phrase ending in '.'; OWLv2 one query per class.
+    text: Any = f"{name.lower().rstrip('.')}." if gdino else [[name]]
+    inputs = processor(images=image.to_pil(), text=text, return_tensors="pt")
+    inputs = inputs.to(model.device, dtype=model.dtype)
+    with inference_mode():
+        outputs = model(**inputs)
+    outputs = _to_float(outputs)
+    if gdino:
+        target = [(image.height, image.width)]
+        result = processor.post_process_grounded_object_detection(
+            outputs,
+            inputs["input_ids"],
+            threshold=threshold,
+            text_threshold=threshold,
+            target_sizes=target,
+        )[0]
+    else:
+        # OWLv2 pads the image to a square at the bottom right; boxes are relative to that square.
+        side = max(image.width, image.height)
+        result = processor.post_process_grounded_object_detection(
+            outputs, threshold=threshold, target_sizes=[(side, side)]
+        )[0]
+    return result["boxes"].float().cpu().numpy(), result["scores"].float().cpu().numpy()
+
+
+def _to_float(outputs: Any) -> Any:
+    """Half-precision outputs as float32 (post-processing sorts and rescales in float)."""
+    for key, value in outputs.items():
+        if hasattr(value, "is_floating_point") and value.is_floating_point():
+            outputs[key] = value.float()
+    return outputs
+
+
+# -- ultralytics: YOLO (closed set), YOLOE and YOLO-World (text prompts) ----------------------
+
+
+def load_yolo(model_id: str, backend: str) -> Any:
+    """An ultralytics model from a weights file or model yaml (downloads named weights)."""
+    ul = require("ultralytics", "yolo", "Loc with a YOLO model")
+    cls = {"yolo": ul.YOLO, "yoloe": ul.YOLOE, "yolo_world": ul.YOLOWorld}[backend]
+    if not os.path.exists(model_id) and not model_id.endswith((".yaml", ".yml")):
+        if not host_reachable(("github.com", 443)):
+            raise ModelUnavailableError(
+                f"Loc: the YOLO weights {model_id!r} are not here and cannot be downloaded "
+                "(no network). Download them on a machine with network (yolo export is not "
+                f"needed: python -c \"from ultralytics import YOLO; YOLO('{model_id}')\") and "
+                "set model.loc to the .pt file's path."
+            )
+    try:
+        return cls(model_id)
+    except (OSError, ConnectionError) as e:
+        raise ModelUnavailableError(f"Loc: cannot load the YOLO model {model_id!r}: {e}") from e
+
+
+def run_yolo(
+    model: Any, backend: str, image: Image, name: str, threshold: float, device: str
+) -> tuple[Any, Any]:
+    """Boxes and scores for ``name`` from an ultralytics model (pixels of ``image``)."""
+    if backend == "yolo":
+        wanted = yolo_classes(model.names, name)
+        classes: list[int] | None = wanted
+    else:
+        set_text_classes(model, backend, name)
+        classes = None
+    bgr = np.ascontiguousarray(image.pixels[:, :, ::-1])
+    result = model.predict(
+        bgr, conf=threshold, classes=classes, device=device, verbose=False, iou=1.0
+    )[0]
+    return result.boxes.xyxy.float().cpu().numpy(), result.boxes.conf.float().cpu().numpy()
+
+
+def yolo_classes(names: dict[int, str], wanted: str) -> list[int]:
+    """Class ids of a closed-set model whose name is ``wanted`` (case and plural 's' ignored).
+
+    Raises:
+        ToolArgumentError: When the model has no such class (naming the closest ones).
+    """
+    key = _singular(wanted)
+    ids = [i for i, n in names.items() if _singular(n) == key]
+    if ids:
+        return ids
+    close = difflib.get_close_matches(wanted.lower(), [n.lower() for n in names.values()], n=3)
+    hint = f" (closest: {', '.join(close)})" if close else ""
+    raise ToolArgumentError(
+        f"Loc: {wanted!r} is not one of the {len(names)} classes of this closed-set YOLO "
+        f"model{hint}; use an open-vocabulary detector (loc.backend=owlv2, yoloe or yolo_world)"
+    )
+
+
+def _singular(name: str) -> str:
+    n = name.strip().lower()
+    return n[:-1] if n.endswith("s") and not n.endswith("ss") else n
+
+
+def set_text_classes(model: Any, backend: str, name: str) -> None:
+    """Point a YOLOE / YOLO-World model at one text class (its text encoder may download)."""
+    if getattr(model, "_visprog_classes", None) == [name]:
+        return
+    try:
+        if backend == "yoloe":
+            model.set_classes([name], model.get_text_pe([name]))
+        else:
+            model.set_classes([name])
+    except (OSError, ConnectionError, ImportError) as e:
+        raise ModelUnavailableError(
+            f"Loc: {backend} needs its text encoder, which could not be loaded ({e}); run it "
+            "once on a machine with network so ultralytics caches it"
+        ) from e
+    model._visprog_classes = [name]

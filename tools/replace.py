@@ -1,0 +1,180 @@
+"""Replace: repaint the objects with what a text prompt describes (diffusers inpainting).
+
+The region is the union of the objects' masks (their boxes when they carry none), grown by a
+few pixels so the new content blends in. Only a window around the region is sent to the model,
+scaled so its long side is the model's native resolution (512 for Stable Diffusion, 1024 for
+SDXL); the result is scaled back and blended into the original through a feathered mask, so the
+output has the input's size and frame and the pixels away from the objects are unchanged.
+
+Settings: ``model.replace`` (any diffusers inpainting pipeline, loaded with
+``AutoPipelineForInpainting``; default ``stable-diffusion-v1-5/stable-diffusion-inpainting``,
+CreativeML OpenRAIL-M; ``diffusers/stable-diffusion-xl-1.0-inpainting-0.1`` for SDXL),
+``replace.seed`` (default 0: the same program gives the same picture), ``replace.steps``
+(default 30), ``replace.guidance`` (default 7.5), ``replace.size`` (the long side sent to the
+model; default: the model's native size).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from visprog.context import Context
+from visprog.errors import ToolArgumentError
+from visprog.models import hub_load, inference_mode, require, resolve_device, torch_dtype
+from visprog.registry import tool
+from visprog.values import BoolArray, FloatArray, Image, Objects, UInt8Array
+
+DEFAULT_ID = "stable-diffusion-v1-5/stable-diffusion-inpainting"
+SETTING = "model.replace"
+DEFAULT_STEPS = 30
+DEFAULT_GUIDANCE = 7.5
+CONTEXT_MARGIN = 0.25  # of the region's size, on each side: the model sees the surroundings
+
+
+def load_inpainting(model_id: str, device: str, dtype_setting: Any = None) -> Any:
+    """A diffusers inpainting pipeline for ``model_id`` on ``device`` (half precision on GPU)."""
+    require("torch", "replace", "Replace")
+    diffusers = require("diffusers", "replace", "Replace")
+    dtype = torch_dtype(device, dtype_setting)
+    pipe = hub_load(
+        "Replace",
+        model_id,
+        diffusers.AutoPipelineForInpainting.from_pretrained,
+        SETTING,
+        dtype=dtype,  # at load time, so modules the model keeps in fp32 stay fp32
+    )
+    pipe.set_progress_bar_config(disable=True)
+    return pipe.to(device)
+
+
+def native_size(pipe: Any) -> int:
+    """The long side the pipeline was trained at (UNet sample size x VAE scale), else 512."""
+    unet = getattr(pipe, "unet", None)
+    sample = getattr(getattr(unet, "config", None), "sample_size", None)
+    scale = getattr(pipe, "vae_scale_factor", 8)
+    if isinstance(sample, (tuple, list)):
+        sample = max(sample)
+    return int(sample * scale) if isinstance(sample, int) else 512
+
+
+def window(mask: BoolArray, margin: float = CONTEXT_MARGIN) -> tuple[int, int, int, int]:
+    """The box (xyxy, pixels) around the mask's pixels, grown by ``margin`` of its size."""
+    ys, xs = np.nonzero(mask)
+    x0, y0, x1, y1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+    dx = max(8, int((x1 - x0) * margin))
+    dy = max(8, int((y1 - y0) * margin))
+    h, w = mask.shape
+    return max(0, x0 - dx), max(0, y0 - dy), min(w, x1 + dx), min(h, y1 + dy)
+
+
+def model_size(width: int, height: int, long_side: int, multiple: int = 8) -> tuple[int, int]:
+    """(width, height) scaled so the long side is ``long_side``, each a multiple of ``multiple``."""
+    scale = long_side / max(width, height)
+    w = max(multiple, int(round(width * scale / multiple)) * multiple)
+    h = max(multiple, int(round(height * scale / multiple)) * multiple)
+    return w, h
+
+
+def grow(mask: BoolArray, pixels: int) -> BoolArray:
+    """The mask dilated by ``pixels`` (a square max filter)."""
+    from PIL import Image as PILImage
+    from PIL import ImageFilter
+
+    if pixels <= 0:
+        return mask
+    pil = PILImage.fromarray(mask.astype(np.uint8) * 255, "L")
+    out: BoolArray = np.asarray(pil.filter(ImageFilter.MaxFilter(2 * pixels + 1))) > 127
+    return out
+
+
+def feather(mask: BoolArray, radius: float) -> FloatArray:
+    """A soft alpha (H, W, 1) in [0, 1] from a hard mask."""
+    from PIL import Image as PILImage
+    from PIL import ImageFilter
+
+    pil = PILImage.fromarray(mask.astype(np.uint8) * 255, "L")
+    if radius > 0:
+        pil = pil.filter(ImageFilter.GaussianBlur(radius))
+    alpha: FloatArray = (np.asarray(pil, dtype=np.float64) / 255.0)[:, :, None]
+    return alpha
+
+
+def inpaint(
+    pipe: Any, image: Image, mask: BoolArray, prompt: str, options: dict[str, Any]
+) -> UInt8Array:
+    """``image`` with ``mask`` (H, W, its pixels) repainted to show ``prompt``; same size."""
+    side = max(image.width, image.height)
+    mask = grow(mask, max(2, side // 100))
+    x0, y0, x1, y1 = window(mask)
+    size = model_size(x1 - x0, y1 - y0, int(options.get("size") or native_size(pipe)))
+    region = image.to_pil().crop((x0, y0, x1, y1))
+    painted = generate(pipe, region, mask[y0:y1, x0:x1], size, prompt, options)
+    alpha = feather(mask[y0:y1, x0:x1], max(1.0, side / 200))
+    out = image.pixels.copy()
+    blend = alpha * painted + (1 - alpha) * out[y0:y1, x0:x1]
+    out[y0:y1, x0:x1] = np.clip(blend + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
+def generate(
+    pipe: Any,
+    region: Any,
+    mask: BoolArray,
+    size: tuple[int, int],
+    prompt: str,
+    options: dict[str, Any],
+) -> UInt8Array:
+    """The PIL ``region`` repainted where ``mask`` is set, run at ``size``, returned at its own."""
+    from PIL import Image as PILImage
+
+    torch = require("torch", "replace", "Replace")
+    mask_image = PILImage.fromarray(mask.astype(np.uint8) * 255, "L")
+    # A CPU generator gives the same noise, and so the same picture, on every device.
+    generator = torch.Generator("cpu").manual_seed(int(options["seed"]))
+    with inference_mode():
+        result = pipe(
+            prompt=prompt,
+            image=region.resize(size, PILImage.Resampling.LANCZOS),
+            mask_image=mask_image.resize(size, PILImage.Resampling.NEAREST),
+            width=size[0],
+            height=size[1],
+            num_inference_steps=int(options["steps"]),
+            guidance_scale=float(options["guidance"]),
+            generator=generator,
+        ).images[0]
+    painted: UInt8Array = np.asarray(
+        result.convert("RGB").resize(region.size, PILImage.Resampling.LANCZOS), dtype=np.uint8
+    )
+    return painted
+
+
+@tool("Replace", model=f"{DEFAULT_ID} (diffusers inpainting; SDXL inpaint selectable)")
+def replace(image: Image, object: Objects, prompt: str, ctx: Context) -> Image:
+    """Repaint the objects to show what the prompt describes ('blue bus'), keeping the rest."""
+    if not prompt.strip():
+        raise ToolArgumentError("Replace: the prompt is empty")
+    if len(object) == 0:
+        ctx.note("no objects: the image is returned unchanged")
+        return image
+    mask = object.union_mask(image)
+    ctx.note("region: object masks" if object.masks is not None else "region: boxes (no masks)")
+    if not mask.any():
+        ctx.note("the objects do not overlap this image: it is returned unchanged")
+        return image
+    model_id = str(ctx.settings.get(SETTING, DEFAULT_ID))
+    device = resolve_device(ctx.device)
+    dtype_setting = ctx.settings.get("models.dtype")
+    pipe = ctx.models.get(
+        f"inpaint:{model_id}", device, lambda d: load_inpainting(model_id, d, dtype_setting)
+    )
+    ctx.used_model(f"{model_id} on {device}")
+    options = {
+        "seed": ctx.settings.get("replace.seed", 0),
+        "steps": ctx.settings.get("replace.steps", DEFAULT_STEPS),
+        "guidance": ctx.settings.get("replace.guidance", DEFAULT_GUIDANCE),
+        "size": ctx.settings.get("replace.size"),
+    }
+    ctx.note(f"seed {options['seed']}, {options['steps']} steps")
+    return image.with_pixels(inpaint(pipe, image, mask, prompt.strip(), options))

@@ -1,0 +1,329 @@
+"""Seg: SAM 2 masks for objects, points, a text query, or everything in the image.
+
+Prompts (give at most one): ``object`` (each object's box), ``point`` (each point, a positive
+click), ``query`` (text: Loc finds boxes, then SAM 2 segments them), or none (SAM 2's automatic
+mask generator over the whole image, as VisProg's SEG). ``multimask=True`` returns SAM 2's three
+candidate masks per prompt (whole, part, sub-part for an ambiguous click) with their predicted
+IoU as scores; otherwise the best one.
+
+The image embedding is computed once per image and model and kept in the run cache, so later
+Seg calls on the same image (or the same crop) in one run only decode masks. Masks are returned
+in the root frame (N, H_root, W_root) even when the input is a crop.
+
+Model (``model.seg``): a SAM 2 Hugging Face id (``facebook/sam2.1-hiera-large``, the default),
+a local ``.pt`` checkpoint, or a folder holding one ``.pt`` and its ``.yaml`` config. A local
+checkpoint without a config beside it names one with ``seg.config`` (``sam2.1_hiera_l`` or a
+path); otherwise the config is guessed from the file name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from visprog.config import number_setting
+from visprog.context import Context
+from visprog.errors import ModelUnavailableError, ToolArgumentError
+from visprog.models import hub_file, inference_mode, require, resolve_device
+from visprog.registry import tool
+from visprog.values import BoolArray, FloatArray, Image, Objects, Points
+
+DEFAULT_ID = "facebook/sam2.1-hiera-large"
+DEFAULT_MAX_AUTO = 64
+_POSTPROCESS = {  # what sam2.build_sam.build_sam2 applies for image prediction
+    "sam_mask_decoder_extra_args": {
+        "dynamic_multimask_via_stability": True,
+        "dynamic_multimask_stability_delta": 0.05,
+        "dynamic_multimask_stability_thresh": 0.98,
+    }
+}
+_SIZES = {"tiny": "t", "small": "s", "base_plus": "b+", "large": "l"}
+
+
+# -- loading --------------------------------------------------------------------------------------
+
+
+def package_config(name: str) -> str:
+    """Path of a config shipped in the sam2 package (``sam2.1_hiera_l`` or ``sam2_hiera_t``)."""
+    sam2 = require("sam2", "seg", "Seg")
+    stem = Path(name).name.removesuffix(".yaml")  # not .stem: "sam2.1_hiera_l" has a dot
+    folder = "sam2.1" if stem.startswith("sam2.1") else "sam2"
+    path = Path(sam2.__file__).parent / "configs" / folder / f"{stem}.yaml"
+    if not path.is_file():
+        raise ToolArgumentError(f"seg.config {name!r}: no such SAM 2 config ({path})")
+    return str(path)
+
+
+def config_from_filename(ckpt: str) -> str | None:
+    """The packaged config for a checkpoint named like the released ones, else None."""
+    stem = Path(ckpt).name.removesuffix(".pt")  # sam2.1_hiera_large -> sam2.1_hiera_l
+    for long, short in _SIZES.items():
+        if stem.endswith(f"hiera_{long}"):
+            return package_config(stem[: -len(long)] + short)
+    return None
+
+
+def locate(model_id: str, settings: Any) -> tuple[str, str]:
+    """(config path, checkpoint path) for ``model.seg`` (downloads a hub checkpoint if needed).
+
+    Raises:
+        ModelUnavailableError: When the checkpoint or its config cannot be found.
+    """
+    config = settings.get("seg.config")
+    if os.path.isdir(model_id):
+        ckpts = sorted(Path(model_id).glob("*.pt"))
+        yamls = sorted(Path(model_id).glob("*.yaml"))
+        if len(ckpts) != 1:
+            raise ModelUnavailableError(
+                f"Seg: the folder {model_id} must hold exactly one SAM 2 .pt checkpoint"
+            )
+        ckpt = str(ckpts[0])
+        cfg = (package_config(config) if config else None) or (str(yamls[0]) if yamls else None)
+    elif os.path.isfile(model_id):
+        ckpt = model_id
+        cfg = package_config(config) if config else config_from_filename(model_id)
+    else:
+        build = require("sam2.build_sam", "seg", "Seg")
+        if model_id not in build.HF_MODEL_ID_TO_FILENAMES:
+            known = ", ".join(build.HF_MODEL_ID_TO_FILENAMES)
+            raise ModelUnavailableError(
+                f"Seg: {model_id!r} is neither a local SAM 2 checkpoint nor a known SAM 2 model "
+                f"id ({known}); set model.seg to one of them or to a .pt file"
+            )
+        cfg_name, filename = build.HF_MODEL_ID_TO_FILENAMES[model_id]
+        cfg = package_config(cfg_name)
+        ckpt = hub_file("Seg", model_id, filename, "model.seg")
+    if cfg is None:
+        raise ModelUnavailableError(
+            f"Seg: cannot tell which SAM 2 config fits {model_id}; set seg.config "
+            "(e.g. sam2.1_hiera_l) or put the .yaml beside the checkpoint"
+        )
+    return cfg, ckpt
+
+
+def build_sam2(config: str, ckpt: str | None, device: str) -> Any:
+    """A SAM 2 model from a config file and a checkpoint (random weights when ``ckpt`` is None)."""
+    require("sam2", "seg", "Seg")
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.merge(OmegaConf.load(config), {"model": _POSTPROCESS})
+    OmegaConf.resolve(cfg)
+    model = instantiate(cfg.model, _recursive_=True)
+    if ckpt is not None:
+        import torch
+
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"] if "model" in state else state)
+    return model.to(device).eval()
+
+
+def load_sam2(model_id: str, device: str, settings: Any) -> Any:
+    """Locate and build the configured SAM 2 model on ``device``."""
+    config, ckpt = locate(model_id, settings)
+    return build_sam2(config, ckpt, device)
+
+
+# -- running --------------------------------------------------------------------------------------
+
+
+def autocast(device: str) -> Any:
+    """bf16 autocast on CUDA (SAM 2's recommended precision); nothing elsewhere."""
+    if not device.startswith("cuda"):
+        return contextlib.nullcontext()
+    import torch
+
+    return torch.autocast("cuda", dtype=torch.bfloat16)
+
+
+def image_key(image: Image) -> str:
+    """A key that identifies an image's pixels and frame (for the embedding cache)."""
+    digest = hashlib.blake2b(image.pixels.tobytes(), digest_size=16).hexdigest()
+    return f"{image.source}@{image.offset}:{image.width}x{image.height}:{digest}"
+
+
+def predictor_for(image: Image, model: Any, model_key: str, ctx: Context, device: str) -> Any:
+    """A SAM 2 image predictor with ``image`` set, from the run cache when already embedded."""
+    key = f"seg-embedding:{model_key}:{image_key(image)}"
+    if key in ctx.run_cache:
+        ctx.note("image embedding reused from an earlier Seg step")
+        return ctx.run_cache[key]
+    sam2_predictor = require("sam2.sam2_image_predictor", "seg", "Seg")
+    predictor = sam2_predictor.SAM2ImagePredictor(model)
+    with inference_mode(), autocast(device):
+        predictor.set_image(image.pixels)
+    ctx.run_cache[key] = predictor
+    return predictor
+
+
+def to_root_masks(image: Image, masks: Any) -> BoolArray:
+    """(N, h, w) masks in ``image`` pixels -> (N, H_root, W_root) in the root frame."""
+    local = np.asarray(masks).reshape(-1, image.height, image.width) > 0
+    root_w, root_h = image.root_size
+    out = np.zeros((local.shape[0], root_h, root_w), dtype=bool)
+    x0, y0, x1, y1 = image.root_box
+    out[:, y0:y1, x0:x1] = local
+    return out
+
+
+def mask_boxes(masks: BoolArray, fallback: FloatArray) -> FloatArray:
+    """Tight xyxy boxes of (N, H, W) masks; ``fallback[i]`` where mask ``i`` is empty."""
+    boxes = np.array(fallback, dtype=np.float64).reshape(-1, 4)
+    for i, m in enumerate(masks):
+        ys, xs = np.nonzero(m)
+        if len(xs):
+            boxes[i] = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+    return boxes
+
+
+def prompt_masks(
+    predictor: Any, device: str, multimask: bool, box: Any = None, point: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Masks (K, h, w) and scores (K,) for one prompt, best first (K = 3 with multimask).
+
+    A single point is ambiguous, so SAM 2 is always asked for its three candidates there and,
+    without ``multimask``, the best-scored one is kept (what SAM's authors recommend).
+    """
+    kwargs: dict[str, Any] = {"multimask_output": multimask or point is not None}
+    if box is not None:
+        kwargs["box"] = np.asarray(box, dtype=np.float32).reshape(4)
+    if point is not None:
+        kwargs["point_coords"] = np.asarray(point, dtype=np.float32).reshape(1, 2)
+        kwargs["point_labels"] = np.ones(1, dtype=np.int32)
+    with inference_mode(), autocast(device):
+        masks, scores, _ = predictor.predict(**kwargs)
+    order = np.argsort(-scores)
+    if not multimask:
+        order = order[:1]
+    return masks[order], scores[order]
+
+
+def segment_prompts(
+    image: Image,
+    predictor: Any,
+    device: str,
+    prompts: list[tuple[str, Any, Any]],
+    multimask: bool,
+) -> Objects:
+    """One object per (label, box, point) prompt (three with multimask), masks in root frame."""
+    masks: list[np.ndarray] = []
+    scores: list[float] = []
+    labels: list[str] = []
+    points: list[Any] = []
+    fallback: list[Any] = []
+    for label, box, point in prompts:
+        m, s = prompt_masks(predictor, device, multimask, box, point)
+        masks.append(m.reshape(-1, image.height, image.width))
+        scores.extend(float(v) for v in s)
+        labels.extend([label] * len(s))
+        local_box = box if box is not None else (0, 0, image.width, image.height)
+        fallback.extend([local_box] * len(s))
+        centre = point if point is not None else _centre(local_box)
+        points.extend([centre] * len(s))
+    root = to_root_masks(image, np.concatenate(masks))
+    boxes = mask_boxes(root, image.to_root(np.asarray(fallback)))
+    xy = np.asarray(points, dtype=np.float64).reshape(-1, 2) + np.asarray(image.offset)
+    return Objects(boxes, np.asarray(scores), labels, root, xy, image.source)
+
+
+def _centre(box: Any) -> tuple[float, float]:
+    x0, y0, x1, y1 = (float(v) for v in box)
+    return (x0 + x1) / 2, (y0 + y1) / 2
+
+
+def automatic_masks(image: Image, model: Any, ctx: Context) -> Objects:
+    """SAM 2's automatic mask generator over the whole image (largest masks first)."""
+    amg = require("sam2.automatic_mask_generator", "seg", "Seg")
+    s = ctx.settings
+    generator = amg.SAM2AutomaticMaskGenerator(
+        model,
+        points_per_side=int(number_setting(s, "seg.points_per_side", 32, 1, 256)),
+        pred_iou_thresh=number_setting(s, "seg.pred_iou_thresh", 0.8, 0.0, 1.0),
+        stability_score_thresh=number_setting(s, "seg.stability_score_thresh", 0.95, 0.0, 1.0),
+    )
+    device = str(model.device)
+    with inference_mode(), autocast(device):
+        found = generator.generate(image.pixels)
+    found.sort(key=lambda r: -int(r["area"]))
+    limit = int(number_setting(s, "seg.max_objects", DEFAULT_MAX_AUTO, 1))
+    if len(found) > limit:
+        ctx.note(f"kept the {limit} largest of {len(found)} masks (seg.max_objects)")
+        found = found[:limit]
+    if not found:
+        return Objects.empty(image.source)
+    local = np.stack([r["segmentation"] for r in found])
+    root = to_root_masks(image, local)
+    x, y, w, h = np.asarray([r["bbox"] for r in found], dtype=np.float64).T
+    boxes = image.to_root(np.stack([x, y, x + w, y + h], axis=1))
+    scores = np.asarray([float(r["predicted_iou"]) for r in found])
+    return Objects(boxes, scores, ["object"] * len(found), root, source=image.source)
+
+
+# -- the step -------------------------------------------------------------------------------------
+
+
+def _prompts(image: Image, object: Objects | None, point: Points | None) -> list[Any]:
+    """(label, local box, local point) prompts from objects or points given in root pixels."""
+    if object is not None:
+        boxes = image.to_local(object.boxes)
+        boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, image.width)
+        boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, image.height)
+        return [(object.labels[i], boxes[i], None) for i in range(len(object))]
+    assert point is not None  # noqa: S101 - the caller passes one of the two
+    xy = point.xy - np.asarray(image.offset, dtype=np.float64)
+    return [(point.labels[i], None, xy[i]) for i in range(len(point))]
+
+
+def _check_source(image: Image, value: Objects | Points, name: str) -> None:
+    if value.source != image.source:
+        raise ToolArgumentError(
+            f"Seg: {name} were found in {value.source!r}, but the image is {image.source!r}"
+        )
+
+
+@tool("Seg", model=f"SAM 2 ({DEFAULT_ID})")
+def seg(
+    image: Image,
+    ctx: Context,
+    object: Objects | None = None,
+    point: Points | None = None,
+    query: str | None = None,
+    multimask: bool = False,
+) -> Objects:
+    """Segment objects (their boxes), points, a text query, or (no prompt) everything.
+
+    multimask=True returns several candidate masks per prompt (e.g. whole / part for one point).
+    """
+    given = [
+        n for n, v in (("object", object), ("point", point), ("query", query)) if v is not None
+    ]
+    if len(given) > 1:
+        raise ToolArgumentError(
+            f"Seg: give one of object, point or query, not {' and '.join(given)}"
+        )
+    if query is not None:
+        from visprog.tools.loc import loc
+
+        object = loc(image, query, ctx)
+        ctx.note(f"query {query!r}: {len(object)} boxes from Loc")
+    prompt_value = object if object is not None else point
+    if prompt_value is not None:
+        _check_source(image, prompt_value, "the objects" if object is not None else "the points")
+        if len(prompt_value) == 0:
+            return Objects.empty(image.source)
+    model_id = str(ctx.settings.get("model.seg", DEFAULT_ID))
+    device = resolve_device(ctx.device)
+    model = ctx.models.get(
+        f"sam2:{model_id}", device, lambda d: load_sam2(model_id, d, ctx.settings)
+    )
+    ctx.used_model(f"SAM 2 {model_id} on {device}")
+    if prompt_value is None:
+        ctx.note("no prompt: automatic masks over the whole image")
+        return automatic_masks(image, model, ctx)
+    predictor = predictor_for(image, model, f"{model_id}@{device}", ctx, device)
+    return segment_prompts(image, predictor, device, _prompts(image, object, point), multimask)

@@ -1,0 +1,171 @@
+"""VQA: answer a question about an image with a vision-language model.
+
+Any transformers image-text-to-text model works: those with a chat template (SmolVLM,
+Qwen2.5-VL / Qwen3-VL, Molmo 2, LLaVA, ...) get the question as a chat turn, those without one
+(BLIP-2) get ``"Question: ... Answer:"``, and BLIP's VQA model (``BlipForQuestionAnswering``),
+which VisProg used, gets the bare question. The model is chosen by the ``model.vqa`` setting (a
+Hugging Face id or a local folder); its kind is read from its config and processor.
+
+The default is SmolVLM-500M-Instruct: Apache-2.0, half a billion parameters (about 1 GB in
+bf16), fast enough on a CPU, instruction-tuned with a chat template, so it runs through the same
+generic code path as the larger models one may select. Set ``model.vqa`` to
+``Qwen/Qwen3-VL-2B-Instruct`` (Apache-2.0) for better answers on a GPU, or to
+``Salesforce/blip-vqa-capfilt-large`` (BSD-3-Clause) for VisProg's own model.
+
+Answers are normalised the way VisProg's programs expect (see :func:`normalize_answer`): short,
+lower case, numbers as digits, ``yes``/``no``, no trailing punctuation. Other settings:
+``vqa.max_new_tokens`` (default 16) and ``vqa.prompt`` (a template with ``{question}``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from visprog.context import Context
+from visprog.errors import ToolArgumentError
+from visprog.models import hub_load, inference_mode, require, resolve_device, torch_dtype
+from visprog.registry import tool
+from visprog.values import Image
+
+DEFAULT_ID = "HuggingFaceTB/SmolVLM-500M-Instruct"
+SETTING = "model.vqa"
+PROMPT = "{question} Answer the question using a single word or phrase."
+PLAIN_PROMPT = "Question: {question} Answer:"
+MAX_NEW_TOKENS = 16
+
+_UNITS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen"
+).split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+NUMBER_WORDS: dict[str, int] = {w: i for i, w in enumerate(_UNITS)}
+NUMBER_WORDS.update({w: 20 + 10 * i for i, w in enumerate(_TENS)})
+NUMBER_WORDS.update({"hundred": 100, "a hundred": 100, "one hundred": 100, "none": 0})
+
+_PREFIX = re.compile(r"^\s*(?:answer|assistant|a)\s*:\s*", re.IGNORECASE)
+_YES_NO = re.compile(r"^(yes|no)(?:[\s,.!;:]*$|[,.!;:]\s)")
+_ARTICLE = re.compile(r"^(?:a|an|the)\s+")
+_COMPOUND = re.compile(r"^([a-z]+)[\s-]([a-z]+)$")
+
+
+def normalize_answer(text: str) -> str:
+    """A model's answer in the short form VisProg's programs compare against.
+
+    The first line only, without an ``Answer:`` prefix, quotes, a leading article or trailing
+    punctuation; lower case; ``yes``/``no`` for answers that start with one (``"Yes, there
+    is."`` -> ``"yes"``); number words as digits (``"Two."`` -> ``"2"``, ``"twenty-one"`` ->
+    ``"21"``). Empty input gives ``""``.
+    """
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    s = _PREFIX.sub("", lines[0]).strip().strip("\"'`").strip()
+    s = s.rstrip(".!?,;:").strip().strip("\"'`").strip().lower()
+    match = _YES_NO.match(s)
+    if match:
+        return match.group(1)
+    number = _number(s)
+    if number is not None:
+        return str(number)
+    without_article = _ARTICLE.sub("", s)
+    number = _number(without_article)
+    return str(number) if number is not None else without_article
+
+
+def _number(s: str) -> int | None:
+    """``"two"`` -> 2, ``"twenty one"`` / ``"twenty-one"`` -> 21; None for anything else."""
+    if s in NUMBER_WORDS:
+        return NUMBER_WORDS[s]
+    match = _COMPOUND.match(s)
+    if match and match.group(1) in _TENS and match.group(2) in _UNITS[1:10]:
+        return NUMBER_WORDS[match.group(1)] + NUMBER_WORDS[match.group(2)]
+    return None
+
+
+@dataclass
+class VqaModel:
+    """A loaded VQA model.
+
+    Attributes:
+        kind: ``"blip"`` (question in, answer out) or ``"chat"`` (an image-text-to-text model
+            prompted through its chat template).
+        processor: The model's processor (image processor and tokenizer).
+        model: The torch model, on its device, in eval mode.
+    """
+
+    kind: str
+    processor: Any
+    model: Any
+
+
+def load_vqa(model_id: str, device: str, dtype_setting: Any = None) -> VqaModel:
+    """Load ``model_id`` (hub id or folder) for VQA on ``device``, in half precision on GPU.
+
+    Raises:
+        ModelUnavailableError: When transformers is missing or the weights cannot be had.
+    """
+    tf = require("transformers", "models", "VQA")
+    config = hub_load("VQA", model_id, tf.AutoConfig.from_pretrained, SETTING)
+    kind = "blip" if config.model_type == "blip" else "chat"
+    cls = tf.BlipForQuestionAnswering if kind == "blip" else tf.AutoModelForImageTextToText
+    processor = hub_load("VQA", model_id, tf.AutoProcessor.from_pretrained, SETTING)
+    model = hub_load("VQA", model_id, cls.from_pretrained, SETTING)
+    model = model.to(device=device, dtype=torch_dtype(device, dtype_setting)).eval()
+    return VqaModel(kind, processor, model)
+
+
+def ask(vqa: VqaModel, image: Image, question: str, max_new_tokens: int, prompt: str) -> str:
+    """The model's raw answer to ``question`` about ``image`` (greedy decoding)."""
+    inputs = vqa.processor(
+        images=[image.to_pil()], text=[_prompt(vqa, question, prompt)], return_tensors="pt"
+    )
+    # Floating inputs (pixels) follow the model's dtype; token ids stay integers.
+    inputs = inputs.to(vqa.model.device, dtype=vqa.model.dtype)
+    with inference_mode():
+        out = vqa.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
+    out = _drop_prompt(out, inputs["input_ids"])
+    return str(vqa.processor.batch_decode(out, skip_special_tokens=True)[0])
+
+
+def _prompt(vqa: VqaModel, question: str, prompt: str) -> str:
+    """The text given with the image: BLIP's bare question, a chat turn, or BLIP-2's form."""
+    if vqa.kind == "blip":
+        return question
+    if getattr(vqa.processor, "chat_template", None) is None:
+        return PLAIN_PROMPT.replace("{question}", question)  # BLIP-2 and others, no template
+    content = [{"type": "image"}, {"type": "text", "text": prompt.replace("{question}", question)}]
+    messages = [{"role": "user", "content": content}]
+    return str(vqa.processor.apply_chat_template(messages, add_generation_prompt=True))
+
+
+def _drop_prompt(out: Any, input_ids: Any) -> Any:
+    """Generated ids without the echoed prompt (decoder-only models repeat it; others do not)."""
+    n = input_ids.shape[1]
+    if out.shape[1] >= n and bool((out[:, :n] == input_ids.to(out.device)).all()):
+        return out[:, n:]
+    return out
+
+
+@tool("VQA", model=f"{DEFAULT_ID} (transformers image-text-to-text; BLIP VQA selectable)")
+def vqa(image: Image, question: str, ctx: Context) -> str:
+    """Answer a question about the image in a word or short phrase ('2', 'yes', 'red')."""
+    if not question.strip():
+        raise ToolArgumentError("VQA: the question is empty")
+    model_id = str(ctx.settings.get(SETTING, DEFAULT_ID))
+    device = resolve_device(ctx.device)
+    dtype_setting = ctx.settings.get("models.dtype")
+    model = ctx.models.get(
+        f"vqa:{model_id}", device, lambda d: load_vqa(model_id, d, dtype_setting)
+    )
+    ctx.used_model(f"{model_id} on {device}")
+    max_new_tokens = int(ctx.settings.get("vqa.max_new_tokens", MAX_NEW_TOKENS))
+    prompt = str(ctx.settings.get("vqa.prompt", PROMPT))
+    if "{question}" not in prompt:
+        raise ToolArgumentError(f"vqa.prompt must contain '{{question}}', got {prompt!r}")
+    raw = ask(model, image, question.strip(), max_new_tokens, prompt)
+    answer = normalize_answer(raw)
+    if answer != raw:
+        ctx.note(f"model answered {raw!r}; normalised to {answer!r}")
+    return answer
