@@ -28,7 +28,7 @@ import numpy as np
 
 from visprog.context import Context
 from visprog.errors import ToolArgumentError
-from visprog.models import hub_load, inference_mode, require, resolve_device, torch_dtype
+from visprog.models import hub_load, inference_mode, require, torch_dtype
 from visprog.registry import tool
 from visprog.values import FloatArray, Image, Objects
 
@@ -146,13 +146,7 @@ def similarity(
     templates = (setting,) if isinstance(setting, str) else tuple(setting)
     if not templates or any("{}" not in t for t in templates):
         raise ToolArgumentError("clip.templates: every template needs a '{}' for the name")
-    model_id = str(ctx.settings.get(SETTING, DEFAULT_ID))
-    device = resolve_device(ctx.device)
-    dtype_setting = ctx.settings.get("models.dtype")
-    bundle = ctx.models.get(
-        f"clip:{model_id}", device, lambda d: load_clip(model_id, d, dtype_setting)
-    )
-    ctx.used_model(f"{model_id} on {device}")
+    bundle, _ = ctx.load_model("clip", SETTING, DEFAULT_ID, load_clip)
     sims = embed_images(bundle, crops(image, objects)) @ class_vectors(bundle, names, templates).T
     return sims, logit_scale(bundle)
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from visprog.context import Context
 from visprog.errors import ToolArgumentError
-from visprog.models import hub_load, inference_mode, require, resolve_device, torch_dtype
+from visprog.models import hub_load, inference_mode, require, torch_dtype
 from visprog.registry import tool
 from visprog.values import BoolArray, FloatArray, Image, Objects, UInt8Array
 
@@ -163,13 +163,7 @@ def replace(image: Image, object: Objects, prompt: str, ctx: Context) -> Image:
     if not mask.any():
         ctx.note("the objects do not overlap this image: it is returned unchanged")
         return image
-    model_id = str(ctx.settings.get(SETTING, DEFAULT_ID))
-    device = resolve_device(ctx.device)
-    dtype_setting = ctx.settings.get("models.dtype")
-    pipe = ctx.models.get(
-        f"inpaint:{model_id}", device, lambda d: load_inpainting(model_id, d, dtype_setting)
-    )
-    ctx.used_model(f"{model_id} on {device}")
+    pipe, device = ctx.load_model("inpaint", SETTING, DEFAULT_ID, load_inpainting)
     options = {
         "seed": ctx.settings.get("replace.seed", 0),
         "steps": ctx.settings.get("replace.steps", DEFAULT_STEPS),

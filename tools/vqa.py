@@ -25,7 +25,7 @@ from typing import Any
 
 from visprog.context import Context
 from visprog.errors import ToolArgumentError
-from visprog.models import hub_load, inference_mode, require, resolve_device, torch_dtype
+from visprog.models import hub_load, inference_mode, require, torch_dtype
 from visprog.registry import tool
 from visprog.values import Image
 
@@ -153,13 +153,7 @@ def vqa(image: Image, question: str, ctx: Context) -> str:
     """Answer a question about the image in a word or short phrase ('2', 'yes', 'red')."""
     if not question.strip():
         raise ToolArgumentError("VQA: the question is empty")
-    model_id = str(ctx.settings.get(SETTING, DEFAULT_ID))
-    device = resolve_device(ctx.device)
-    dtype_setting = ctx.settings.get("models.dtype")
-    model = ctx.models.get(
-        f"vqa:{model_id}", device, lambda d: load_vqa(model_id, d, dtype_setting)
-    )
-    ctx.used_model(f"{model_id} on {device}")
+    model, _ = ctx.load_model("vqa", SETTING, DEFAULT_ID, load_vqa)
     max_new_tokens = int(ctx.settings.get("vqa.max_new_tokens", MAX_NEW_TOKENS))
     prompt = str(ctx.settings.get("vqa.prompt", PROMPT))
     if "{question}" not in prompt:

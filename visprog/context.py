@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from visprog.models import ModelManager, default_manager
+from visprog.models import ModelManager, default_manager, resolve_device
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -41,6 +43,29 @@ class Context:
         """Record that this step used a model (shown in the trace)."""
         if description not in self.models_used:
             self.models_used.append(description)
+
+    def load_model(
+        self, kind: str, setting: str, default_id: str, loader: Callable[[str, str, Any], T]
+    ) -> tuple[T, str]:
+        """The model that ``setting`` names (else ``default_id``), loaded once per process.
+
+        Args:
+            kind: Cache-key prefix, so one id loaded by two kinds of loader stays apart.
+            setting: The setting that chooses the model, e.g. ``"model.vqa"``.
+            default_id: The model used when the setting is absent.
+            loader: ``loader(model_id, device, dtype_setting)`` builds the model.
+
+        Returns:
+            The model and the device it is on; the step's trace records both.
+        """
+        model_id = str(self.settings.get(setting, default_id))
+        device = resolve_device(self.device)
+        dtype_setting = self.settings.get("models.dtype")
+        model = self.models.get(
+            f"{kind}:{model_id}", device, lambda d: loader(model_id, d, dtype_setting)
+        )
+        self.used_model(f"{model_id} on {device}")
+        return model, device
 
     def for_step(self, env: Mapping[str, Any]) -> Context:
         """A fresh per-step context sharing this run's device, models, caches and settings."""
