@@ -36,7 +36,7 @@ def program_of(n: int) -> str:
         elif kind == 1:
             lines.append(f"IMG{i} = CROP_LEFTOF(image=IMAGE, box=BOX)")
         elif kind == 2:
-            lines.append(f"E{i} = Eval(expr=\"{{N{i - 2}}} + 1\")")
+            lines.append(f'E{i} = Eval(expr="{{N{i - 2}}} + 1")')
         else:
             lines.append(f"Q{i} = EVAL(expr=\"'yes' if {{E{i - 1}}} > 0 and not False else 'no'\")")
     lines.append("FINAL_RESULT = Result(var=BOX)")
@@ -57,7 +57,9 @@ def bench_parse_check(n: int = 1000, repeat: int = 5) -> None:
         times_parse.append(t1 - t0)
         times_check.append(t2 - t1)
     p, c = statistics.median(times_parse), statistics.median(times_check)
-    print(f"parse + check, {n} lines: {p + c:.3f} s (parse {p:.3f} s, check {c:.3f} s; median of {repeat})")
+    print(
+        f"parse + check, {n} lines: {p + c:.3f} s (parse {p:.3f} s, check {c:.3f} s; median of {repeat})"
+    )
 
 
 def bench_overhead(n: int = STEPS) -> None:
@@ -81,12 +83,17 @@ def bench_overhead(n: int = STEPS) -> None:
         in_tools = sum(s.seconds for s in trace.steps)
         runs.append((total, total - in_tools))
     total, overhead = min(runs)
-    print(f"interpreter, {n} steps: {total / n * 1e6:.1f} µs per step in all "
-          f"(check included), {overhead / n * 1e6:.1f} µs per step outside the tools")
+    print(
+        f"interpreter, {n} steps: {total / n * 1e6:.1f} µs per step in all "
+        f"(check included), {overhead / n * 1e6:.1f} µs per step outside the tools"
+    )
 
     parse_expr.cache_clear()
-    eval_program = "\n".join(["A0 = Eval(expr='1')"] + [
-        f"A{i} = Eval(expr=\"{{A{i - 1}}} + 1\")" for i in range(1, n)] + [f"R = Result(var=A{n - 1})"])
+    eval_program = "\n".join(
+        ["A0 = Eval(expr='1')"]
+        + [f'A{i} = Eval(expr="{{A{i - 1}}} + 1")' for i in range(1, n)]
+        + [f"R = Result(var=A{n - 1})"]
+    )
     t0 = time.perf_counter()
     trace = Interpreter(max_steps=n + 1).run(eval_program, {})
     total = time.perf_counter() - t0
@@ -97,17 +104,23 @@ def bench_cold_start(repeat: int = 7) -> None:
     exe = Path(sys.executable).parent / "visprog"
     with tempfile.TemporaryDirectory() as tmp:
         prog = Path(tmp) / "p.vp"
-        prog.write_text("BOX0 = FaceDet(image=IMAGE)\nIMAGE0 = CropLeftOf(image=IMAGE, box=BOX0)\n"
-                        "ANSWER0 = Eval(expr=\"'yes' if 1 > 0 else 'no'\")\nR = Result(var=IMAGE0)\n")
+        prog.write_text(
+            "BOX0 = FaceDet(image=IMAGE)\nIMAGE0 = CropLeftOf(image=IMAGE, box=BOX0)\n"
+            "ANSWER0 = Eval(expr=\"'yes' if 1 > 0 else 'no'\")\nR = Result(var=IMAGE0)\n"
+        )
+
         def timed(cmd: list[str]) -> float:
             t0 = time.perf_counter()
             subprocess.run(cmd, check=True, capture_output=True)
             return time.perf_counter() - t0
+
         timed([str(exe), "check", str(prog)])  # warm the OS file cache and Lark's grammar cache
         check_times = [timed([str(exe), "check", str(prog)]) for _ in range(repeat)]
         python_times = [timed([sys.executable, "-c", "pass"]) for _ in range(repeat)]
-    print(f"visprog check cold start: {statistics.median(check_times):.3f} s median, "
-          f"{min(check_times):.3f} s best (bare python start: {statistics.median(python_times):.3f} s)")
+    print(
+        f"visprog check cold start: {statistics.median(check_times):.3f} s median, "
+        f"{min(check_times):.3f} s best (bare python start: {statistics.median(python_times):.3f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ if [[ ",$EXTRAS," == *",all,"* || ",$EXTRAS," == *",seg,"* ]] && ! .venv/bin/pyt
     echo "setup: building sam2 from source" >&2
     SAM2_BUILD_CUDA=0 "${PIP[@]}" install --quiet --no-build-isolation "sam2>=1.1"
 fi
+# llama-cpp-python (extra llmserver) compiles llama.cpp; a portable build can be cached and reused.
+export CMAKE_ARGS=${CMAKE_ARGS:--DGGML_NATIVE=OFF}
 echo "setup: installing visprog[$EXTRAS] into .venv" >&2
 "${PIP[@]}" install --quiet -e ".[$EXTRAS]"
 echo "setup: done; run .venv/bin/visprog --help" >&2

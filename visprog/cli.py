@@ -82,11 +82,48 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--json", metavar="PATH", help="write the trace as JSON (images beside it)")
     run.add_argument("--html", metavar="PATH", help="write the trace as an HTML page")
+    run.add_argument(
+        "--full-images",
+        action="store_true",
+        help="embed full-resolution images in the HTML page (default: thumbnails)",
+    )
     run.add_argument("--out", "-o", metavar="PATH", help="save the result image")
     run.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
+    run.add_argument(
+        "--config", metavar="FILE", help="settings file (TOML; default $VISPROG_CONFIG)"
+    )
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="settings",
+        help="a setting, e.g. model.loc=google/owlv2-large-patch14-ensemble (repeatable; "
+        "overrides --config and VISPROG_* variables)",
+    )
     run.add_argument("--max-pixels", type=int, default=None, help="largest image accepted")
     run.add_argument("--max-steps", type=int, default=None, help="longest program accepted")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    run.add_argument(
+        "--llm",
+        metavar="SPEC",
+        help="program writer: default (offline Gemma 3 270M), hf:ID_OR_PATH, a .gguf file, or "
+        "openai:MODEL[@BASE_URL] (default: setting llm.backend, then $VISPROG_LLM, then default)",
+    )
+    run.add_argument(
+        "--task",
+        default="auto",
+        choices=["auto", "gqa", "nlvr", "edit", "tag", "count"],
+        help="prompt for the query (default auto: chosen from the query and the image count)",
+    )
+    run.add_argument("--show-program", action="store_true", help="print the written program")
+    run.add_argument(
+        "--program-only", action="store_true", help="print the written program and stop"
+    )
+    run.add_argument("--no-cache", action="store_true", help="do not reuse a cached program")
+    run.add_argument(
+        "--attempts", type=int, default=3, metavar="N", help="program-writing tries (default 3)"
+    )
     run.set_defaults(handler=cmd_run)
 
     chk = sub.add_parser("check", parents=[common], help="check a program without running it")
@@ -103,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_argument("trace", help="a trace written by visprog run --json")
     view.add_argument("--html", metavar="PATH", help="where to write the page (default: beside it)")
     view.add_argument("--no-open", action="store_true", help="do not open a browser")
+    view.add_argument(
+        "--full-images",
+        action="store_true",
+        help="embed full-resolution images in the page (default: thumbnails)",
+    )
     view.set_defaults(handler=cmd_view)
     return parser
 
@@ -114,7 +156,7 @@ def cmd_view(args: argparse.Namespace) -> int:
 
     trace = Trace.load(args.trace)
     out = Path(args.html) if args.html else Path(args.trace).with_suffix(".html")
-    write_html(trace, out)
+    write_html(trace, out, full_images=getattr(args, "full_images", False))
     print(f"trace page written to {out}", file=sys.stderr)
     if not args.no_open:
         import webbrowser
@@ -164,6 +206,11 @@ def cmd_tools(args: argparse.Namespace) -> int:
         if spec.model:
             print(f"    model: {spec.model}")
         print()
+    from visprog.config import KNOWN_KEYS
+
+    print("Settings (--set KEY=VALUE, --config FILE, or VISPROG_SECTION_NAME):")
+    for key, meaning in KNOWN_KEYS.items():
+        print(f"  {key:28} {meaning}")
     return 0
 
 
@@ -201,34 +248,90 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not images:
             raise ConfigurationError("nothing to run: give a query and images, or --program FILE")
         query = images.pop(0)
-        source, name = _generate(query, args)
+        source, name, generation = _generate(query, args)
+        if args.program_only:
+            return 0
     else:
         source, name = read_program(args.program)
+        generation = []
     program = parse(source, name)
     max_pixels = args.max_pixels or DEFAULT_MAX_PIXELS
     inputs = bind_inputs(_bind(args, images), max_pixels)
     ensure_tools()
     interp = Interpreter(
         device=args.device,
+        settings=run_settings(args),
         max_pixels=max_pixels,
         max_steps=args.max_steps or DEFAULT_MAX_STEPS,
         on_step=None if args.quiet else _progress(len(program.statements)),
+        services=_services(args),
     )
     try:
         trace = interp.run(program, inputs, query=query)
     except StepFailedError as e:
+        e.trace.generation = generation
         _write_outputs(e.trace, args, result_ok=False)
         raise
+    trace.generation = generation
     _write_outputs(trace, args, result_ok=True)
     _print_result(trace.result, args)
     return 0
 
 
-def _generate(query: str, args: argparse.Namespace) -> tuple[str, str]:
-    raise ConfigurationError(
-        "writing programs from a query needs program generation, which this version does not "
-        "include yet; write the program yourself and pass it with --program FILE"
+def run_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """Settings for ``visprog run``: config file < VISPROG_* variables < ``--set``."""
+    from visprog.config import load_settings, parse_assignments
+    from visprog.models import default_manager
+
+    settings = load_settings(args.config, parse_assignments(args.settings))
+    default_manager().configure(settings)
+    return settings
+
+
+def _generate(query: str, args: argparse.Namespace) -> tuple[str, str, list[dict[str, Any]]]:
+    """Write the program for ``query`` with the chosen backend: (source, name, records)."""
+    from visprog.api import ensure_tools
+    from visprog.planner import ProgramCache, generate_program
+    from visprog.planner.backends import LazyBackend, backend_spec
+
+    ensure_tools()
+    names = list(_bind(args, list(args.items)[1:]))
+    if not names:
+        raise ConfigurationError("give the images the query is about (one IMAGE, or LEFT RIGHT)")
+    settings = run_settings(args)
+    say = None if args.quiet else _say
+    backend = LazyBackend(backend_spec(args.llm, settings), settings, args.device, say)
+    args.llm_service = backend  # List steps of this run ask the same model
+    gen = generate_program(
+        query,
+        backend,
+        names,
+        task=None if args.task == "auto" else args.task,
+        attempts=args.attempts,
+        cache=None if args.no_cache else ProgramCache(),
+        progress=say,
     )
+    if say:
+        how = "from the program cache" if gen.cached else f"in {len(gen.attempts)} attempt(s)"
+        say(f"program written ({gen.task} prompt, {gen.model}) {how}")
+    if args.show_program or args.program_only:
+        print(gen.program.rstrip("\n"), flush=True)
+    return gen.program, f"<generated: {query}>", gen.records()
+
+
+def _services(args: argparse.Namespace) -> dict[str, Any]:
+    """The run's language model for List steps: the program writer's, else the --llm choice."""
+    service = getattr(args, "llm_service", None)
+    if service is None and args.llm:
+        from visprog.planner.backends import LazyBackend
+
+        say = None if args.quiet else _say
+        service = LazyBackend(args.llm, run_settings(args), args.device, say)
+    return {"llm": service} if service is not None else {}
+
+
+def _say(message: str) -> None:
+    print(f"visprog: {message}", file=sys.stderr, flush=True)
 
 
 def _progress(total: int) -> Any:
@@ -250,7 +353,7 @@ def _write_outputs(trace: Any, args: argparse.Namespace, result_ok: bool) -> Non
     if args.html:
         from visprog.render import write_html
 
-        write_html(trace, args.html)
+        write_html(trace, args.html, full_images=getattr(args, "full_images", False))
         print(f"trace page written to {args.html}", file=sys.stderr)
     if args.out and result_ok:
         _save_result_image(trace, args.out)

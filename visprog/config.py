@@ -55,10 +55,29 @@ KNOWN_KEYS: dict[str, str] = {
     "seg.config": "SAM 2 config for a local checkpoint, e.g. sam2.1_hiera_l or a .yaml path",
     "seg.points_per_side": "Seg's automatic mask generator grid (no prompt)",
     "point.max_new_tokens": "Point's generation budget",
+    "seg.max_objects": "Seg keeps at most this many automatic masks (the largest)",
+    "seg.pred_iou_thresh": "Seg's automatic masks: minimum predicted IoU",
+    "seg.stability_score_thresh": "Seg's automatic masks: minimum stability score",
+    "point.prompt": "Point's instruction to Molmo, with {object}",
+    "facedet.min_score": "FaceDet's minimum face probability (0..1)",
+    "vqa.max_new_tokens": "VQA's answer length budget",
+    "vqa.prompt": "VQA's instruction, with {question}",
+    "clip.templates": "Select/Classify prompt templates, each with {} for the name",
+    "classify.one_per_category": "Classify keeps only the best object per category (VisProg)",
+    "replace.seed": "Replace's random seed (same seed, same image)",
+    "replace.steps": "Replace's diffusion steps",
+    "replace.guidance": "Replace's classifier-free guidance scale",
+    "replace.size": "Replace's working size in pixels",
+    "emoji.scale": "Emoji size relative to the object's box",
+    "llm.backend": "program writer: default, hf:ID_OR_PATH, a .gguf file, openai:MODEL[@URL]",
+    "llm.mode": "OpenAI-compatible servers: chat or completion",
+    "llm.grammar": "OpenAI-compatible servers: none, gbnf (llama.cpp) or lark (vLLM)",
+    "llm.timeout": "OpenAI-compatible servers: seconds per request",
+    "llm.retries": "OpenAI-compatible servers: retries on 429, 5xx and lost connections",
     "models.budget_gb": "memory budget for loaded models; least recently used ones are evicted",
     "models.dtype": "auto (bf16/fp16 on GPU, fp32 on CPU), float32, bfloat16, float16",
 }
-"""Keys the built-in tools read, with what they mean (``visprog config`` style documentation)."""
+"""Keys the built-in tools read, with what they mean (listed by ``visprog tools``)."""
 
 
 def parse_value(text: str) -> Any:

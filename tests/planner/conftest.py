@@ -1,0 +1,69 @@
+"""Fixtures for the planner tests: a tiny random-weight causal LM saved to disk, fake backends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from visprog.planner.grammar import Grammar
+
+from .tiny_lm import build_tiny_lm
+
+
+@pytest.fixture(scope="session")
+def tiny_lm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding a tiny Llama and its byte-level BPE tokenizer (built offline)."""
+    pytest.importorskip("transformers")
+    pytest.importorskip("llguidance")
+    return build_tiny_lm(tmp_path_factory.mktemp("tiny_lm"))
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Run torch on one thread: tiny models are far faster so on a shared CPU."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def program_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point visprog's cache at a temporary folder."""
+    monkeypatch.setenv("VISPROG_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+class ScriptedBackend:
+    """A fake backend for plumbing tests: returns the scripted replies in order.
+
+    Records every prompt and grammar it was given. Not a model: real backends are exercised in
+    test_constrained.py, test_http.py and test_gemma.py.
+    """
+
+    def __init__(self, replies: Sequence[str], constrained: bool = False, name: str = "scripted"):
+        self.replies = list(replies)
+        self.prompts: list[str] = []
+        self.grammars: list[Grammar | None] = []
+        self.constrained = constrained
+        self.name = name
+
+    def complete(
+        self,
+        prompt: str,
+        *,
+        grammar: Grammar | None = None,
+        max_tokens: int = 320,
+        stop: Sequence[str] = (),
+        temperature: float = 0.0,
+        prefix_len: int = 0,
+    ) -> str:
+        assert 0 <= prefix_len < len(prompt)
+        self.prompts.append(prompt)
+        self.grammars.append(grammar)
+        if not self.replies:
+            raise AssertionError("the backend was called more often than scripted")
+        return self.replies.pop(0)

@@ -1,0 +1,65 @@
+"""The one small interface every program-writing backend implements."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
+
+from visprog.planner.grammar import Grammar
+
+Progress = Callable[[str], None]
+"""Receives one-line progress messages (model loading, generating); the CLI prints them."""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A language model that continues a text prompt.
+
+    Attributes:
+        name: What produced the text, e.g. ``"gemma-3-270m (transformers, cpu)"``; part of the
+            program-cache key and of the trace.
+        constrained: True when ``complete`` honours ``grammar`` (output is then a sentence of it).
+    """
+
+    @property
+    def name(self) -> str:
+        """What produced the text (see the class docstring)."""
+        ...
+
+    @property
+    def constrained(self) -> bool:
+        """True when ``complete`` honours ``grammar``."""
+        ...
+
+    def complete(
+        self,
+        prompt: str,
+        *,
+        grammar: Grammar | None = None,
+        max_tokens: int = 320,
+        stop: Sequence[str] = (),
+        temperature: float = 0.0,
+        prefix_len: int = 0,
+    ) -> str:
+        """The model's continuation of ``prompt`` (without the prompt).
+
+        Args:
+            prompt: The text to continue.
+            grammar: Constrain the continuation to this grammar (when :attr:`constrained`).
+            max_tokens: Most tokens to generate.
+            stop: Cut the continuation at the first of these strings (unconstrained output).
+            temperature: 0 for greedy decoding; above 0 samples.
+            prefix_len: ``prompt[:prefix_len]`` is shared with other calls; a backend may cache
+                its reading (local models keep its key/value cache). A hint only.
+        """
+        ...
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> str:
+    """``text`` up to the first occurrence of any stop string."""
+    cut = len(text)
+    for s in stop:
+        i = text.find(s) if s else -1
+        if i >= 0:
+            cut = min(cut, i)
+    return text[:cut]

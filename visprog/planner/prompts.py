@@ -1,0 +1,173 @@
+"""Prompts as data: one file per task in ``prompts/`` (shipped as ``visprog.prompts``).
+
+A prompt file (TOML) holds ``task``, ``title``, ``inputs``, ``tools`` (the steps the task may
+use), a ``header`` and ``[[examples]]`` of ``query`` and ``program``. The tool list shown to the
+model is rendered from the registered tools' specs (signature and docstring summary), so it
+cannot drift from the code.
+
+Task choice (:func:`choose_task`): two images or more -> ``nlvr``; else the first keyword group
+that matches the query: editing words (blur, replace, color pop, emoji, hide, ...) -> ``edit``;
+tagging words (tag, label, identify, name the) -> ``tag``; counting and pointing words (how many,
+count, number of, point, segment, outline, where) -> ``count``; otherwise ``gqa``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from visprog.errors import ConfigurationError
+from visprog.registry import REGISTRY, Registry
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+TASKS = ("gqa", "nlvr", "edit", "tag", "count")
+
+_KEYWORDS: list[tuple[str, str]] = [
+    (
+        "edit",
+        r"\b(blur\w*|replace\w*|swap|colou?r ?pop|pop the colou?r|grey|gray|emoji\w*|hide|"
+        r"anonymi[sz]e|pixelate|repaint|recolou?r|turn (?:the|it|them)\b.*\binto|"
+        r"change (?:the|it|them)\b.*\b(?:to|into)|make (?:the|it)\b.*\b(?:look|into)|"
+        r"keep only|in colou?r|background)\b",
+    ),
+    ("tag", r"\b(tag\w*|label\w*|identify|name (?:the|each|every)|who (?:is|are))\b"),
+    ("count", r"\b(how many|count\w*|number of|point\w*|segment\w*|outline\w*|where)\b"),
+]
+
+
+@dataclass(frozen=True)
+class Example:
+    """One in-context example: a query and the program that answers it."""
+
+    query: str
+    program: str
+
+
+@dataclass(frozen=True)
+class PromptSet:
+    """A task's prompt file, loaded.
+
+    Attributes:
+        task: The task name (``gqa``, ``nlvr``, ``edit``, ``tag``, ``count``).
+        title: One line describing the task.
+        inputs: Input names the examples use (``IMAGE``, or ``LEFT`` and ``RIGHT``).
+        tools: Step names the task may use (``Result`` is always allowed).
+        header: The instructions shown before the tool list.
+        examples: The in-context examples.
+    """
+
+    task: str
+    title: str
+    inputs: tuple[str, ...]
+    tools: tuple[str, ...]
+    header: str
+    examples: tuple[Example, ...]
+
+    def tool_list(self, registry: Registry | None = None) -> str:
+        """The task's tools, one per line, rendered from their registered specs.
+
+        Raises:
+            ConfigurationError: When a listed tool is not registered.
+        """
+        reg = registry if registry is not None else REGISTRY
+        lines = []
+        for name in (*self.tools, "Result"):
+            spec = reg.get(name)
+            if spec is None:
+                raise ConfigurationError(
+                    f"prompt {self.task!r} lists the step {name!r}, which is not registered"
+                )
+            lines.append(f"{spec.signature()}: {spec.doc}")
+        return "\n".join(lines)
+
+    def head(self, registry: Registry | None = None) -> str:
+        """Header and tool list: the part of the prompt that does not depend on the query."""
+        return f"{self.header.strip()}\n\nSteps:\n{self.tool_list(registry)}\n"
+
+    def version(self, registry: Registry | None = None) -> str:
+        """A short hash of everything in the prompt but the query (for the program cache)."""
+        text = self.head(registry) + "".join(e.query + e.program for e in self.examples)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+    def prefix(self, registry: Registry | None = None) -> str:
+        """Header, tools and every example: the part shared by all queries of the task."""
+        parts = [self.head(registry), *(block(e.query, e.program) for e in self.examples)]
+        return "\n".join(parts) + "\n"
+
+    def suffix(self, query: str) -> str:
+        """The example closest to ``query`` once more, then the open question.
+
+        Repeating the closest example right before the question helps a small model copy the
+        right pattern, while the long prefix stays the same for every query (so local backends
+        read it once).
+        """
+        best = rank_examples(self.examples, query)[-1]
+        return f"{block(best.query, best.program)}\n{open_question(query)}"
+
+    def render(self, query: str, registry: Registry | None = None) -> str:
+        """The whole prompt for ``query``: :meth:`prefix` then :meth:`suffix`."""
+        return self.prefix(registry) + self.suffix(query)
+
+
+def block(query: str, program: str) -> str:
+    """One example as the model sees it."""
+    return f"Question: {query.strip()}\nProgram:\n{program.strip()}\n"
+
+
+def open_question(query: str) -> str:
+    """The unanswered question the model continues."""
+    return f"Question: {' '.join(query.split())}\nProgram:\n"
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 2}
+
+
+def rank_examples(examples: tuple[Example, ...], query: str) -> list[Example]:
+    """Examples sorted by increasing word overlap with ``query`` (stable for ties)."""
+    q = _words(query)
+    scored = [(len(q & _words(e.query)), i, e) for i, e in enumerate(examples)]
+    return [e for _, _, e in sorted(scored, key=lambda t: (t[0], -t[1]))]
+
+
+@cache
+def load_prompt(task: str) -> PromptSet:
+    """The prompt file for ``task``, from the installed package data.
+
+    Raises:
+        ConfigurationError: For an unknown task or a malformed file.
+    """
+    if task not in TASKS:
+        raise ConfigurationError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
+    text = resources.files("visprog.prompts").joinpath(f"{task}.toml").read_text("utf-8")
+    try:
+        data = tomllib.loads(text)
+        return PromptSet(
+            task=data["task"],
+            title=data["title"],
+            inputs=tuple(data["inputs"]),
+            tools=tuple(data["tools"]),
+            header=data["header"],
+            examples=tuple(Example(e["query"], e["program"].strip()) for e in data["examples"]),
+        )
+    except (tomllib.TOMLDecodeError, KeyError, TypeError) as e:
+        raise ConfigurationError(f"prompts/{task}.toml is malformed: {e}") from e
+
+
+def choose_task(query: str, n_images: int = 1) -> str:
+    """The task whose prompt suits ``query`` (see the module docstring for the rules)."""
+    if n_images >= 2:
+        return "nlvr"
+    text = query.lower()
+    for task, pattern in _KEYWORDS:
+        if re.search(pattern, text):
+            return task
+    return "gqa"

@@ -1,0 +1,212 @@
+"""Writing a program for a query, with a bounded repair loop.
+
+Each attempt asks the backend for a program (under the generation grammar when the backend
+honours one), then parses and checks it. On a syntax or check error, and optionally on a runtime
+error reported by ``runtime_check``, the next attempt shows the model its program and the
+diagnostics and asks again. Every attempt is kept (program text, diagnostics, seconds) for the
+trace. When all attempts fail, :class:`~visprog.errors.GenerationError` shows the last program
+and its diagnostics.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from visprog.checker import check
+from visprog.errors import DiagnosticError, GenerationError
+from visprog.planner.backends.base import Backend, Progress
+from visprog.planner.cache import ProgramCache, cache_key
+from visprog.planner.extract import extract_program
+from visprog.planner.grammar import Grammar, program_grammar
+from visprog.planner.prompts import PromptSet, block, choose_task, load_prompt, open_question
+from visprog.program import Program
+from visprog.registry import REGISTRY, Registry
+from visprog.syntax import parse
+
+DEFAULT_ATTEMPTS = 3
+MAX_TOKENS = 400  # a 12-statement program is about 250 tokens for common tokenizers
+STOP = ("\nQuestion:", "\n\n")
+
+RuntimeCheck = Callable[[Program], Sequence[str]]
+"""Runs a candidate program (e.g. on the real images) and returns runtime diagnostics."""
+
+
+@dataclass
+class Attempt:
+    """One try at writing the program.
+
+    Attributes:
+        program: The program text the model produced (after extraction).
+        diagnostics: What was wrong with it (empty when it parsed, checked and, if asked, ran).
+        seconds: Time the backend took.
+        raw: The model's reply before extraction, when it differs.
+    """
+
+    program: str
+    diagnostics: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    raw: str | None = None
+
+
+@dataclass
+class Generation:
+    """The outcome of writing a program for a query.
+
+    Attributes:
+        query: The natural-language query.
+        task: The prompt task used.
+        model: The backend's name.
+        inputs: Input names the program may use.
+        program: The final program text ("" when every attempt failed).
+        attempts: Every attempt, in order (empty when the program came from the cache).
+        cached: True when the program came from the program cache.
+    """
+
+    query: str
+    task: str
+    model: str
+    inputs: tuple[str, ...]
+    program: str = ""
+    attempts: list[Attempt] = field(default_factory=list)
+    cached: bool = False
+
+    def records(self) -> list[dict[str, Any]]:
+        """Plain dicts for ``trace.generation``: one per attempt (or one for a cache hit)."""
+        head = {"task": self.task, "model": self.model, "query": self.query}
+        if self.cached:
+            return [{**head, "cached": True, "program": self.program, "diagnostics": []}]
+        out = []
+        for i, a in enumerate(self.attempts):
+            rec = {**head, "attempt": i + 1, **asdict(a)}
+            if rec["raw"] is None:
+                del rec["raw"]
+            out.append(rec)
+        return out
+
+
+def diagnose(
+    text: str, inputs: Sequence[str], registry: Registry | None = None
+) -> tuple[Program | None, list[str]]:
+    """Parse and check program text: (program, []) when fine, else (program or None, messages)."""
+    if not text.strip():
+        return None, ["the reply contains no program"]
+    try:
+        program = parse(text)
+    except DiagnosticError as e:
+        return None, [d.format() for d in e.diagnostics]
+    issues = check(program, list(inputs), registry)
+    return program, [d.format() for d in issues]
+
+
+def repair_prompt(
+    prompts: PromptSet, query: str, attempt: Attempt, registry: Registry | None
+) -> str:
+    """The prompt for a repair: the examples, the failed program with its errors, the question."""
+    errors = "\n".join(f"# error: {d.splitlines()[0]}" for d in attempt.diagnostics)
+    failed = f"{block(query, attempt.program or '# (no program)')}{errors}\n"
+    return f"{prompts.prefix(registry)}{failed}\n{open_question(query)}"
+
+
+def generate_program(
+    query: str,
+    backend: Backend,
+    inputs: Sequence[str] = ("IMAGE",),
+    *,
+    task: str | None = None,
+    attempts: int = DEFAULT_ATTEMPTS,
+    constrain: bool = True,
+    cache: ProgramCache | None = None,
+    runtime_check: RuntimeCheck | None = None,
+    registry: Registry | None = None,
+    progress: Progress | None = None,
+) -> Generation:
+    """Write a program that answers ``query`` over the named inputs.
+
+    Args:
+        query: The question or request.
+        backend: The language model.
+        inputs: Input names (``IMAGE``; ``LEFT``, ``RIGHT`` for pairs).
+        task: The prompt task; chosen from the query and the number of inputs when None.
+        attempts: Most tries (first one included).
+        constrain: Use the generation grammar when the backend honours one.
+        cache: Program cache to read and fill (None: no caching).
+        runtime_check: Optional: runs a candidate and returns runtime diagnostics to repair.
+        registry: The tools (the default registry when omitted).
+        progress: Receives one-line progress messages.
+
+    Returns:
+        The generation; ``.program`` parses and checks.
+
+    Raises:
+        GenerationError: When no attempt produced a valid program (``.generation`` holds them).
+    """
+    names = tuple(inputs)
+    prompts = load_prompt(task or choose_task(query, len(names)))
+    reg = registry if registry is not None else REGISTRY
+    gen = Generation(query, prompts.task, backend.name, names)
+    model_id = str(getattr(backend, "cache_id", backend.name))  # LazyBackend: its spec, unloaded
+    key = cache_key(query, prompts.task, names, model_id, prompts.version(reg))
+    hit = cache.get(key) if cache is not None else None
+    if hit is not None and not diagnose(hit["program"], names, reg)[1]:
+        gen.program, gen.cached = hit["program"], True
+        return gen
+    grammar = program_grammar(names, prompts.tools, reg) if constrain else None
+    for n in range(max(1, attempts)):
+        prompt = (
+            prompts.render(query, reg)
+            if n == 0
+            else repair_prompt(prompts, query, gen.attempts[-1], reg)
+        )
+        if progress:
+            progress(
+                f"writing the program ({prompts.task} prompt, attempt {n + 1}) with {backend.name} ..."
+            )
+        attempt = _attempt(
+            backend, prompt, len(prompts.prefix(reg)), grammar, names, reg, runtime_check
+        )
+        gen.attempts.append(attempt)
+        if not attempt.diagnostics:
+            gen.program, gen.model = attempt.program, backend.name  # name once loaded
+            if cache is not None:
+                cache.put(key, {"program": gen.program, "attempts": gen.records()})
+            return gen
+    raise _failure(gen)
+
+
+def _attempt(
+    backend: Backend,
+    prompt: str,
+    prefix_len: int,
+    grammar: Grammar | None,
+    inputs: tuple[str, ...],
+    registry: Registry,
+    runtime_check: RuntimeCheck | None,
+) -> Attempt:
+    start = time.perf_counter()
+    use = grammar if grammar is not None and backend.constrained else None
+    raw = backend.complete(
+        prompt, grammar=use, max_tokens=MAX_TOKENS, stop=() if use else STOP, prefix_len=prefix_len
+    )
+    seconds = time.perf_counter() - start
+    text = raw if use is not None else extract_program(raw)
+    text = text.rstrip("\n") + "\n" if text.strip() else ""
+    program, diagnostics = diagnose(text, inputs, registry)
+    if program is not None and not diagnostics and runtime_check is not None:
+        diagnostics = list(runtime_check(program))
+    return Attempt(text, diagnostics, round(seconds, 3), None if raw == text else raw)
+
+
+def _failure(gen: Generation) -> GenerationError:
+    last = gen.attempts[-1]
+    detail = "\n".join(last.diagnostics)
+    err = GenerationError(
+        f"{gen.model} did not write a valid program for {gen.query!r} in {len(gen.attempts)} "
+        f"attempt(s). Last program:\n{last.program.rstrip() or '(empty)'}\nProblems:\n{detail}\n"
+        "Try a stronger model with --llm (see docs/planner.md), or write the program yourself "
+        "and pass it with --program FILE."
+    )
+    err.generation = gen  # type: ignore[attr-defined]
+    return err
