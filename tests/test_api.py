@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PIL import Image as PILImage
 
 import visprog
@@ -44,3 +45,12 @@ def test_images_can_be_paths_pil_arrays_or_images(astronaut_path: object) -> Non
 def test_public_names() -> None:
     for name in ["parse", "check", "execute", "tool", "register_tool", "Trace", "VisprogError"]:
         assert hasattr(visprog, name)
+
+
+def test_a_pair_of_images_is_left_and_right(astronaut_path: object) -> None:
+    arr = np.zeros((5, 6, 3), np.uint8)
+    trace = visprog.execute("R = Result(var=RIGHT)", [astronaut_path, arr])
+    assert trace.result.source == "RIGHT" and trace.result.size == (6, 5)
+    assert isinstance(trace.inputs["LEFT"], Image) and trace.inputs["LEFT"].size == (512, 512)
+    with pytest.raises(visprog.ImageLoadError, match="3 images given"):
+        visprog.execute("R = Result(var=RIGHT)", [arr, arr, arr])

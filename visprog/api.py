@@ -9,7 +9,7 @@ from typing import Any
 from visprog import values as V
 from visprog.checker import check as _check
 from visprog.config import load_settings
-from visprog.errors import Diagnostic
+from visprog.errors import Diagnostic, ImageLoadError
 from visprog.images import DEFAULT_MAX_PIXELS, as_image
 from visprog.interpreter import DEFAULT_MAX_STEPS, Interpreter
 from visprog.models import default_manager
@@ -52,13 +52,26 @@ ImageLike = Any  # a path, a PIL image, an (H, W, 3) uint8 array, or a visprog I
 def bind_inputs(
     images: ImageLike | Mapping[str, Any] | None, max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> dict[str, Any]:
-    """Name the inputs: one image becomes ``IMAGE``; a mapping keeps its names.
+    """Name the inputs as the CLI does: ``IMAGE``, a pair as ``LEFT``/``RIGHT``, or by mapping.
+
+    One image is ``IMAGE``, a pair (list or tuple) is ``LEFT`` and ``RIGHT``, and a mapping keeps
+    its names.
 
     Numbers and bools in a mapping pass through as typed inputs; anything else must be an image
     (a path, a PIL image, an array or an :class:`~visprog.values.Image`).
+
+    Raises:
+        ImageLoadError: For a value that is not an image, or a sequence that is not a pair.
     """
     if images is None:
         return {}
+    if isinstance(images, (list, tuple)):
+        if len(images) != 2:
+            raise ImageLoadError(
+                f"{len(images)} images given as a sequence: pass one image, a pair (LEFT, RIGHT), "
+                "or a mapping of input names to images"
+            )
+        images = {"LEFT": images[0], "RIGHT": images[1]}
     if not isinstance(images, Mapping):
         return {"IMAGE": as_image(images, "IMAGE", max_pixels)}
     out: dict[str, Any] = {}
@@ -85,7 +98,8 @@ def execute(
 
     Args:
         program: Parsed program or source text.
-        images: One image (bound to ``IMAGE``) or a mapping of input name to image
+        images: One image (bound to ``IMAGE``), a pair (``LEFT``, ``RIGHT``), or a mapping of
+            input name to image
             (paths, PIL images, arrays or :class:`~visprog.values.Image`).
         query: The question the program answers, kept in the trace.
         device: auto, cpu, cuda, cuda:N or mps, for model tools.
