@@ -8,6 +8,7 @@ dependency unavailable, 9 program generation, 10 configuration, 11 resource limi
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -237,6 +238,12 @@ def _bind(args: argparse.Namespace, images: list[str]) -> dict[str, str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``visprog run``."""
+    if args.quiet:
+        # The model libraries draw their own progress bars (weights, downloads); quiet means none.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        from visprog.models import default_manager
+
+        default_manager().log = lambda message: None
     from visprog.api import bind_inputs, ensure_tools
     from visprog.images import DEFAULT_MAX_PIXELS
     from visprog.interpreter import DEFAULT_MAX_STEPS, Interpreter
