@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from visprog import values as V
@@ -109,25 +109,24 @@ class Grammar:
 
     def to_lark(self) -> str:
         """The grammar in llguidance's Lark dialect (start rule ``start``)."""
-        names = list(self.rules)
-        lines = []
-        for name, alts in self.rules.items():
-            head = "start" if name == names[0] else name
-            body = " | ".join(" ".join(_lark_item(i) for i in alt) for alt in alts)
-            lines.append(f"{head}: {body}")
-        lines += [f"{t}: {TERMINALS[t][0]}" for t in self.terminals()]
-        return "\n".join(lines) + "\n"
+        terminals = [f"{t}: {TERMINALS[t][0]}" for t in self.terminals()]
+        return self._render("start", ":", _lark_item, terminals)
 
     def to_gbnf(self) -> str:
         """The grammar in llama.cpp's GBNF (start rule ``root``)."""
-        names = list(self.rules)
+        terminals = [f"{t.lower()} ::= {TERMINALS[t][1]}" for t in self.terminals()]
+        return self._render("root", " ::=", _gbnf_item, terminals)
+
+    def _render(
+        self, start: str, arrow: str, item: Callable[[str], str], terminals: list[str]
+    ) -> str:
+        """The rules in one dialect: the first rule is named ``start``, then the terminals."""
+        first = next(iter(self.rules))
         lines = []
         for name, alts in self.rules.items():
-            head = "root" if name == names[0] else name
-            body = " | ".join(" ".join(_gbnf_item(i) for i in alt) for alt in alts)
-            lines.append(f"{head} ::= {body}")
-        lines += [f"{t.lower()} ::= {TERMINALS[t][1]}" for t in self.terminals()]
-        return "\n".join(lines) + "\n"
+            body = " | ".join(" ".join(item(i) for i in alt) for alt in alts)
+            lines.append(f"{start if name == first else name}{arrow} {body}")
+        return "\n".join(lines + terminals) + "\n"
 
 
 def _split(item: str) -> tuple[str, str]:
