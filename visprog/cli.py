@@ -83,11 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--json", metavar="PATH", help="write the trace as JSON (images beside it)")
     run.add_argument("--html", metavar="PATH", help="write the trace as an HTML page")
-    run.add_argument(
-        "--full-images",
-        action="store_true",
-        help="embed full-resolution images in the HTML page (default: thumbnails)",
-    )
+    _add_full_images(run)
     run.add_argument("--out", "-o", metavar="PATH", help="save the result image")
     run.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
     run.add_argument(
@@ -141,13 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_argument("trace", help="a trace written by visprog run --json")
     view.add_argument("--html", metavar="PATH", help="where to write the page (default: beside it)")
     view.add_argument("--no-open", action="store_true", help="do not open a browser")
-    view.add_argument(
-        "--full-images",
-        action="store_true",
-        help="embed full-resolution images in the page (default: thumbnails)",
-    )
+    _add_full_images(view)
     view.set_defaults(handler=cmd_view)
     return parser
+
+
+def _add_full_images(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--full-images",
+        action="store_true",
+        help="embed full-resolution images in the HTML page (default: thumbnails)",
+    )
 
 
 def cmd_view(args: argparse.Namespace) -> int:
@@ -157,7 +157,7 @@ def cmd_view(args: argparse.Namespace) -> int:
 
     trace = Trace.load(args.trace)
     out = Path(args.html) if args.html else Path(args.trace).with_suffix(".html")
-    write_html(trace, out, full_images=getattr(args, "full_images", False))
+    write_html(trace, out, full_images=args.full_images)
     print(f"trace page written to {out}", file=sys.stderr)
     if not args.no_open:
         import webbrowser
@@ -360,7 +360,7 @@ def _write_outputs(trace: Any, args: argparse.Namespace, result_ok: bool) -> Non
     if args.html:
         from visprog.render import write_html
 
-        write_html(trace, args.html, full_images=getattr(args, "full_images", False))
+        write_html(trace, args.html, full_images=args.full_images)
         print(f"trace page written to {args.html}", file=sys.stderr)
     if args.out and result_ok:
         _save_result_image(trace, args.out)
