@@ -12,11 +12,6 @@ from visprog.registry import tool
 from visprog.values import Image, Objects
 
 
-def label_color(label: str) -> tuple[int, int, int]:
-    """The label's colour as RGB (shared with the trace page)."""
-    return label_rgb(label)
-
-
 @cache
 def font(size: int) -> Any:
     """Pillow's bundled scalable font at ``size`` pixels (works offline)."""
@@ -34,13 +29,13 @@ def draw_objects(image: Image, objects: Objects, show_scores: bool = True) -> Im
     for i in range(len(objects)):
         if objects.masks is not None:
             m = objects.object_mask(i, image)
-            pixels[m] = 0.55 * pixels[m] + 0.45 * np.array(label_color(objects.labels[i]))
+            pixels[m] = 0.55 * pixels[m] + 0.45 * np.array(label_rgb(objects.labels[i]))
     canvas = PILImage.fromarray(pixels.astype(np.uint8), "RGB")
     draw = ImageDraw.Draw(canvas)
     size = max(12, min(image.width, image.height) // 30)
     width = max(2, size // 6)
     for i in range(len(objects)):
-        color = label_color(objects.labels[i])
+        color = label_rgb(objects.labels[i])
         x0, y0, x1, y1 = image.to_local(objects.boxes[i])[0].tolist()
         draw.rectangle((x0, y0, x1, y1), outline=color, width=width)
         if objects.points is not None:

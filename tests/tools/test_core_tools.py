@@ -5,11 +5,12 @@ import pytest
 
 from visprog import Image, Objects, Points, execute
 from visprog.context import Context
+from visprog.palette import label_rgb
 from visprog.registry import REGISTRY
 from visprog.tools.core import count
 from visprog.tools.crop import crop, crop_left_of, crop_right_of
 from visprog.tools.edit import color_pop
-from visprog.tools.tag import label_color, tag
+from visprog.tools.tag import tag
 
 
 def test_count_objects_and_points(two_boxes: Objects) -> None:
@@ -60,7 +61,7 @@ def test_tag_draws_boxes_and_labels_only_near_the_objects() -> None:
     objs = Objects(np.array([[60, 80, 140, 160]]), [0.87], ["dog"])
     out = tag(image, objs)
     assert out.size == image.size and out.offset == image.offset
-    assert tuple(out.pixels[120, 61]) == label_color("dog")  # on the left edge of the box
+    assert tuple(out.pixels[120, 61]) == label_rgb("dog")  # on the left edge of the box
     assert (out.pixels[170:, :] == 255).all() and (out.pixels[:, 150:] == 255).all()
     assert (out.pixels[100:150, 70:130] == 255).all()  # inside the box stays untouched
 
