@@ -1,0 +1,327 @@
+"""Running a batch: items in, results out as each finishes, nothing lost.
+
+The scheduler (see ``docs/batch.md`` for why this one):
+
+1. Programs first: every distinct (query, inputs, task) is written once, before any item runs,
+   so the program-writing model is loaded and used in one stretch (and the program cache
+   answers repeats across runs).
+2. Items grouped by their images: items about the same picture run one after another, so the
+   step memo (:mod:`visprog.batch.share`) finds their shared steps while they are still in its
+   bounded memory.
+3. Each item runs through the ordinary interpreter, whose registry has the memo in front of
+   every deterministic tool; a result is yielded (and appended by the caller) as soon as the
+   item is done.
+
+:class:`Engine` is the one seam between the batch and the rest of visprog: it loads images,
+writes programs and runs them. It becomes a thin wrapper over ``visprog.Session`` when that
+lands, without touching the scheduler.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from visprog.batch.manifest import Item
+from visprog.batch.results import (
+    BAD_INPUT,
+    CHECK_FAILED,
+    CORRECT,
+    INTERNAL,
+    NO_PROGRAM,
+    STEP_FAILED,
+    UNSCORED,
+    WRONG,
+    ItemResult,
+    answer_json,
+)
+from visprog.batch.score import score
+from visprog.batch.share import DEFAULT_ENTRIES, StepMemo
+from visprog.errors import (
+    CheckError,
+    GenerationError,
+    ImageLoadError,
+    LimitError,
+    StepFailedError,
+    VisprogError,
+    VisprogSyntaxError,
+)
+from visprog.trace import ErrorInfo, Trace
+
+ProgramKey = tuple[str, tuple[str, ...], str | None]
+
+
+@dataclass
+class EngineOptions:
+    """How an :class:`Engine` is built; plain data, so a Ray worker can build the same one.
+
+    Attributes:
+        device: auto, cpu, cuda, cuda:N, mps.
+        settings: ``--set`` style settings (over the config file and ``VISPROG_*``).
+        config: A TOML settings file.
+        llm: The program writer spec (None: the configured default).
+        attempts: Program-writing tries per query.
+        program_cache: Reuse programs written by earlier runs.
+        share: Compute identical steps once per batch (:class:`StepMemo`).
+        memo_entries: Bound of the step memo.
+        max_pixels: Largest image accepted (None: the default).
+    """
+
+    device: str = "auto"
+    settings: dict[str, Any] = field(default_factory=dict)
+    config: str | None = None
+    llm: str | None = None
+    attempts: int = 3
+    program_cache: bool = True
+    share: bool = True
+    memo_entries: int = DEFAULT_ENTRIES
+    max_pixels: int | None = None
+
+
+class Engine:
+    """Loads images, writes and runs programs for a batch, with shared work.
+
+    Args:
+        options: How to build it.
+        registry: The tools (the default registry when omitted).
+    """
+
+    def __init__(self, options: EngineOptions | None = None, registry: Any = None) -> None:
+        from visprog.api import ensure_tools
+        from visprog.config import load_settings
+        from visprog.images import DEFAULT_MAX_PIXELS
+        from visprog.interpreter import Interpreter
+        from visprog.models import default_manager
+        from visprog.registry import REGISTRY
+
+        ensure_tools()
+        self.options = options or EngineOptions()
+        self.settings = load_settings(self.options.config, self.options.settings)
+        default_manager().configure(self.settings)
+        self.max_pixels = self.options.max_pixels or DEFAULT_MAX_PIXELS
+        base = registry or REGISTRY
+        self.memo = StepMemo(self.options.memo_entries) if self.options.share else None
+        self.registry = self.memo.wrap(base) if self.memo else base
+        self._llm: Any = None
+        self.interpreter = Interpreter(
+            self.registry,
+            device=self.options.device,
+            settings=self.settings,
+            max_pixels=self.max_pixels,
+            services=self._services(),
+        )
+
+    def _services(self) -> dict[str, Any]:
+        return {"llm": self.llm} if self.options.llm else {}
+
+    @property
+    def llm(self) -> Any:
+        """The program-writing backend, built on first use."""
+        if self._llm is None:
+            from visprog.planner.backends import LazyBackend, backend_spec
+
+            spec = backend_spec(self.options.llm, self.settings)
+            self._llm = LazyBackend(spec, self.settings, self.options.device)
+        return self._llm
+
+    def load_inputs(self, item: Item) -> dict[str, Any]:
+        """The item's images, loaded and bound by name."""
+        from visprog.api import bind_inputs
+
+        return bind_inputs(dict(item.images), self.max_pixels)
+
+    def write_program(self, query: str, names: tuple[str, ...], task: str | None) -> Any:
+        """A :class:`~visprog.planner.Generation` for ``query`` (raises GenerationError)."""
+        from visprog.planner import ProgramCache, generate_program
+
+        cache = ProgramCache() if self.options.program_cache else None
+        return generate_program(
+            query, self.llm, names, task=task, attempts=self.options.attempts, cache=cache
+        )
+
+    def run(self, program: str, inputs: Mapping[str, Any], query: str | None) -> Trace:
+        """Check and run one program (raises as :meth:`Interpreter.run` does)."""
+        return self.interpreter.run(program, inputs, query=query)
+
+
+def program_key(item: Item) -> ProgramKey:
+    """Items with the same key get the same written program."""
+    return (item.query or "", tuple(item.images), item.task)
+
+
+def classify(error: BaseException) -> str:
+    """The outcome class of a failure (the report's error classes)."""
+    if isinstance(error, GenerationError):
+        return NO_PROGRAM
+    if isinstance(error, (VisprogSyntaxError, CheckError, LimitError)):
+        return CHECK_FAILED
+    if isinstance(error, ImageLoadError):
+        return BAD_INPUT
+    if isinstance(error, VisprogError):
+        return STEP_FAILED
+    return INTERNAL
+
+
+class Runner:
+    """Runs items through an engine, yielding one :class:`ItemResult` per item.
+
+    Args:
+        engine: Does the work.
+        traces: A folder for each item's trace JSON and page (None: no traces).
+        relative_to: Trace paths in results are written relative to this folder.
+    """
+
+    def __init__(
+        self, engine: Engine, traces: Path | None = None, relative_to: Path | None = None
+    ) -> None:
+        self.engine = engine
+        self.traces = traces
+        self.relative_to = relative_to
+        self.programs: dict[ProgramKey, Any] = {}
+
+    def run(self, items: Iterable[Item]) -> Iterator[ItemResult]:
+        """Results in scheduling order (programs written first, items grouped by image)."""
+        ordered = schedule(list(items))
+        self.write_programs(ordered)
+        for item in ordered:
+            yield self.run_item(item)
+
+    def write_programs(self, items: list[Item]) -> None:
+        """Write each distinct query's program once; a failure is kept for its items."""
+        for item in items:
+            key = program_key(item)
+            if item.query is None or key in self.programs:
+                continue
+            try:
+                self.programs[key] = self.engine.write_program(key[0], key[1], key[2])
+            except VisprogError as e:
+                self.programs[key] = e
+
+    def run_item(self, item: Item) -> ItemResult:
+        """One item, every failure recorded in the result (never raised)."""
+        start = time.perf_counter()
+        result = ItemResult(item.id, ok=False, query=item.query, category=item.category)
+        result.expected = item.answer
+        trace: Trace | None = None
+        try:
+            source, generation = self._program(item)
+            result.program = source
+            inputs = self.engine.load_inputs(item)
+            try:
+                trace = self.engine.run(source, inputs, item.query)
+            except StepFailedError as e:
+                trace = e.trace
+                raise
+            finally:
+                if trace is not None:
+                    trace.generation = generation
+            self._finish(result, item, trace)
+        except Exception as e:  # every failure belongs to this item; the batch goes on
+            result.outcome = classify(e)
+            cause = e.error if isinstance(e, StepFailedError) else e
+            info = ErrorInfo.of(cause, getattr(trace.error, "line", None) if trace else None)
+            result.error = {
+                "type": info.type,
+                "message": info.message[:2000],
+                "exit_code": info.exit_code,
+            }
+        if trace is not None:
+            self._record_trace(result, item, trace)
+        result.seconds = round(time.perf_counter() - start, 4)
+        return result
+
+    def _program(self, item: Item) -> tuple[str, list[dict[str, Any]]]:
+        if item.program is not None:
+            return item.program, []
+        key = program_key(item)
+        if key not in self.programs:
+            self.write_programs([item])
+        gen = self.programs[key]
+        if isinstance(gen, BaseException):
+            raise gen
+        return gen.program, gen.records()
+
+    def _finish(self, result: ItemResult, item: Item, trace: Trace) -> None:
+        result.ok = True
+        result.answer = answer_json(trace.result)
+        correct = score(trace.result, item.answer, item.metric)
+        result.correct = correct
+        result.outcome = UNSCORED if correct is None else CORRECT if correct else WRONG
+
+    def _record_trace(self, result: ItemResult, item: Item, trace: Trace) -> None:
+        result.models = trace.models
+        result.steps = [{"step": s.step, "seconds": round(s.seconds, 4)} for s in trace.steps]
+        if self.traces is None:
+            return
+        from visprog.render import write_html
+
+        stem = trace_stem(item)
+        trace.save(self.traces / f"{stem}.json")
+        page = write_html(trace, self.traces / f"{stem}.html")
+        base = self.relative_to or self.traces
+        result.trace = _relative(page, base)
+
+
+def _relative(path: Path, base: Path) -> str:
+    import os
+
+    return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
+
+
+def trace_stem(item: Item) -> str:
+    """A file name for the item's trace: its id made safe, plus its line to keep them unique."""
+    import hashlib
+
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in item.id)[:60]
+    digest = hashlib.blake2b(item.id.encode(), digest_size=4).hexdigest()
+    return f"{safe}-{digest}"
+
+
+def schedule(items: list[Item]) -> list[Item]:
+    """Items about the same images next to each other, first appearance order kept."""
+    groups: dict[tuple[str, ...], list[Item]] = {}
+    for item in items:
+        groups.setdefault(tuple(str(p) for p in item.images.values()), []).append(item)
+    return [item for group in groups.values() for item in group]
+
+
+def run_batch(
+    items: Iterable[Item],
+    engine: Engine | None = None,
+    *,
+    results: Any = None,
+    retry_failed: bool = False,
+    traces: Path | None = None,
+    on_result: Callable[[ItemResult], None] | None = None,
+) -> Iterator[ItemResult]:
+    """Run items, skipping those ``results`` already holds, appending each new result to it.
+
+    Args:
+        items: The batch.
+        engine: Does the work (a default :class:`Engine` when omitted).
+        results: A :class:`~visprog.batch.results.ResultsFile` to resume from and append to.
+        retry_failed: Run again the items whose recorded result failed.
+        traces: Folder for trace JSON and pages.
+        on_result: Called with each result after it is stored.
+
+    Yields:
+        Each new result, as it finishes.
+    """
+    todo = pending(items, results, retry_failed)
+    base = results.path.parent if results is not None else None
+    runner = Runner(engine or Engine(), traces, base)
+    for result in runner.run(todo):
+        if results is not None:
+            results.append(result)
+        if on_result is not None:
+            on_result(result)
+        yield result
+
+
+def pending(items: Iterable[Item], results: Any, retry_failed: bool) -> list[Item]:
+    """The items still to run."""
+    done = results.finished(retry_failed) if results is not None else set()
+    return [item for item in items if item.id not in done]

@@ -1,0 +1,143 @@
+"""Work shared between the items of a batch: identical steps computed once.
+
+:class:`StepMemo` wraps every deterministic tool of a registry so that a step called with the
+same arguments (compared by content: pixels, boxes, labels, text) returns the value computed the
+first time. GQA asks about 30 questions per image, and many start with the same ``Loc``; the
+second one costs a hash. The memo also hands every step one batch-wide ``run_cache`` (bounded),
+so content-keyed caches inside tools, such as Seg's image embeddings, outlive one item.
+
+Why this is sound: a tool's output depends only on its arguments, the settings and the device,
+which are fixed for a batch (one engine, one set of settings). The exceptions are excluded by
+name: ``Eval`` reads the environment, ``List`` asks a language model service, ``Result`` is free.
+Values are frozen dataclasses, so a shared value cannot be changed by the item that reuses it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import Any
+
+import numpy as np
+
+from visprog.context import Context
+from visprog.registry import Registry, ToolSpec
+from visprog.values import Image, Objects, Points
+
+NOT_SHARED = frozenset({"Eval", "List", "Result"})
+DEFAULT_ENTRIES = 256
+
+
+class LRU(MutableMapping[Any, Any]):
+    """A dict that forgets its least recently used entries past ``limit`` (flat memory)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._data: OrderedDict[Any, Any] = OrderedDict()
+
+    def __getitem__(self, key: Any) -> Any:
+        value = self._data[key]
+        self._data.move_to_end(key)
+        return value
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._data[key] = value
+        self._data.move_to_end(key)
+        while len(self._data) > self.limit:
+            self._data.popitem(last=False)
+
+    def __delitem__(self, key: Any) -> None:
+        del self._data[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class Fingerprints:
+    """Content digests of values, computed once per value object (values are immutable)."""
+
+    def __init__(self) -> None:
+        self._seen: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+    def of(self, value: Any) -> Any:
+        """A hashable digest: equal for values with equal content and frame."""
+        if isinstance(value, (Image, Objects, Points)):
+            known = self._seen.get(value)
+            if known is None:
+                known = self._seen[value] = _digest(value)
+            return known
+        if isinstance(value, list):
+            return ("list", *(self.of(v) for v in value))
+        return (type(value).__name__, value)
+
+
+def _digest(value: Image | Objects | Points) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    h.update(type(value).__name__.encode())
+    for name, part in sorted(vars(value).items()):
+        h.update(name.encode())
+        if isinstance(part, np.ndarray):
+            h.update(f"{part.dtype}{part.shape}".encode())
+            h.update(np.ascontiguousarray(part).tobytes())
+        else:
+            h.update(repr(part).encode())
+    return h.hexdigest()
+
+
+class StepMemo:
+    """Computes each (step, arguments) once per batch, within a bounded number of entries.
+
+    Args:
+        entries: Most remembered step outputs (and, separately, run-cache entries).
+
+    Attributes:
+        hits: Steps answered from the memo.
+        misses: Steps that ran.
+    """
+
+    def __init__(self, entries: int = DEFAULT_ENTRIES) -> None:
+        self.outputs = LRU(entries)
+        self.run_cache = LRU(max(8, entries // 16))  # embeddings are large: keep fewer
+        self.fingerprints = Fingerprints()
+        self.hits = 0
+        self.misses = 0
+
+    def wrap(self, registry: Registry) -> Registry:
+        """A copy of ``registry`` whose shareable tools go through this memo."""
+        out = Registry()
+        for spec in registry:
+            shared = spec.name not in NOT_SHARED
+            out.add(dataclasses.replace(spec, fn=self._wrapped(spec)) if shared else spec)
+        return out
+
+    def _wrapped(self, spec: ToolSpec) -> Callable[..., Any]:
+        def call(**kwargs: Any) -> Any:
+            ctx = kwargs.get(spec.context_param) if spec.context_param else None
+            args = {k: v for k, v in kwargs.items() if k != spec.context_param}
+            key = (spec.name, tuple(sorted((k, self.fingerprints.of(v)) for k, v in args.items())))
+            if key in self.outputs:
+                return self._reuse(key, ctx)
+            if isinstance(ctx, Context):
+                ctx.run_cache = self.run_cache
+            out = spec.fn(**kwargs)
+            self.misses += 1
+            models = list(ctx.models_used) if isinstance(ctx, Context) else []
+            self.outputs[key] = (out, models)
+            return out
+
+        return call
+
+    def _reuse(self, key: Any, ctx: Any) -> Any:
+        out, models = self.outputs[key]
+        self.hits += 1
+        if isinstance(ctx, Context):
+            for model in models:
+                ctx.used_model(model)
+            ctx.note("shared: the same step on the same inputs already ran in this batch")
+        return out
