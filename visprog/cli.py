@@ -1,4 +1,4 @@
-"""The command line: ``visprog run``, ``visprog check``, ``visprog tools``.
+"""The command line: ``visprog run``, ``check``, ``tools``, ``view``, ``batch``, ``eval``.
 
 Exit codes (one per error class, see :mod:`visprog.errors`): 0 success, 1 internal error,
 2 usage, 3 syntax, 4 check, 5 image input, 6 tool argument, 7 tool execution, 8 model or
@@ -139,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_argument("--no-open", action="store_true", help="do not open a browser")
     _add_full_images(view)
     view.set_defaults(handler=cmd_view)
+
+    from visprog.batch.cli import add_commands
+
+    add_commands(sub, common)
     return parser
 
 
