@@ -97,3 +97,13 @@ class _Generation:
                 "diagnostics": [],
             }
         ]
+
+
+@pytest.fixture(scope="session")
+def bench_in_process() -> dict[str, Any]:
+    """The mini benchmark's fixed programs run in-process with the real tools (MTCNN): id -> result."""
+    from visprog.batch import Engine, EngineOptions, read_manifest, run_batch
+
+    items = read_manifest(BENCH / "programs.jsonl")
+    engine = Engine(EngineOptions(device="cpu", program_cache=False))
+    return {r.id: r for r in run_batch(items, engine)}
