@@ -176,7 +176,9 @@ def _results(
         )
     from visprog.batch.runner import Engine, run_batch
 
-    return run_batch(todo, Engine(options), results=results, traces=traces)
+    return run_batch(
+        todo, Engine(options), results=results, retry_failed=args.retry_failed, traces=traces
+    )
 
 
 def _options(args: argparse.Namespace) -> Any:
