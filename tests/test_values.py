@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from visprog import Image, Objects, Points, ToolArgumentError
+from visprog import Image, InvalidValueError, Objects, Points
 from visprog import values as V
 
 
@@ -33,7 +33,7 @@ from visprog import values as V
     ],
 )
 def test_validation_says_expected_and_got(make: object, message: str) -> None:
-    with pytest.raises(ToolArgumentError, match=message):
+    with pytest.raises(InvalidValueError, match=message):
         make()  # type: ignore[operator]
 
 

@@ -21,14 +21,15 @@ SigLIP 2 works too), ``clip.templates`` (a list of templates with ``{}``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from visprog.context import Context
-from visprog.errors import ToolArgumentError
+from visprog.errors import ConfigurationError, ToolArgumentError
 from visprog.models import hub_load, inference_mode, require, torch_dtype
+from visprog.options import TEXT_LIST, declare_model, option
 from visprog.registry import tool
 from visprog.values import FloatArray, Image, Objects
 
@@ -51,12 +52,40 @@ OTHER = "other"
 # -- model ----------------------------------------------------------------------------------
 
 
-def load_clip(model_id: str, device: str, dtype_setting: Any = None) -> tuple[Any, Any]:
+def load_clip(
+    model_id: str,
+    device: str,
+    dtype_setting: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> tuple[Any, Any]:
     """(processor, model) of a CLIP-like dual encoder on ``device``."""
     tf = require("transformers", "models", "Select/Classify")
     processor = hub_load("Select/Classify", model_id, tf.AutoProcessor.from_pretrained, SETTING)
     model = hub_load("Select/Classify", model_id, tf.AutoModel.from_pretrained, SETTING)
     return processor, model.to(device=device, dtype=torch_dtype(device, dtype_setting)).eval()
+
+
+TEMPLATES_OPTION = option(
+    "clip.templates",
+    TEXT_LIST,
+    list(TEMPLATES),
+    "Select/Classify prompt templates, each with {} for the name",
+)
+ONE_PER_CATEGORY = option(
+    "classify.one_per_category",
+    bool,
+    True,
+    "Classify keeps only the best object per category (VisProg)",
+)
+MODEL = declare_model(
+    "Select, Classify",
+    SETTING,
+    DEFAULT_ID,
+    load_clip,
+    kind="clip",
+    help="Select/Classify's CLIP model: a Hugging Face id or a local folder",
+    options=(TEMPLATES_OPTION, ONE_PER_CATEGORY),
+)
 
 
 def _unit(features: Any) -> FloatArray:
@@ -142,11 +171,10 @@ def similarity(
     image: Image, objects: Objects, names: Sequence[str], ctx: Context
 ) -> tuple[FloatArray, float]:
     """Cosine similarities (objects x names) of the crops and the prompt-ensembled names."""
-    setting = ctx.settings.get("clip.templates", TEMPLATES)
-    templates = (setting,) if isinstance(setting, str) else tuple(setting)
+    templates = tuple(ctx.option(TEMPLATES_OPTION))
     if not templates or any("{}" not in t for t in templates):
-        raise ToolArgumentError("clip.templates: every template needs a '{}' for the name")
-    bundle, _ = ctx.load_model("clip", SETTING, DEFAULT_ID, load_clip)
+        raise ConfigurationError("setting clip.templates: every template needs a '{}' for the name")
+    bundle, _ = ctx.load_model(MODEL)
     sims = embed_images(bundle, crops(image, objects)) @ class_vectors(bundle, names, templates).T
     return sims, logit_scale(bundle)
 
@@ -251,7 +279,7 @@ def classify(image: Image, object: Objects, categories: list[str] | str, ctx: Co
     if len(names) == 1:
         names.append(OTHER)  # VisProg: one category is scored against 'other'
     sims, scale = similarity(image, object, names, ctx)
-    one = bool(ctx.settings.get("classify.one_per_category", True))
+    one = ctx.option(ONE_PER_CATEGORY)
     keep, labels, scores = assign(softmax(sims * scale, axis=1), names, one)
     if len(keep) < len(object):
         ctx.note(f"kept {len(keep)} of {len(object)} objects (one per category)")

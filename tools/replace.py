@@ -16,6 +16,7 @@ model; default: the model's native size).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ import numpy as np
 from visprog.context import Context
 from visprog.errors import ToolArgumentError
 from visprog.models import hub_load, inference_mode, require, torch_dtype
+from visprog.options import declare_model, option
 from visprog.registry import tool
 from visprog.values import BoolArray, FloatArray, Image, Objects, UInt8Array
 
@@ -33,7 +35,12 @@ DEFAULT_GUIDANCE = 7.5
 CONTEXT_MARGIN = 0.25  # of the region's size, on each side: the model sees the surroundings
 
 
-def load_inpainting(model_id: str, device: str, dtype_setting: Any = None) -> Any:
+def load_inpainting(
+    model_id: str,
+    device: str,
+    dtype_setting: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> Any:
     """A diffusers inpainting pipeline for ``model_id`` on ``device`` (half precision on GPU)."""
     require("torch", "replace", "Replace")
     diffusers = require("diffusers", "replace", "Replace")
@@ -47,6 +54,28 @@ def load_inpainting(model_id: str, device: str, dtype_setting: Any = None) -> An
     )
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
+
+
+SEED = option("replace.seed", int, 0, "Replace's random seed (same seed, same image)", 0, 2**32 - 1)
+STEPS = option("replace.steps", int, DEFAULT_STEPS, "Replace's diffusion steps", 1, 1000)
+GUIDANCE = option(
+    "replace.guidance",
+    float,
+    DEFAULT_GUIDANCE,
+    "Replace's classifier-free guidance scale",
+    0.0,
+    100.0,
+)
+SIZE = option("replace.size", int, None, "Replace's working size in pixels", 64, 4096)
+MODEL = declare_model(
+    "Replace",
+    SETTING,
+    DEFAULT_ID,
+    load_inpainting,
+    kind="inpaint",
+    help="Replace's diffusers inpainting pipeline: a Hugging Face id or a local folder",
+    options=(SEED, STEPS, GUIDANCE, SIZE),
+)
 
 
 def native_size(pipe: Any) -> int:
@@ -163,12 +192,7 @@ def replace(image: Image, object: Objects, prompt: str, ctx: Context) -> Image:
     if not mask.any():
         ctx.note("the objects do not overlap this image: it is returned unchanged")
         return image
-    pipe, device = ctx.load_model("inpaint", SETTING, DEFAULT_ID, load_inpainting)
-    options = {
-        "seed": ctx.settings.get("replace.seed", 0),
-        "steps": ctx.settings.get("replace.steps", DEFAULT_STEPS),
-        "guidance": ctx.settings.get("replace.guidance", DEFAULT_GUIDANCE),
-        "size": ctx.settings.get("replace.size"),
-    }
+    options = {o.key.split(".")[1]: ctx.option(o) for o in (SEED, STEPS, GUIDANCE, SIZE)}
+    pipe, device = ctx.load_model(MODEL)
     ctx.note(f"seed {options['seed']}, {options['steps']} steps")
     return image.with_pixels(inpaint(pipe, image, mask, prompt.strip(), options))

@@ -21,15 +21,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from visprog.config import number_setting
 from visprog.context import Context
 from visprog.errors import ModelUnavailableError, ToolArgumentError
-from visprog.models import hub_file, inference_mode, require, resolve_device
+from visprog.models import hub_file, inference_mode, require
+from visprog.options import declare_model, option
 from visprog.registry import tool
 from visprog.values import BoolArray, FloatArray, Image, Objects, Points
 
@@ -68,13 +69,13 @@ def config_from_filename(ckpt: str) -> str | None:
     return None
 
 
-def locate(model_id: str, settings: Any) -> tuple[str, str]:
+def locate(model_id: str, settings: Mapping[str, Any]) -> tuple[str, str]:
     """(config path, checkpoint path) for ``model.seg`` (downloads a hub checkpoint if needed).
 
     Raises:
         ModelUnavailableError: When the checkpoint or its config cannot be found.
     """
-    config = settings.get("seg.config")
+    config = CONFIG.read(settings)
     if os.path.isdir(model_id):
         ckpts = sorted(Path(model_id).glob("*.pt"))
         yamls = sorted(Path(model_id).glob("*.yaml"))
@@ -123,10 +124,50 @@ def build_sam2(config: str, ckpt: str | None, device: str) -> Any:
     return model.to(device).eval()
 
 
-def load_sam2(model_id: str, device: str, settings: Any) -> Any:
-    """Locate and build the configured SAM 2 model on ``device``."""
+def load_sam2(model_id: str, device: str, dtype: str, settings: Mapping[str, Any]) -> Any:
+    """Locate and build the configured SAM 2 model on ``device``.
+
+    Weights stay float32; on CUDA it runs under bf16 autocast, SAM 2's own recipe.
+    """
     config, ckpt = locate(model_id, settings)
     return build_sam2(config, ckpt, device)
+
+
+CONFIG = option(
+    "seg.config", str, None, "SAM 2 config for a local checkpoint, e.g. sam2.1_hiera_l or a .yaml"
+)
+POINTS_PER_SIDE = option(
+    "seg.points_per_side", int, 32, "Seg's automatic mask generator grid (no prompt)", 1, 256
+)
+PRED_IOU = option(
+    "seg.pred_iou_thresh", float, 0.8, "Seg's automatic masks: minimum predicted IoU", 0.0, 1.0
+)
+STABILITY = option(
+    "seg.stability_score_thresh",
+    float,
+    0.95,
+    "Seg's automatic masks: minimum stability score",
+    0.0,
+    1.0,
+)
+MAX_AUTO = option(
+    "seg.max_objects",
+    int,
+    DEFAULT_MAX_AUTO,
+    "Seg keeps at most this many automatic masks (the largest)",
+    1,
+)
+SAM2 = declare_model(
+    "Seg",
+    "model.seg",
+    DEFAULT_ID,
+    load_sam2,
+    kind="sam2",
+    help="Seg's SAM 2 checkpoint: a Hugging Face id, a .pt file or a folder",
+    dtype="float32",
+    options=(CONFIG, POINTS_PER_SIDE, PRED_IOU, STABILITY, MAX_AUTO),
+    key_settings=("seg.config",),
+)
 
 
 # -- running --------------------------------------------------------------------------------------
@@ -239,18 +280,17 @@ def _centre(box: Any) -> tuple[float, float]:
 def automatic_masks(image: Image, model: Any, ctx: Context) -> Objects:
     """SAM 2's automatic mask generator over the whole image (largest masks first)."""
     amg = require("sam2.automatic_mask_generator", "seg", "Seg")
-    s = ctx.settings
     generator = amg.SAM2AutomaticMaskGenerator(
         model,
-        points_per_side=int(number_setting(s, "seg.points_per_side", 32, 1, 256)),
-        pred_iou_thresh=number_setting(s, "seg.pred_iou_thresh", 0.8, 0.0, 1.0),
-        stability_score_thresh=number_setting(s, "seg.stability_score_thresh", 0.95, 0.0, 1.0),
+        points_per_side=ctx.option(POINTS_PER_SIDE),
+        pred_iou_thresh=ctx.option(PRED_IOU),
+        stability_score_thresh=ctx.option(STABILITY),
     )
     device = str(model.device)
     with inference_mode(), autocast(device):
         found = generator.generate(image.pixels)
     found.sort(key=lambda r: -int(r["area"]))
-    limit = int(number_setting(s, "seg.max_objects", DEFAULT_MAX_AUTO, 1))
+    limit = ctx.option(MAX_AUTO)
     if len(found) > limit:
         ctx.note(f"kept the {limit} largest of {len(found)} masks (seg.max_objects)")
         found = found[:limit]
@@ -316,12 +356,8 @@ def seg(
         _check_source(image, prompt_value, "the objects" if object is not None else "the points")
         if len(prompt_value) == 0:
             return Objects.empty(image.source)
-    model_id = str(ctx.settings.get("model.seg", DEFAULT_ID))
-    device = resolve_device(ctx.device)
-    model = ctx.models.get(
-        f"sam2:{model_id}", device, lambda d: load_sam2(model_id, d, ctx.settings)
-    )
-    ctx.used_model(f"SAM 2 {model_id} on {device}")
+    model, device = ctx.load_model(SAM2)
+    model_id = str(ctx.settings.get(SAM2.setting, SAM2.default))
     if prompt_value is None:
         ctx.note("no prompt: automatic masks over the whole image")
         return automatic_masks(image, model, ctx)

@@ -20,12 +20,14 @@ lower case, numbers as digits, ``yes``/``no``, no trailing punctuation. Other se
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from visprog.context import Context
-from visprog.errors import ToolArgumentError
+from visprog.errors import ConfigurationError, ToolArgumentError
 from visprog.models import hub_load, inference_mode, require, torch_dtype
+from visprog.options import declare_model, option
 from visprog.registry import tool
 from visprog.values import Image
 
@@ -100,7 +102,12 @@ class VqaModel:
     model: Any
 
 
-def load_vqa(model_id: str, device: str, dtype_setting: Any = None) -> VqaModel:
+def load_vqa(
+    model_id: str,
+    device: str,
+    dtype_setting: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> VqaModel:
     """Load ``model_id`` (hub id or folder) for VQA on ``device``, in half precision on GPU.
 
     Raises:
@@ -114,6 +121,21 @@ def load_vqa(model_id: str, device: str, dtype_setting: Any = None) -> VqaModel:
     model = hub_load("VQA", model_id, cls.from_pretrained, SETTING)
     model = model.to(device=device, dtype=torch_dtype(device, dtype_setting)).eval()
     return VqaModel(kind, processor, model)
+
+
+MAX_TOKENS = option(
+    "vqa.max_new_tokens", int, MAX_NEW_TOKENS, "VQA's answer length budget", 1, 4096
+)
+PROMPT_OPTION = option("vqa.prompt", str, PROMPT, "VQA's instruction, with {question}")
+MODEL = declare_model(
+    "VQA",
+    SETTING,
+    DEFAULT_ID,
+    load_vqa,
+    kind="vqa",
+    help="VQA's image-text-to-text model (or BLIP VQA): a Hugging Face id or a local folder",
+    options=(MAX_TOKENS, PROMPT_OPTION),
+)
 
 
 def ask(vqa: VqaModel, image: Image, question: str, max_new_tokens: int, prompt: str) -> str:
@@ -153,11 +175,11 @@ def vqa(image: Image, question: str, ctx: Context) -> str:
     """Answer a question about the image in a word or short phrase ('2', 'yes', 'red')."""
     if not question.strip():
         raise ToolArgumentError("VQA: the question is empty")
-    model, _ = ctx.load_model("vqa", SETTING, DEFAULT_ID, load_vqa)
-    max_new_tokens = int(ctx.settings.get("vqa.max_new_tokens", MAX_NEW_TOKENS))
-    prompt = str(ctx.settings.get("vqa.prompt", PROMPT))
+    max_new_tokens = ctx.option(MAX_TOKENS)
+    prompt = ctx.option(PROMPT_OPTION)
     if "{question}" not in prompt:
-        raise ToolArgumentError(f"vqa.prompt must contain '{{question}}', got {prompt!r}")
+        raise ConfigurationError(f"setting vqa.prompt must contain '{{question}}', got {prompt!r}")
+    model, _ = ctx.load_model(MODEL)
     raw = ask(model, image, question.strip(), max_new_tokens, prompt)
     answer = normalize_answer(raw)
     if answer != raw:

@@ -17,9 +17,9 @@ from visprog.errors import (
     Diagnostic,
     GenerationError,
     ImageLoadError,
+    InvalidValueError,
     LimitError,
     ModelUnavailableError,
-    StepFailedError,
     ToolArgumentError,
     ToolDeclarationError,
     ToolExecutionError,
@@ -27,8 +27,10 @@ from visprog.errors import (
     VisprogSyntaxError,
 )
 from visprog.images import load_image
+from visprog.interpreter import StepFailedError
 from visprog.program import Program
 from visprog.registry import REGISTRY, Expression, Registry, ToolSpec, register_tool, tool
+from visprog.session import Session
 from visprog.syntax import parse
 from visprog.trace import StepRecord, Trace
 from visprog.values import Image, Objects, Points
@@ -44,12 +46,14 @@ __all__ = [
     "GenerationError",
     "Image",
     "ImageLoadError",
+    "InvalidValueError",
     "LimitError",
     "ModelUnavailableError",
     "Objects",
     "Points",
     "Program",
     "Registry",
+    "Session",
     "StepFailedError",
     "StepRecord",
     "ToolArgumentError",

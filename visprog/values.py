@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from visprog.errors import ToolArgumentError
+from visprog.errors import InvalidValueError
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -24,7 +24,7 @@ UInt8Array = npt.NDArray[np.uint8]
 
 
 def _fail(message: str) -> None:
-    raise ToolArgumentError(message)
+    raise InvalidValueError(message)
 
 
 def _shape(a: Any) -> str:

@@ -8,8 +8,8 @@ import pytest
 
 from visprog import execute
 from visprog.context import Context
-from visprog.errors import ModelUnavailableError, StepFailedError, ToolArgumentError
-from visprog.interpreter import Interpreter
+from visprog.errors import ModelUnavailableError, ToolArgumentError
+from visprog.interpreter import Interpreter, StepFailedError
 from visprog.models import ModelManager
 from visprog.tools.vqa import PROMPT, _drop_prompt, ask, load_vqa, normalize_answer, vqa
 from visprog.values import Image
