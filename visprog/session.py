@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from visprog import values as V
@@ -280,6 +280,18 @@ class Session:
             query = query or query_or_program.query
             program, generation = _generated(query_or_program)
         return self._execute(program, inputs, query, generation, on_step)
+
+    def batch(self, items: Iterable[Any], **options: Any) -> Iterator[Any]:
+        """Run many items, yielding each :class:`~visprog.batch.ItemResult` as it finishes.
+
+        Items are :class:`~visprog.batch.Item` (see :func:`visprog.batch.read_manifest`);
+        identical steps are computed once across them, with this session's models. Keyword
+        options go to :func:`visprog.batch.run_batch` (``results``, ``retry_failed``,
+        ``traces``, ``on_result``) and ``share=False`` turns the sharing off.
+        """
+        from visprog.batch.runner import batch_for
+
+        return batch_for(self, items, **options)
 
     def _execute(
         self,

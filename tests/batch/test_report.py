@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from render.browser import MISSING, chromium, console_errors, open_page, requests
 
 from visprog.batch.report import render_report, summarize, trace_link, write_report
 from visprog.batch.results import ItemResult
-
-from render.browser import MISSING, chromium, console_errors, open_page, requests
 
 RUN = "window.__pwned=(window.__pwned||0)+1;document.title='PWNED'"
 EVIL = [

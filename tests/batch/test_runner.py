@@ -17,9 +17,9 @@ from visprog.errors import (
     CheckError,
     GenerationError,
     ImageLoadError,
-    StepFailedError,
     VisprogError,
 )
+from visprog.interpreter import StepFailedError
 from visprog.registry import Registry
 
 from .conftest import Calls, FakeWriter
@@ -184,3 +184,16 @@ def test_step_failed_is_a_step_failure() -> None:
     from visprog.trace import Trace
 
     assert classify(StepFailedError(VisprogError("x"), Trace(program=""))) == "step failed"
+
+
+def test_session_batch_uses_the_sessions_models(
+    registry: Registry, calls: Calls, pictures: Path
+) -> None:
+    from visprog import Session
+
+    session = Session(device="cpu", registry=registry)
+    items = [item(f"q{i}", pictures / "g20.png", program=BRIGHT) for i in range(3)]
+    results = list(session.batch(items))
+    assert [r.answer for r in results] == [20.0] * 3 and calls.count == 1
+    engine = Engine(session=session)
+    assert engine.session.models is session.models and engine.session.settings == session.settings

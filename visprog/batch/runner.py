@@ -12,9 +12,9 @@ The scheduler (see ``docs/batch.md`` for why this one):
    every deterministic tool; a result is yielded (and appended by the caller) as soon as the
    item is done.
 
-:class:`Engine` is the one seam between the batch and the rest of visprog: it loads images,
-writes programs and runs them. It becomes a thin wrapper over ``visprog.Session`` when that
-lands, without touching the scheduler.
+:class:`Engine` is the one seam between the batch and the rest of visprog: a
+:class:`~visprog.Session` (settings, device, models, program writer) whose tools sit behind the
+step memo.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from visprog.batch.manifest import Item
 from visprog.batch.results import (
@@ -45,11 +45,17 @@ from visprog.errors import (
     GenerationError,
     ImageLoadError,
     LimitError,
-    StepFailedError,
     VisprogError,
     VisprogSyntaxError,
 )
+from visprog.images import DEFAULT_MAX_PIXELS
+from visprog.interpreter import StepFailedError
+from visprog.registry import Registry
+from visprog.syntax import parse
 from visprog.trace import ErrorInfo, Trace
+
+if TYPE_CHECKING:
+    from visprog.session import Session
 
 ProgramKey = tuple[str, tuple[str, ...], str | None]
 
@@ -82,69 +88,88 @@ class EngineOptions:
 
 
 class Engine:
-    """Loads images, writes and runs programs for a batch, with shared work.
+    """Loads images, writes and runs programs for a batch, through one :class:`~visprog.Session`.
+
+    The engine's session runs every tool through a :class:`StepMemo` (unless ``share`` is
+    off), so work shared between items is done once.
 
     Args:
-        options: How to build it.
+        options: How to build the session (ignored for what ``session`` already fixes).
         registry: The tools (the default registry when omitted).
+        session: An existing session to work for: its settings, device, models and program
+            writer are used as they are; only the registry in front of the tools differs.
     """
 
-    def __init__(self, options: EngineOptions | None = None, registry: Any = None) -> None:
-        from visprog.api import ensure_tools
-        from visprog.config import load_settings
-        from visprog.images import DEFAULT_MAX_PIXELS
-        from visprog.interpreter import Interpreter
-        from visprog.models import default_manager
-        from visprog.registry import REGISTRY
+    def __init__(
+        self,
+        options: EngineOptions | None = None,
+        registry: Registry | None = None,
+        session: Session | None = None,
+    ) -> None:
+        from visprog.session import Session
 
-        ensure_tools()
         self.options = options or EngineOptions()
-        self.settings = load_settings(self.options.config, self.options.settings)
-        default_manager().configure(self.settings)
-        self.max_pixels = self.options.max_pixels or DEFAULT_MAX_PIXELS
-        base = registry or REGISTRY
         self.memo = StepMemo(self.options.memo_entries) if self.options.share else None
-        self.registry = self.memo.wrap(base) if self.memo else base
-        self._llm: Any = None
-        self.interpreter = Interpreter(
-            self.registry,
-            device=self.options.device,
-            settings=self.settings,
-            max_pixels=self.max_pixels,
-            services=self._services(),
-        )
-
-    def _services(self) -> dict[str, Any]:
-        return {"llm": self.llm} if self.options.llm else {}
-
-    @property
-    def llm(self) -> Any:
-        """The program-writing backend, built on first use."""
-        if self._llm is None:
-            from visprog.planner.backends import LazyBackend, backend_spec
-
-            spec = backend_spec(self.options.llm, self.settings)
-            self._llm = LazyBackend(spec, self.settings, self.options.device)
-        return self._llm
+        base = registry or (session.registry if session is not None else None) or _tools()
+        wrapped = self.memo.wrap(base) if self.memo else base
+        if session is None:
+            self.session = Session(
+                self.options.settings,
+                config=self.options.config,
+                device=self.options.device,
+                registry=wrapped,
+                llm=self.options.llm,
+                max_pixels=self.options.max_pixels or DEFAULT_MAX_PIXELS,
+            )
+        else:
+            self.session = _sibling(session, wrapped)
 
     def load_inputs(self, item: Item) -> dict[str, Any]:
         """The item's images, loaded and bound by name."""
-        from visprog.api import bind_inputs
-
-        return bind_inputs(dict(item.images), self.max_pixels)
+        return self.session.bind(dict(item.images))
 
     def write_program(self, query: str, names: tuple[str, ...], task: str | None) -> Any:
         """A :class:`~visprog.planner.Generation` for ``query`` (raises GenerationError)."""
-        from visprog.planner import ProgramCache, generate_program
+        from visprog.planner import ProgramCache
 
         cache = ProgramCache() if self.options.program_cache else None
-        return generate_program(
-            query, self.llm, names, task=task, attempts=self.options.attempts, cache=cache
+        return self.session.write_program(
+            query, names, task=task, attempts=self.options.attempts, cache=cache
         )
 
     def run(self, program: str, inputs: Mapping[str, Any], query: str | None) -> Trace:
-        """Check and run one program (raises as :meth:`Interpreter.run` does)."""
-        return self.interpreter.run(program, inputs, query=query)
+        """Check and run one program (raises as :meth:`Session.run` does).
+
+        The source is parsed here, so text from a manifest's ``program`` is never mistaken for
+        a query (and sent to the language model).
+        """
+        return self.session.run(parse(program), inputs, query=query)
+
+
+def _tools() -> Registry:
+    from visprog.registry import REGISTRY
+    from visprog.session import ensure_tools
+
+    ensure_tools()
+    return REGISTRY
+
+
+def _sibling(session: Session, registry: Registry) -> Session:
+    """A session like ``session`` (same settings, models, program writer) with another registry."""
+    from visprog.session import Session
+
+    out = Session(
+        session.settings,
+        device=session.device,
+        registry=registry,
+        services={**session.services, "llm": session.llm},
+        max_steps=session.max_steps,
+        max_pixels=session.max_pixels,
+        log=session.log,
+        environ={},
+    )
+    out.models = session.models  # one model manager: nothing loads twice
+    return out
 
 
 def program_key(item: Item) -> ProgramKey:
@@ -325,3 +350,11 @@ def pending(items: Iterable[Item], results: Any, retry_failed: bool) -> list[Ite
     """The items still to run."""
     done = results.finished(retry_failed) if results is not None else set()
     return [item for item in items if item.id not in done]
+
+
+def batch_for(
+    session: Session, items: Iterable[Item], *, share: bool = True, **options: Any
+) -> Iterator[ItemResult]:
+    """:meth:`Session.batch`: run items with ``session``'s settings, models and program writer."""
+    engine = Engine(EngineOptions(share=share), session=session)
+    return run_batch(items, engine, **options)

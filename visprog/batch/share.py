@@ -18,7 +18,7 @@ import dataclasses
 import hashlib
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,32 +31,23 @@ NOT_SHARED = frozenset({"Eval", "List", "Result"})
 DEFAULT_ENTRIES = 256
 
 
-class LRU(MutableMapping[Any, Any]):
+class LRU(OrderedDict[Any, Any]):
     """A dict that forgets its least recently used entries past ``limit`` (flat memory)."""
 
     def __init__(self, limit: int) -> None:
+        super().__init__()
         self.limit = limit
-        self._data: OrderedDict[Any, Any] = OrderedDict()
 
     def __getitem__(self, key: Any) -> Any:
-        value = self._data[key]
-        self._data.move_to_end(key)
+        value = super().__getitem__(key)
+        self.move_to_end(key)
         return value
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._data[key] = value
-        self._data.move_to_end(key)
-        while len(self._data) > self.limit:
-            self._data.popitem(last=False)
-
-    def __delitem__(self, key: Any) -> None:
-        del self._data[key]
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.limit:
+            self.popitem(last=False)
 
 
 class Fingerprints:
