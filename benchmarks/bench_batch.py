@@ -1,0 +1,177 @@
+"""Batch benchmark: prints figures (no timed assertions).
+
+    .venv/bin/python benchmarks/bench_batch.py                 # tiny random-weight models
+    .venv/bin/python benchmarks/bench_batch.py --size base     # OWLv2-base at 960 px
+    .venv/bin/python benchmarks/bench_batch.py --ray --memory 1000
+
+Figures (issue 11):
+
+* a GQA-like workload, 8 images x 8 questions (Loc / Crop / VQA / Count / Eval): items per
+  second of a batch vs a loop over ``session.run``, and whether every answer is the same;
+* with ``--ray``: the same manifest through a local Ray cluster (one worker) vs in-process;
+* with ``--memory N``: resident memory while N cheap items run, sampled every N/10 items.
+
+Models are random-weight (this machine has no model hub): OWLv2 for Loc (tiny, or base size at
+960 px with ``--size base``) and a tiny BLIP for VQA; answers are meaningless, but identical
+work is identical, which is what the comparison needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the tiny-model builders the tests use
+
+from tools.conftest import build_owlv2  # noqa: E402
+from tools.fixtures_hf import save_tiny_blip  # noqa: E402
+
+import visprog  # noqa: E402
+from visprog.batch import Engine, EngineOptions, Item, ResultsFile, run_batch  # noqa: E402
+
+IMAGES = sorted((ROOT / "demos" / "bench" / "images").glob("*.jpg"))[:8]
+QUESTIONS = [
+    "BOX0 = Loc(image=IMAGE, object='face')\nANSWER0 = Count(box=BOX0)\nFINAL_RESULT = Result(var=ANSWER0)",
+    "BOX0 = Loc(image=IMAGE, object='face')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
+    "ANSWER0 = VQA(image=IMAGE0, question='what color is the hair?')\nFINAL_RESULT = Result(var=ANSWER0)",
+    "BOX0 = Loc(image=IMAGE, object='face')\nANSWER0 = Count(box=BOX0)\n"
+    "ANSWER1 = Eval(expr=\"'yes' if {ANSWER0} > 0 else 'no'\")\nFINAL_RESULT = Result(var=ANSWER1)",
+    "BOX0 = Loc(image=IMAGE, object='cup')\nANSWER0 = Count(box=BOX0)\nFINAL_RESULT = Result(var=ANSWER0)",
+    "ANSWER0 = VQA(image=IMAGE, question='what is in the picture?')\nFINAL_RESULT = Result(var=ANSWER0)",
+    "BOX0 = Loc(image=IMAGE, object='cup')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
+    "ANSWER0 = VQA(image=IMAGE0, question='is it hot?')\nFINAL_RESULT = Result(var=ANSWER0)",
+    "BOX0 = Loc(image=IMAGE, object='LEFT')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
+    "ANSWER0 = VQA(image=IMAGE0, question='what is in the picture?')\nFINAL_RESULT = Result(var=ANSWER0)",
+    "BOX0 = Loc(image=IMAGE, object='face')\nIMAGE0 = CropLeftOf(image=IMAGE, box=BOX0)\n"
+    "BOX1 = Loc(image=IMAGE0, object='cup')\nANSWER0 = Count(box=BOX1)\nFINAL_RESULT = Result(var=ANSWER0)",
+]
+CHEAP = (
+    "BOX0 = Loc(image=IMAGE, object='LEFT')\nANSWER0 = Count(box=BOX0)\n"
+    'ANSWER1 = Eval(expr="{ANSWER0} + 1")\nFINAL_RESULT = Result(var=ANSWER1)'
+)
+
+
+def workload() -> list[Item]:
+    """8 images x 8 questions, GQA-like: many questions start with the same Loc."""
+    return [
+        Item(id=f"{img.stem}-q{q}", images={"IMAGE": img}, program=program)
+        for img in IMAGES
+        for q, program in enumerate(QUESTIONS)
+    ]
+
+
+def models(folder: Path, size: str) -> dict[str, Any]:
+    """Random-weight models saved to ``folder``; the settings that select them."""
+    loc = build_owlv2(folder / "owlv2", small=size == "tiny")
+    vqa = save_tiny_blip(folder / "blip")
+    return {"model.loc": loc, "model.vqa": vqa, "loc.threshold": 0.0}
+
+
+def loop(items: list[Item], settings: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    """One ``session.run`` per item: the baseline."""
+    session = visprog.Session(settings, device="cpu", log=lambda m: None)
+    session.run(QUESTIONS[1], str(IMAGES[0]))  # load the models before timing
+    start, answers = time.perf_counter(), {}
+    for item in items:
+        answers[item.id] = _plain(session.run(item.program or "", str(item.images["IMAGE"])).result)
+    return time.perf_counter() - start, answers
+
+
+def batch(items: list[Item], settings: dict[str, Any]) -> tuple[float, dict[str, Any], Any]:
+    """The same items through ``run_batch`` (step memo on)."""
+    engine = Engine(EngineOptions(device="cpu", settings=settings, program_cache=False))
+    engine.session.log = None
+    engine.session.run(QUESTIONS[1], str(IMAGES[-1]))  # load the models (another image)
+    start = time.perf_counter()
+    answers = {r.id: r.answer for r in run_batch(items, engine)}
+    return time.perf_counter() - start, answers, engine.memo
+
+
+def _plain(value: Any) -> Any:
+    from visprog.batch.results import answer_json
+
+    return answer_json(value)
+
+
+def ray_ratio(items: list[Item], settings: dict[str, Any]) -> None:
+    """Local Ray (one worker) vs in-process, on the same items."""
+    import ray
+
+    from visprog.batch.distributed import run_on_ray
+
+    options = EngineOptions(device="cpu", settings=settings, program_cache=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        start = time.perf_counter()
+        got = {r.id: r.answer for r in run_on_ray(items, options, workers=1)}
+        seconds = time.perf_counter() - start
+    finally:
+        ray.shutdown()
+    local, answers, _ = batch(items, settings)
+    same = got == answers
+    print(
+        f"ray (1 worker, incl. start and model load) {seconds:.1f} s vs in-process {local:.1f} s: "
+        f"overhead ratio {seconds / local:.2f}x; same answers: {same}"
+    )
+
+
+def memory(n: int) -> None:
+    """Resident memory while ``n`` cheap items run (should stay flat)."""
+    import psutil
+
+    process = psutil.Process()
+    items = [
+        Item(id=f"m{i}", images={"IMAGE": IMAGES[i % len(IMAGES)]}, program=CHEAP) for i in range(n)
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        results = ResultsFile(Path(tmp) / "results.jsonl")
+        engine = Engine(EngineOptions(device="cpu", program_cache=False))
+        samples = []
+        for k, _ in enumerate(run_batch(items, engine, results=results), start=1):
+            if k % max(1, n // 10) == 0:
+                samples.append(process.memory_info().rss / 2**20)
+    print(
+        f"{n} cheap items: RSS every {max(1, n // 10)} items (MiB): "
+        + ", ".join(f"{s:.0f}" for s in samples)
+    )
+    print(f"  growth from the first sample to the last: {samples[-1] - samples[0]:+.1f} MiB")
+
+
+def main() -> None:
+    """Run the benchmarks chosen on the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=["tiny", "base"], default="tiny", help="OWLv2 size")
+    parser.add_argument("--ray", action="store_true", help="also measure local Ray overhead")
+    parser.add_argument("--memory", type=int, default=0, metavar="N", help="also run N cheap items")
+    args = parser.parse_args()
+    items = workload()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = models(Path(tmp), args.size)
+        looped, loop_answers = loop(items, settings)
+        batched, batch_answers, memo = batch(items, settings)
+        print(
+            f"GQA-like workload: {len(items)} items ({len(IMAGES)} images x {len(QUESTIONS)} questions), OWLv2 {args.size}"
+        )
+        print(f"  loop over session.run: {len(items) / looped:.2f} items/s ({looped:.1f} s)")
+        print(
+            f"  visprog batch:         {len(items) / batched:.2f} items/s ({batched:.1f} s); "
+            f"{memo.hits} steps shared, {memo.misses} run"
+        )
+        print(f"  speed-up {looped / batched:.2f}x; same answers: {loop_answers == batch_answers}")
+        if loop_answers != batch_answers:
+            diff = [k for k in loop_answers if loop_answers[k] != batch_answers.get(k)]
+            print("  differing:", json.dumps(diff[:5]))
+        if args.ray:
+            ray_ratio(items, settings)
+    if args.memory:
+        memory(args.memory)
+
+
+if __name__ == "__main__":
+    main()
