@@ -156,7 +156,8 @@ def main() -> None:
         looped, loop_answers = loop(items, settings)
         batched, batch_answers, memo = batch(items, settings)
         print(
-            f"GQA-like workload: {len(items)} items ({len(IMAGES)} images x {len(QUESTIONS)} questions), OWLv2 {args.size}"
+            f"GQA-like workload: {len(items)} items ({len(IMAGES)} images x "
+            f"{len(QUESTIONS)} questions), OWLv2 {args.size}"
         )
         print(f"  loop over session.run: {len(items) / looped:.2f} items/s ({looped:.1f} s)")
         print(
