@@ -73,9 +73,11 @@ def models(folder: Path, size: str) -> dict[str, Any]:
     return {"model.loc": loc, "model.vqa": vqa, "loc.threshold": 0.0}
 
 
-def loop(items: list[Item], settings: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+def loop(
+    items: list[Item], settings: dict[str, Any], device: str = "cpu"
+) -> tuple[float, dict[str, Any]]:
     """One ``session.run`` per item: the baseline."""
-    session = visprog.Session(settings, device="cpu", log=lambda m: None)
+    session = visprog.Session(settings, device=device, log=lambda m: None)
     session.run(QUESTIONS[1], str(IMAGES[0]))  # load the models before timing
     start, answers = time.perf_counter(), {}
     for item in items:
@@ -83,9 +85,11 @@ def loop(items: list[Item], settings: dict[str, Any]) -> tuple[float, dict[str, 
     return time.perf_counter() - start, answers
 
 
-def batch(items: list[Item], settings: dict[str, Any]) -> tuple[float, dict[str, Any], Any]:
+def batch(
+    items: list[Item], settings: dict[str, Any], device: str = "cpu"
+) -> tuple[float, dict[str, Any], Any]:
     """The same items through ``run_batch`` (step memo on)."""
-    engine = Engine(EngineOptions(device="cpu", settings=settings, program_cache=False))
+    engine = Engine(EngineOptions(device=device, settings=settings, program_cache=False))
     engine.session.log = None
     engine.session.run(QUESTIONS[1], str(IMAGES[-1]))  # load the models (another image)
     start = time.perf_counter()
@@ -143,6 +147,26 @@ def memory(n: int) -> None:
     print(f"  growth from the first sample to the last: {samples[-1] - samples[0]:+.1f} MiB")
 
 
+def compare(items: list[Item], settings: dict[str, Any], size: str, device: str) -> float:
+    """Print loop vs batch figures for ``items``; returns the speed-up."""
+    looped, loop_answers = loop(items, settings, device)
+    batched, batch_answers, memo = batch(items, settings, device)
+    print(
+        f"GQA-like workload: {len(items)} items ({len(IMAGES)} images x "
+        f"{len(QUESTIONS)} questions), OWLv2 {size}, on {device}"
+    )
+    print(f"  loop over session.run: {len(items) / looped:.2f} items/s ({looped:.1f} s)")
+    print(
+        f"  visprog batch:         {len(items) / batched:.2f} items/s ({batched:.1f} s); "
+        f"{memo.hits} steps shared, {memo.misses} run"
+    )
+    print(f"  speed-up {looped / batched:.2f}x; same answers: {loop_answers == batch_answers}")
+    if loop_answers != batch_answers:
+        diff = [k for k in loop_answers if loop_answers[k] != batch_answers.get(k)]
+        print("  differing:", json.dumps(diff[:5]))
+    return looped / batched
+
+
 def main() -> None:
     """Run the benchmarks chosen on the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -153,21 +177,7 @@ def main() -> None:
     items = workload()
     with tempfile.TemporaryDirectory() as tmp:
         settings = models(Path(tmp), args.size)
-        looped, loop_answers = loop(items, settings)
-        batched, batch_answers, memo = batch(items, settings)
-        print(
-            f"GQA-like workload: {len(items)} items ({len(IMAGES)} images x "
-            f"{len(QUESTIONS)} questions), OWLv2 {args.size}"
-        )
-        print(f"  loop over session.run: {len(items) / looped:.2f} items/s ({looped:.1f} s)")
-        print(
-            f"  visprog batch:         {len(items) / batched:.2f} items/s ({batched:.1f} s); "
-            f"{memo.hits} steps shared, {memo.misses} run"
-        )
-        print(f"  speed-up {looped / batched:.2f}x; same answers: {loop_answers == batch_answers}")
-        if loop_answers != batch_answers:
-            diff = [k for k in loop_answers if loop_answers[k] != batch_answers.get(k)]
-            print("  differing:", json.dumps(diff[:5]))
+        compare(items, settings, args.size, "cpu")
         if args.ray:
             ray_ratio(items, settings)
     if args.memory:

@@ -10,6 +10,7 @@ failure does not hide the others. Prints per-step time and peak GPU memory.
     .venv/bin/python scripts/gpu_check.py                 # cuda, real sizes (about 3 minutes)
     .venv/bin/python scripts/gpu_check.py --device cpu --small   # self-test with tiny models
     .venv/bin/python scripts/gpu_check.py --only Loc,Seg
+    .venv/bin/python scripts/gpu_check.py --only batch    # batched vs loop (bench_batch.py)
 """
 
 from __future__ import annotations
@@ -297,6 +298,20 @@ def run_check(name: str, setup: Setup, program: str | Direct, folder: Path, args
     return True
 
 
+def batch_ratio(folder: Path, args: Any) -> None:
+    """Batched vs loop on the GQA-like workload of benchmarks/bench_batch.py, on this device."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_batch
+
+    try:
+        settings = bench_batch.models(folder / "batch", "tiny" if args.small else "base")
+        bench_batch.compare(
+            bench_batch.workload(), settings, "tiny" if args.small else "base", args.device
+        )
+    except Exception as e:  # report and go on, like the tool checks
+        print(f"FAIL batch: {type(e).__name__}: {e}", flush=True)
+
+
 def main() -> int:
     """Run the checks; exit status 1 when any failed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -319,6 +334,8 @@ def main() -> int:
             torch.manual_seed(0)
             if not run_check(name, setup, program, Path(tmp), args):
                 failed.append(name)
+        if not wanted or "batch" in wanted:
+            batch_ratio(Path(tmp), args)
     print(f"done in {time.perf_counter() - start:.0f} s; failed: {', '.join(failed) or 'none'}")
     return 1 if failed else 0
 
