@@ -28,6 +28,7 @@ import numpy as np
 
 from visprog.context import Context
 from visprog.errors import ConfigurationError, ToolArgumentError
+from visprog.geometry import box_area, clip_boxes
 from visprog.models import hub_load, inference_mode, require, torch_dtype
 from visprog.options import TEXT_LIST, declare_model, option
 from visprog.registry import tool
@@ -163,7 +164,13 @@ def split_names(value: str | Sequence[str] | None) -> list[str]:
 
 def crops(image: Image, objects: Objects) -> list[Any]:
     """Each object's box cut from ``image`` (root-frame boxes mapped to its pixels), as PIL."""
-    local = image.to_local(objects.boxes)
+    local = clip_boxes(image.to_local(objects.boxes), image.width, image.height)
+    empty = np.flatnonzero(box_area(local) <= 0)
+    if empty.size:
+        raise ToolArgumentError(
+            f"object {int(empty[0]) + 1} ({objects.labels[int(empty[0])]!r}, box "
+            f"{objects.boxes[int(empty[0])].round(1).tolist()}) lies outside this image"
+        )
     return [image.crop(box).to_pil() for box in local]
 
 

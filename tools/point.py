@@ -103,10 +103,10 @@ def _in_range(x: float, y: float, scale: float) -> list[tuple[float, float]]:
 def to_points(image: Image, parsed: list[tuple[float, float, str]], name: str) -> Points:
     """Parsed fractions of ``image`` -> Points in root pixels, labelled ``name``."""
     if not parsed:
-        return Points.empty(image.source)
+        return Points.empty(image.source, image.root_size)
     frac = np.asarray([(x, y) for x, y, _ in parsed], dtype=np.float64)
-    xy = frac * np.asarray([image.width, image.height]) + np.asarray(image.offset)
-    return Points(xy, [name] * len(parsed), image.source)
+    xy = image.to_root_points(frac * np.asarray([image.width, image.height]))
+    return Points(xy, [name] * len(parsed), image.source, image.root_size)
 
 
 def load_molmo(
