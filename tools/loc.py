@@ -187,8 +187,10 @@ def run_transformers(
     with inference_mode():
         outputs = model(**inputs)
     outputs = _to_float(outputs)
+    # The library's own path with the image's (height, width): OWLv2's processor knows that it
+    # padded the image to a square at the bottom right and scales by the longer side itself.
+    target = [(image.height, image.width)]
     if gdino:
-        target = [(image.height, image.width)]
         result = processor.post_process_grounded_object_detection(
             outputs,
             inputs["input_ids"],
@@ -197,10 +199,8 @@ def run_transformers(
             target_sizes=target,
         )[0]
     else:
-        # OWLv2 pads the image to a square at the bottom right; boxes are relative to that square.
-        side = max(image.width, image.height)
         result = processor.post_process_grounded_object_detection(
-            outputs, threshold=threshold, target_sizes=[(side, side)]
+            outputs, threshold=threshold, target_sizes=target
         )[0]
     return result["boxes"].float().cpu().numpy(), result["scores"].float().cpu().numpy()
 

@@ -242,6 +242,46 @@ class Objects:
         s = np.asarray(scores, dtype=np.float64)
         return cls(b, s, labels, root_masks, xy, image.source, image.root_size)
 
+    # Adapters (visprog.adapters): they read other libraries' results and import none of them.
+
+    @classmethod
+    def from_transformers(
+        cls, image: Image, result: Mapping[str, Any], names: Any = None, label: str = "object"
+    ) -> Objects:
+        """From a transformers ``post_process_*`` result (see :mod:`visprog.adapters`)."""
+        from visprog.adapters import from_transformers
+
+        return from_transformers(image, result, names, label)
+
+    @classmethod
+    def from_ultralytics(cls, image: Image, result: Any) -> Objects:
+        """From an ultralytics ``Results`` (see :mod:`visprog.adapters`)."""
+        from visprog.adapters import from_ultralytics
+
+        return from_ultralytics(image, result)
+
+    @classmethod
+    def from_sam2(
+        cls, image: Image, masks: Any, scores: Any, label: str = "object", points: Any = None
+    ) -> Objects:
+        """From SAM 2 masks and scores (see :mod:`visprog.adapters`)."""
+        from visprog.adapters import from_sam2
+
+        return from_sam2(image, masks, scores, label, points)
+
+    @classmethod
+    def from_supervision(cls, image: Image, detections: Any, label: str = "object") -> Objects:
+        """From ``supervision.Detections`` (see :mod:`visprog.adapters`)."""
+        from visprog.adapters import from_supervision
+
+        return from_supervision(image, detections, label)
+
+    def to_supervision(self) -> Any:
+        """As ``supervision.Detections`` in root pixels (imports supervision now)."""
+        from visprog.adapters import to_supervision
+
+        return to_supervision(self)
+
     def __len__(self) -> int:
         return int(self.boxes.shape[0])
 
