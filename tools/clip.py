@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from visprog.context import Context
-from visprog.errors import ConfigurationError, ToolArgumentError
+from visprog.errors import ToolArgumentError
 from visprog.geometry import box_area, clip_boxes
 from visprog.models import hub_load, inference_mode, require, torch_dtype
 from visprog.options import TEXT_LIST, declare_model, option
@@ -71,6 +71,7 @@ TEMPLATES_OPTION = option(
     TEXT_LIST,
     list(TEMPLATES),
     "Select/Classify prompt templates, each with {} for the name",
+    contains="{}",
 )
 ONE_PER_CATEGORY = option(
     "classify.one_per_category",
@@ -179,8 +180,6 @@ def similarity(
 ) -> tuple[FloatArray, float]:
     """Cosine similarities (objects x names) of the crops and the prompt-ensembled names."""
     templates = tuple(ctx.option(TEMPLATES_OPTION))
-    if not templates or any("{}" not in t for t in templates):
-        raise ConfigurationError("setting clip.templates: every template needs a '{}' for the name")
     bundle, _ = ctx.load_model(MODEL)
     sims = embed_images(bundle, crops(image, objects)) @ class_vectors(bundle, names, templates).T
     return sims, logit_scale(bundle)

@@ -126,7 +126,13 @@ def load_molmo(
     return processor, model.to(device).eval()
 
 
-PROMPT = option("point.prompt", str, DEFAULT_PROMPT, "Point's instruction to Molmo, with {object}")
+PROMPT = option(
+    "point.prompt",
+    str,
+    DEFAULT_PROMPT,
+    "Point's instruction to Molmo, with {object}",
+    contains="{object}",
+)
 MAX_TOKENS = option("point.max_new_tokens", int, MAX_NEW_TOKENS, "Point's generation budget", 1)
 MOLMO = declare_model(
     "Point",
@@ -160,7 +166,7 @@ def point(image: Image, object: str, ctx: Context) -> Points:
         raise ToolArgumentError("Point: the object name is empty")
     prompt = ctx.option(PROMPT).replace("{object}", name)
     limit = ctx.option(MAX_TOKENS)
-    bundle, _ = ctx.load_model(MOLMO)
+    bundle, _ = ctx.load_model(MOLMO, f"Molmo 2 {ctx.settings.get(MOLMO.setting, MOLMO.default)}")
     answer = ask(bundle, image, prompt, limit)
     parsed = parse_points(answer)
     ctx.note(f"Molmo answered {answer[:200]!r}: {len(parsed)} points")

@@ -327,8 +327,8 @@ def seg(
         check_frames("Seg", {"image": image, given[0] if given else "object": prompt_value})
         if len(prompt_value) == 0:
             return Objects.none_in(image)
-    model, device = ctx.load_model(SAM2)
     model_id = str(ctx.settings.get(SAM2.setting, SAM2.default))
+    model, device = ctx.load_model(SAM2, f"SAM 2 {model_id}")
     if prompt_value is None:
         ctx.note("no prompt: automatic masks over the whole image")
         return automatic_masks(image, model, ctx)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from visprog.context import Context
-from visprog.errors import ConfigurationError, ToolArgumentError
+from visprog.errors import ToolArgumentError
 from visprog.geometry import number_word
 from visprog.models import hub_load, inference_mode, require, torch_dtype
 from visprog.options import declare_model, option
@@ -108,7 +108,9 @@ def load_vqa(
 MAX_TOKENS = option(
     "vqa.max_new_tokens", int, MAX_NEW_TOKENS, "VQA's answer length budget", 1, 4096
 )
-PROMPT_OPTION = option("vqa.prompt", str, PROMPT, "VQA's instruction, with {question}")
+PROMPT_OPTION = option(
+    "vqa.prompt", str, PROMPT, "VQA's instruction, with {question}", contains="{question}"
+)
 MODEL = declare_model(
     "VQA",
     SETTING,
@@ -159,8 +161,6 @@ def vqa(image: Image, question: str, ctx: Context) -> str:
         raise ToolArgumentError("VQA: the question is empty")
     max_new_tokens = ctx.option(MAX_TOKENS)
     prompt = ctx.option(PROMPT_OPTION)
-    if "{question}" not in prompt:
-        raise ConfigurationError(f"setting vqa.prompt must contain '{{question}}', got {prompt!r}")
     model, _ = ctx.load_model(MODEL)
     raw = ask(model, image, question.strip(), max_new_tokens, prompt)
     answer = normalize_answer(raw)
