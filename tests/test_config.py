@@ -130,10 +130,12 @@ def test_api_config_argument(toml_file: Path, rgb: visprog.Image) -> None:
      ({"classify.one_per_category": "yes"}, "expected true or false"),
      ({"models.dtype": "fp8"}, "models.dtype: expected one of auto, float32"),
      ({"loc.backend": "detr"}, "loc.backend: expected one of auto, owlv2"),
-     ({"clip.templates": "a {}"}, "clip.templates: expected list of text"),
+     ({"clip.templates": [1, 2]}, "clip.templates: expected list of text"),
      ({"loc.treshold": 0.3}, "unknown setting 'loc.treshold'; did you mean loc.threshold"),
      ({"vqa.max_tokens": 3}, "did you mean vqa.max_new_tokens"),
-     ({"zzz.qqq": 3}, r"unknown setting 'zzz.qqq' \(visprog tools")],
+     ({"zzz.qqq": 3}, r"unknown setting 'zzz.qqq' \(visprog tools"),
+     ({"vqa.prompt": "Describe it."}, r"vqa.prompt: expected text holding \{question\}"),
+     ({"clip.templates": ["a {}", "no slot"]}, "clip.templates: expected list of text holding")],
 )  # fmt: skip
 def test_session_rejects_bad_settings_before_anything_loads(
     settings: dict[str, object], match: str

@@ -8,14 +8,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from planner.conftest import ScriptedBackend
 
 import visprog
 from visprog import cli
 from visprog.context import Context
 from visprog.options import ModelDecl
 from visprog.session import default_session, looks_like_program
-
-from planner.conftest import ScriptedBackend
 
 COUNT_TOP = "B = Loc(image=IMAGE, object='TOP')\nN = Count(box=B)\nR = Result(var=N)\n"
 

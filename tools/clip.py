@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from visprog.context import Context
-from visprog.errors import ConfigurationError, ToolArgumentError
+from visprog.errors import ToolArgumentError
+from visprog.geometry import box_area, clip_boxes
 from visprog.models import hub_load, inference_mode, require, torch_dtype
 from visprog.options import TEXT_LIST, declare_model, option
 from visprog.registry import tool
@@ -70,6 +71,7 @@ TEMPLATES_OPTION = option(
     TEXT_LIST,
     list(TEMPLATES),
     "Select/Classify prompt templates, each with {} for the name",
+    contains="{}",
 )
 ONE_PER_CATEGORY = option(
     "classify.one_per_category",
@@ -163,7 +165,13 @@ def split_names(value: str | Sequence[str] | None) -> list[str]:
 
 def crops(image: Image, objects: Objects) -> list[Any]:
     """Each object's box cut from ``image`` (root-frame boxes mapped to its pixels), as PIL."""
-    local = image.to_local(objects.boxes)
+    local = clip_boxes(image.to_local(objects.boxes), image.width, image.height)
+    empty = np.flatnonzero(box_area(local) <= 0)
+    if empty.size:
+        raise ToolArgumentError(
+            f"object {int(empty[0]) + 1} ({objects.labels[int(empty[0])]!r}, box "
+            f"{objects.boxes[int(empty[0])].round(1).tolist()}) lies outside this image"
+        )
     return [image.crop(box).to_pil() for box in local]
 
 
@@ -172,8 +180,6 @@ def similarity(
 ) -> tuple[FloatArray, float]:
     """Cosine similarities (objects x names) of the crops and the prompt-ensembled names."""
     templates = tuple(ctx.option(TEMPLATES_OPTION))
-    if not templates or any("{}" not in t for t in templates):
-        raise ConfigurationError("setting clip.templates: every template needs a '{}' for the name")
     bundle, _ = ctx.load_model(MODEL)
     sims = embed_images(bundle, crops(image, objects)) @ class_vectors(bundle, names, templates).T
     return sims, logit_scale(bundle)

@@ -50,19 +50,13 @@ def detect_faces(image: Image, mtcnn: Any, min_score: float = MIN_SCORE) -> Obje
     """Faces as Objects in root pixels, best first, each with its eye-midpoint as point."""
     boxes, probs, landmarks = mtcnn.detect(image.to_pil(), landmarks=True)
     if boxes is None:
-        return Objects.empty(image.source)
+        return Objects.none_in(image)
     keep = np.flatnonzero(np.asarray(probs, dtype=np.float64) >= min_score)
     keep = keep[np.argsort(-np.asarray(probs)[keep])]
     boxes = np.asarray(boxes, dtype=np.float64)[keep]
     eyes = np.asarray(landmarks, dtype=np.float64)[keep][:, :2].mean(axis=1).reshape(-1, 2)
-    offset = np.asarray(image.offset, dtype=np.float64)
-    return Objects(
-        image.to_root(boxes),
-        np.asarray(probs, dtype=np.float64)[keep],
-        ["face"] * len(keep),
-        points=eyes + offset,
-        source=image.source,
-    )
+    scores = np.asarray(probs, dtype=np.float64)[keep]
+    return Objects.from_local(image, boxes, scores, ["face"] * len(keep), points=eyes)
 
 
 @tool("FaceDet", model=MODEL)

@@ -27,10 +27,11 @@ import numpy as np
 
 from visprog.context import Context
 from visprog.errors import ModelUnavailableError, ToolArgumentError
+from visprog.geometry import clip_boxes, nms
 from visprog.models import host_reachable, hub_load, inference_mode, require, torch_dtype
 from visprog.options import declare_model, option
 from visprog.registry import tool
-from visprog.values import FloatArray, Image, Objects
+from visprog.values import Image, Objects
 
 DEFAULT_ID = "google/owlv2-base-patch16-ensemble"
 HALVES = ("TOP", "BOTTOM", "LEFT", "RIGHT")
@@ -74,7 +75,7 @@ def half(image: Image, which: str) -> Objects:
         "LEFT": (0, 0, w / 2, h),
         "RIGHT": (w / 2, 0, w, h),
     }[which]
-    return Objects(image.to_root(box), np.ones(1), [which.lower()], source=image.source)
+    return Objects.from_local(image, box, np.ones(1), [which.lower()])
 
 
 def backend_for(model_id: str, setting: str = "auto") -> str:
@@ -95,42 +96,17 @@ def backend_for(model_id: str, setting: str = "auto") -> str:
     return "grounding_dino" if "grounding" in name else "owlv2"
 
 
-def nms(boxes: FloatArray, scores: FloatArray, iou: float) -> np.ndarray:
-    """Indices kept by greedy non-maximum suppression, best score first (pure numpy)."""
-    order = np.argsort(-scores, kind="stable")
-    if iou >= 1.0:
-        return order
-    keep: list[int] = []
-    areas = np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(
-        boxes[:, 3] - boxes[:, 1], 0, None
-    )
-    while order.size:
-        i, rest = int(order[0]), order[1:]
-        keep.append(i)
-        x0 = np.maximum(boxes[i, 0], boxes[rest, 0])
-        y0 = np.maximum(boxes[i, 1], boxes[rest, 1])
-        x1 = np.minimum(boxes[i, 2], boxes[rest, 2])
-        y1 = np.minimum(boxes[i, 3], boxes[rest, 3])
-        inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-        union = areas[i] + areas[rest] - inter
-        overlap = np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
-        order = rest[overlap <= iou]
-    return np.asarray(keep, dtype=np.int64)
-
-
 def finish(
     image: Image, name: str, boxes: Any, scores: Any, settings: Mapping[str, Any]
 ) -> Objects:
     """Detections in ``image`` pixels -> Objects in root pixels, clipped, NMS'd, best first."""
-    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    b = clip_boxes(boxes, image.width, image.height)
     s = np.asarray(scores, dtype=np.float64).reshape(-1)
-    b[:, [0, 2]] = np.clip(b[:, [0, 2]], 0, image.width)
-    b[:, [1, 3]] = np.clip(b[:, [1, 3]], 0, image.height)
     keep = nms(b, s, NMS.read(settings))
     limit = MAX_OBJECTS.read(settings)
     if limit is not None:
         keep = keep[:limit]
-    return Objects(image.to_root(b[keep]), s[keep], [name] * len(keep), source=image.source)
+    return Objects.from_local(image, b[keep], s[keep], [name] * len(keep))
 
 
 def load_detector(model_id: str, device: str, dtype: str, settings: Mapping[str, Any]) -> Any:
@@ -211,8 +187,10 @@ def run_transformers(
     with inference_mode():
         outputs = model(**inputs)
     outputs = _to_float(outputs)
+    # The library's own path with the image's (height, width): OWLv2's processor knows that it
+    # padded the image to a square at the bottom right and scales by the longer side itself.
+    target = [(image.height, image.width)]
     if gdino:
-        target = [(image.height, image.width)]
         result = processor.post_process_grounded_object_detection(
             outputs,
             inputs["input_ids"],
@@ -221,10 +199,8 @@ def run_transformers(
             target_sizes=target,
         )[0]
     else:
-        # OWLv2 pads the image to a square at the bottom right; boxes are relative to that square.
-        side = max(image.width, image.height)
         result = processor.post_process_grounded_object_detection(
-            outputs, threshold=threshold, target_sizes=[(side, side)]
+            outputs, threshold=threshold, target_sizes=target
         )[0]
     return result["boxes"].float().cpu().numpy(), result["scores"].float().cpu().numpy()
 

@@ -103,10 +103,10 @@ def _in_range(x: float, y: float, scale: float) -> list[tuple[float, float]]:
 def to_points(image: Image, parsed: list[tuple[float, float, str]], name: str) -> Points:
     """Parsed fractions of ``image`` -> Points in root pixels, labelled ``name``."""
     if not parsed:
-        return Points.empty(image.source)
+        return Points.empty(image.source, image.root_size)
     frac = np.asarray([(x, y) for x, y, _ in parsed], dtype=np.float64)
-    xy = frac * np.asarray([image.width, image.height]) + np.asarray(image.offset)
-    return Points(xy, [name] * len(parsed), image.source)
+    xy = image.to_root_points(frac * np.asarray([image.width, image.height]))
+    return Points(xy, [name] * len(parsed), image.source, image.root_size)
 
 
 def load_molmo(
@@ -126,7 +126,13 @@ def load_molmo(
     return processor, model.to(device).eval()
 
 
-PROMPT = option("point.prompt", str, DEFAULT_PROMPT, "Point's instruction to Molmo, with {object}")
+PROMPT = option(
+    "point.prompt",
+    str,
+    DEFAULT_PROMPT,
+    "Point's instruction to Molmo, with {object}",
+    contains="{object}",
+)
 MAX_TOKENS = option("point.max_new_tokens", int, MAX_NEW_TOKENS, "Point's generation budget", 1)
 MOLMO = declare_model(
     "Point",
@@ -160,7 +166,7 @@ def point(image: Image, object: str, ctx: Context) -> Points:
         raise ToolArgumentError("Point: the object name is empty")
     prompt = ctx.option(PROMPT).replace("{object}", name)
     limit = ctx.option(MAX_TOKENS)
-    bundle, _ = ctx.load_model(MOLMO)
+    bundle, _ = ctx.load_model(MOLMO, f"Molmo 2 {ctx.settings.get(MOLMO.setting, MOLMO.default)}")
     answer = ask(bundle, image, prompt, limit)
     parsed = parse_points(answer)
     ctx.note(f"Molmo answered {answer[:200]!r}: {len(parsed)} points")

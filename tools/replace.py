@@ -23,10 +23,11 @@ import numpy as np
 
 from visprog.context import Context
 from visprog.errors import ToolArgumentError
+from visprog.geometry import feather, mask_box
 from visprog.models import hub_load, inference_mode, require, torch_dtype
 from visprog.options import declare_model, option
 from visprog.registry import tool
-from visprog.values import BoolArray, FloatArray, Image, Objects, UInt8Array
+from visprog.values import BoolArray, Image, Objects, UInt8Array
 
 DEFAULT_ID = "stable-diffusion-v1-5/stable-diffusion-inpainting"
 SETTING = "model.replace"
@@ -90,8 +91,10 @@ def native_size(pipe: Any) -> int:
 
 def window(mask: BoolArray, margin: float = CONTEXT_MARGIN) -> tuple[int, int, int, int]:
     """The box (xyxy, pixels) around the mask's pixels, grown by ``margin`` of its size."""
-    ys, xs = np.nonzero(mask)
-    x0, y0, x1, y1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+    box = mask_box(mask)
+    if box is None:
+        raise ValueError("window() of an empty mask")  # the caller checks mask.any() first
+    x0, y0, x1, y1 = box
     dx = max(8, int((x1 - x0) * margin))
     dy = max(8, int((y1 - y0) * margin))
     h, w = mask.shape
@@ -116,18 +119,6 @@ def grow(mask: BoolArray, pixels: int) -> BoolArray:
     pil = PILImage.fromarray(mask.astype(np.uint8) * 255, "L")
     out: BoolArray = np.asarray(pil.filter(ImageFilter.MaxFilter(2 * pixels + 1))) > 127
     return out
-
-
-def feather(mask: BoolArray, radius: float) -> FloatArray:
-    """A soft alpha (H, W, 1) in [0, 1] from a hard mask."""
-    from PIL import Image as PILImage
-    from PIL import ImageFilter
-
-    pil = PILImage.fromarray(mask.astype(np.uint8) * 255, "L")
-    if radius > 0:
-        pil = pil.filter(ImageFilter.GaussianBlur(radius))
-    alpha: FloatArray = (np.asarray(pil, dtype=np.float64) / 255.0)[:, :, None]
-    return alpha
 
 
 def inpaint(

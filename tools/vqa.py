@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from visprog.context import Context
-from visprog.errors import ConfigurationError, ToolArgumentError
+from visprog.errors import ToolArgumentError
+from visprog.geometry import number_word
 from visprog.models import hub_load, inference_mode, require, torch_dtype
 from visprog.options import declare_model, option
 from visprog.registry import tool
@@ -37,19 +38,10 @@ PROMPT = "{question} Answer the question using a single word or phrase."
 PLAIN_PROMPT = "Question: {question} Answer:"
 MAX_NEW_TOKENS = 16
 
-_UNITS = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen"
-).split()
-_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
-NUMBER_WORDS: dict[str, int] = {w: i for i, w in enumerate(_UNITS)}
-NUMBER_WORDS.update({w: 20 + 10 * i for i, w in enumerate(_TENS)})
-NUMBER_WORDS.update({"hundred": 100, "a hundred": 100, "one hundred": 100, "none": 0})
 
 _PREFIX = re.compile(r"^\s*(?:answer|assistant|a)\s*:\s*", re.IGNORECASE)
 _YES_NO = re.compile(r"^(yes|no)(?:[\s,.!;:]*$|[,.!;:]\s)")
 _ARTICLE = re.compile(r"^(?:a|an|the)\s+")
-_COMPOUND = re.compile(r"^([a-z]+)[\s-]([a-z]+)$")
 
 
 def normalize_answer(text: str) -> str:
@@ -68,22 +60,12 @@ def normalize_answer(text: str) -> str:
     match = _YES_NO.match(s)
     if match:
         return match.group(1)
-    number = _number(s)
+    number = number_word(s)
     if number is not None:
         return str(number)
     without_article = _ARTICLE.sub("", s)
-    number = _number(without_article)
+    number = number_word(without_article)
     return str(number) if number is not None else without_article
-
-
-def _number(s: str) -> int | None:
-    """``"two"`` -> 2, ``"twenty one"`` / ``"twenty-one"`` -> 21; None for anything else."""
-    if s in NUMBER_WORDS:
-        return NUMBER_WORDS[s]
-    match = _COMPOUND.match(s)
-    if match and match.group(1) in _TENS and match.group(2) in _UNITS[1:10]:
-        return NUMBER_WORDS[match.group(1)] + NUMBER_WORDS[match.group(2)]
-    return None
 
 
 @dataclass
@@ -126,7 +108,9 @@ def load_vqa(
 MAX_TOKENS = option(
     "vqa.max_new_tokens", int, MAX_NEW_TOKENS, "VQA's answer length budget", 1, 4096
 )
-PROMPT_OPTION = option("vqa.prompt", str, PROMPT, "VQA's instruction, with {question}")
+PROMPT_OPTION = option(
+    "vqa.prompt", str, PROMPT, "VQA's instruction, with {question}", contains="{question}"
+)
 MODEL = declare_model(
     "VQA",
     SETTING,
@@ -177,8 +161,6 @@ def vqa(image: Image, question: str, ctx: Context) -> str:
         raise ToolArgumentError("VQA: the question is empty")
     max_new_tokens = ctx.option(MAX_TOKENS)
     prompt = ctx.option(PROMPT_OPTION)
-    if "{question}" not in prompt:
-        raise ConfigurationError(f"setting vqa.prompt must contain '{{question}}', got {prompt!r}")
     model, _ = ctx.load_model(MODEL)
     raw = ask(model, image, question.strip(), max_new_tokens, prompt)
     answer = normalize_answer(raw)

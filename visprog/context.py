@@ -72,13 +72,19 @@ class Context:
         model_id = str(self.settings.get(decl.setting, decl.default))
         device = resolve_device(self.device)
         dtype = decl.dtype if decl.dtype != "auto" else dtype_name(device, self.settings)
-        key = decl.cache_key(model_id, dtype, self.settings)
         model = self.models.get(
-            key, device, lambda d: decl.loader(model_id, d, dtype, self.settings)
+            self.model_key(decl), device, lambda d: decl.loader(model_id, d, dtype, self.settings)
         )
         if record:
             self.used_model(f"{label or model_id} on {device}")
         return model, device
+
+    def model_key(self, decl: ModelDecl) -> str:
+        """The model manager's key for ``decl`` under these settings (it adds the device)."""
+        model_id = str(self.settings.get(decl.setting, decl.default))
+        device = resolve_device(self.device)
+        dtype = decl.dtype if decl.dtype != "auto" else dtype_name(device, self.settings)
+        return decl.cache_key(model_id, dtype, self.settings)
 
     def for_step(self, env: Mapping[str, Any]) -> Context:
         """A fresh per-step context sharing this run's device, models, caches and settings."""

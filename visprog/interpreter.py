@@ -223,6 +223,7 @@ class Interpreter:
                     f"{spec.name}: argument {name!r} expects {V.describe_type(param.types)}, "
                     f"got {tag or type(value).__name__}"
                 )
+        V.check_frames(spec.name, args)
         kwargs = dict(args)
         if spec.context_param is not None:
             kwargs[spec.context_param] = ctx

@@ -42,6 +42,7 @@ class Option:
         low: Smallest accepted number (inclusive), if any.
         high: Largest accepted number (inclusive), if any.
         choices: The accepted texts, if the option is a choice.
+        contains: A placeholder every text must hold (``{question}``), if any.
     """
 
     key: str
@@ -51,12 +52,15 @@ class Option:
     low: float | None = None
     high: float | None = None
     choices: tuple[str, ...] | None = None
+    contains: str | None = None
 
     def accepted(self) -> str:
         """The accepted values in words: ``a number in [0, 1]``, ``one of chat, completion``."""
         if self.choices:
             return f"one of {', '.join(self.choices)}"
         text = _KINDS[self.kind]
+        if self.contains:
+            return f"{text} holding {self.contains}"
         if self.low is not None and self.high is not None:
             return f"{text} in [{_num(self.low)}, {_num(self.high)}]"
         if self.low is not None:
@@ -68,6 +72,10 @@ class Option:
         out = _convert(self.kind, value)
         if out is None or (self.choices is not None and out not in self.choices):
             raise self._bad(value)
+        if self.contains is not None:
+            texts = out if isinstance(out, list) else [out]
+            if not texts or any(self.contains not in t for t in texts):
+                raise self._bad(value)
         if self.kind in (int, float):
             if (self.low is not None and out < self.low) or (
                 self.high is not None and out > self.high
@@ -95,7 +103,9 @@ def _convert(kind: Any, value: Any) -> Any:
         return value if isinstance(value, bool) else None
     if kind is str:
         return value if isinstance(value, str) else None
-    if kind == TEXT_LIST:
+    if kind == TEXT_LIST:  # one text stands for a list of one
+        if isinstance(value, str):
+            return [value]
         ok = isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
         return list(value) if ok else None
     if isinstance(value, str):  # a number written as text in a TOML file: '0.25'
@@ -162,6 +172,7 @@ def option(
     low: float | None = None,
     high: float | None = None,
     choices: tuple[str, ...] | None = None,
+    contains: str | None = None,
 ) -> Option:
     """Declare a setting; returns it (read it with ``ctx.option(OPT)`` or ``OPT.read(settings)``).
 
@@ -172,7 +183,7 @@ def option(
         raise ToolDeclarationError(f"setting {key!r} is declared twice")
     if kind not in _KINDS:
         raise ToolDeclarationError(f"setting {key!r}: unsupported kind {kind!r}")
-    OPTIONS[key] = Option(key, kind, default, help, low, high, choices)
+    OPTIONS[key] = Option(key, kind, default, help, low, high, choices, contains)
     return OPTIONS[key]
 
 

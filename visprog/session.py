@@ -103,6 +103,8 @@ class Session:
         max_pixels: Refuse larger input and intermediate images.
         log: Receives model-loading messages (stderr when None; ``lambda m: None`` silences).
         environ: The environment read for ``VISPROG_*`` settings (``os.environ`` when None).
+        models: A model manager to use (e.g. one shared by the sessions of a worker); a new one
+            when None. ``models.budget_gb``, when set, applies to it.
 
     Raises:
         ConfigurationError: For an unreadable config file, an unknown setting (with a "did you
@@ -123,6 +125,7 @@ class Session:
         max_pixels: int = DEFAULT_MAX_PIXELS,
         log: Callable[[str], None] | None = None,
         environ: Mapping[str, str] | None = None,
+        models: ModelManager | None = None,
     ) -> None:
         ensure_tools()
         self.settings: dict[str, Any] = validate_settings(load_settings(config, settings, environ))
@@ -131,8 +134,9 @@ class Session:
         self.max_steps = max_steps
         self.max_pixels = max_pixels
         self.log = log
-        self.models = ModelManager(log=log)
-        self.models.set_budget(self.settings.get("models.budget_gb"))
+        self.models = models if models is not None else ModelManager(log=log)
+        if models is None or "models.budget_gb" in self.settings:
+            self.models.set_budget(self.settings.get("models.budget_gb"))
         self._llm_spec = llm
         self._llm: LazyBackend | None = None
         self.services: dict[str, Any] = dict(services or {})

@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 
 from visprog.context import Context
-from visprog.errors import ToolArgumentError
+from visprog.errors import ConfigurationError, ToolArgumentError
 from visprog.interpreter import Interpreter
 from visprog.models import ModelManager
 from visprog.tools.clip import (
+    MODEL,
     TEMPLATES,
     assign,
     class_vectors,
@@ -197,7 +198,7 @@ def test_classify_rejects_no_categories_and_bad_templates(
 ) -> None:
     with pytest.raises(ToolArgumentError, match="no categories"):
         classify(rgb, three, " , ", _ctx(clip_dir))
-    with pytest.raises(ToolArgumentError, match="template"):
+    with pytest.raises(ConfigurationError, match="clip.templates: expected list of text holding"):
         classify(rgb, three, "a,b", _ctx(clip_dir, **{"clip.templates": ["no slot"]}))
     one = classify(rgb, three, "a,b", _ctx(clip_dir, **{"clip.templates": "a photo of {}"}))
     assert set(one.labels) <= {"a", "b"}  # a single template given as text
@@ -228,5 +229,5 @@ def test_half_precision_plumbing(clip_dir: str, rgb: Image, three: Objects) -> N
     ctx = _ctx(clip_dir, **{"models.dtype": "bfloat16"})
     out = classify(rgb, three, "cat,dog", ctx)
     assert 1 <= len(out) <= 2 and np.all(np.isfinite(out.scores))
-    processor, model = ctx.models.get(f"clip:{clip_dir}", "cpu", lambda d: pytest.fail("reload"))
+    processor, model = ctx.models.get(ctx.model_key(MODEL), "cpu", lambda d: pytest.fail("reload"))
     assert str(model.dtype) == "torch.bfloat16"
