@@ -18,18 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from visprog.geometry import NUMBER_WORDS, iou
 from visprog.values import Objects
 
 IOU_THRESHOLD = 0.5
 
-_NUMBER_WORDS = {
-    w: str(i)
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-        "fifteen sixteen seventeen eighteen nineteen twenty".split()
-    )
-}
-_NUMBER_WORDS["none"] = "0"
+# One-word numbers only: answers are compared word by word ("twenty one" stays two words).
+_NUMBER_WORDS = {w: str(n) for w, n in NUMBER_WORDS.items() if " " not in w}
 _ARTICLES = frozenset({"a", "an", "the"})
 _TRUE = frozenset({"yes", "true", "1"})
 _FALSE = frozenset({"no", "false", "0"})
@@ -98,13 +93,4 @@ def best_iou(result: Any, box: list[float]) -> float:
     """IoU of the best-scoring object in ``result`` with ``box`` (0 for no objects)."""
     if not isinstance(result, Objects) or len(result) == 0:
         return 0.0
-    return iou(result.boxes[int(np.argmax(result.scores))].tolist(), box)
-
-
-def iou(a: list[float], b: list[float]) -> float:
-    """Intersection over union of two ``[x1, y1, x2, y2]`` boxes."""
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+    return float(iou(result.boxes[int(np.argmax(result.scores))], box)[0])
