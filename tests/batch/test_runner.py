@@ -197,3 +197,23 @@ def test_session_batch_uses_the_sessions_models(
     assert [r.answer for r in results] == [20.0] * 3 and calls.count == 1
     engine = Engine(session=session)
     assert engine.session.models is session.models and engine.session.settings == session.settings
+
+
+def test_the_memo_is_bounded_by_entries_and_bytes() -> None:
+    import numpy as np
+
+    from visprog.batch.share import LRU
+    from visprog.values import Image
+
+    lru = LRU(limit=3, max_bytes=10_000)
+    for i in range(5):
+        lru[i] = i
+    assert list(lru) == [2, 3, 4]
+    _ = lru[2]  # used: now the newest
+    lru[5] = 5
+    assert list(lru) == [4, 2, 5]
+    big = Image(np.zeros((40, 40, 3), np.uint8))  # 4,800 bytes
+    lru[6], lru[7] = (big, []), (big, [])
+    assert lru.bytes <= 10_000 and 7 in lru and 6 in lru and len(lru) <= 3
+    lru[8] = (big, [])
+    assert 6 not in lru and lru.bytes <= 10_000

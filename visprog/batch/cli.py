@@ -177,8 +177,17 @@ def _results(
     from visprog.batch.runner import Engine, run_batch
 
     return run_batch(
-        todo, Engine(options), results=results, retry_failed=args.retry_failed, traces=traces
+        todo,
+        Engine(options),
+        results=results,
+        retry_failed=args.retry_failed,
+        traces=traces,
+        say=None if args.quiet else _say,
     )
+
+
+def _say(message: str) -> None:
+    print(f"visprog: {message}", file=sys.stderr, flush=True)
 
 
 def _options(args: argparse.Namespace) -> Any:

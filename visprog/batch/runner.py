@@ -200,11 +200,16 @@ class Runner:
     """
 
     def __init__(
-        self, engine: Engine, traces: Path | None = None, relative_to: Path | None = None
+        self,
+        engine: Engine,
+        traces: Path | None = None,
+        relative_to: Path | None = None,
+        say: Callable[[str], None] | None = None,
     ) -> None:
         self.engine = engine
         self.traces = traces
         self.relative_to = relative_to
+        self.say = say
         self.programs: dict[ProgramKey, Any] = {}
 
     def run(self, items: Iterable[Item]) -> Iterator[ItemResult]:
@@ -216,10 +221,11 @@ class Runner:
 
     def write_programs(self, items: list[Item]) -> None:
         """Write each distinct query's program once; a failure is kept for its items."""
-        for item in items:
-            key = program_key(item)
-            if item.query is None or key in self.programs:
-                continue
+        keys = dict.fromkeys(program_key(i) for i in items if i.query is not None)
+        todo = [k for k in keys if k not in self.programs]
+        for n, key in enumerate(todo):
+            if self.say is not None:
+                self.say(f"writing program {n + 1} of {len(todo)}: {key[0][:80]!r}")
             try:
                 self.programs[key] = self.engine.write_program(key[0], key[1], key[2])
             except VisprogError as e:
@@ -321,6 +327,7 @@ def run_batch(
     retry_failed: bool = False,
     traces: Path | None = None,
     on_result: Callable[[ItemResult], None] | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> Iterator[ItemResult]:
     """Run items, skipping those ``results`` already holds, appending each new result to it.
 
@@ -331,13 +338,14 @@ def run_batch(
         retry_failed: Run again the items whose recorded result failed.
         traces: Folder for trace JSON and pages.
         on_result: Called with each result after it is stored.
+        say: Receives progress messages (programs being written).
 
     Yields:
         Each new result, as it finishes.
     """
     todo = pending(items, results, retry_failed)
     base = results.path.parent if results is not None else None
-    runner = Runner(engine or Engine(), traces, base)
+    runner = Runner(engine or Engine(), traces, base, say)
     for result in runner.run(todo):
         if results is not None:
             results.append(result)

@@ -29,14 +29,21 @@ from visprog.values import Image, Objects, Points
 
 NOT_SHARED = frozenset({"Eval", "List", "Result"})
 DEFAULT_ENTRIES = 256
+DEFAULT_BYTES = 512 << 20  # step outputs kept for reuse; SAM 2 embeddings count only as entries
 
 
 class LRU(OrderedDict[Any, Any]):
-    """A dict that forgets its least recently used entries past ``limit`` (flat memory)."""
+    """A dict that forgets its least recently used entries past a count or a size.
 
-    def __init__(self, limit: int) -> None:
+    Sizes count pixel and mask arrays (:func:`nbytes`), so memory stays flat over any batch.
+    """
+
+    def __init__(self, limit: int, max_bytes: int = DEFAULT_BYTES) -> None:
         super().__init__()
         self.limit = limit
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._sizes: dict[Any, int] = {}
 
     def __getitem__(self, key: Any) -> Any:
         value = super().__getitem__(key)
@@ -44,10 +51,32 @@ class LRU(OrderedDict[Any, Any]):
         return value
 
     def __setitem__(self, key: Any, value: Any) -> None:
+        if key in self:
+            del self[key]
         super().__setitem__(key, value)
-        self.move_to_end(key)
-        while len(self) > self.limit:
+        self._sizes[key] = size = nbytes(value)
+        self.bytes += size
+        while len(self) > 1 and (len(self) > self.limit or self.bytes > self.max_bytes):
             self.popitem(last=False)
+
+    def __delitem__(self, key: Any) -> None:
+        super().__delitem__(key)
+        self.bytes -= self._sizes.pop(key, 0)
+
+    def popitem(self, last: bool = True) -> tuple[Any, Any]:
+        """Remove and return the newest (``last``) or oldest entry."""
+        key, value = super().popitem(last=last)
+        self.bytes -= self._sizes.pop(key, 0)
+        return key, value
+
+
+def nbytes(value: Any) -> int:
+    """Roughly how much memory a value holds: its arrays (and those of a tuple's items)."""
+    if isinstance(value, tuple):
+        return sum(nbytes(v) for v in value)
+    if isinstance(value, (Image, Objects, Points)):
+        return sum(a.nbytes for a in vars(value).values() if isinstance(a, np.ndarray))
+    return 64
 
 
 class Fingerprints:
