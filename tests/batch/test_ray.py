@@ -19,7 +19,17 @@ ray = pytest.importorskip("ray", reason="Ray is the optional extra visprog[ray]"
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[None]:
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+    # The machine is shared: Ray's memory monitor would kill our workers for memory that other
+    # processes use, so it is off; a small object store is plenty for results.
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("RAY_memory_monitor_refresh_ms", "0")
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            _node_ip_address="127.0.0.1",
+            log_to_driver=False,
+            object_store_memory=100 * 2**20,
+        )
     try:
         yield
     finally:
