@@ -222,16 +222,21 @@ def prototypes(categories: list[str], examples: str, ctx: Context) -> tuple[list
     if ignored:
         ctx.note(f"examples of {ignored} ignored (not among the categories)")
     text_names = names if categories else [n for n in names if n not in ex]
-    bundle, _ = ctx.load_model("clip", SETTING, DEFAULT_ID, load_clip)
-    text = dict(
-        zip(text_names, class_vectors(bundle, text_names, templates(ctx.settings)), strict=True)
-    )
+    text = dict(zip(text_names, _text_vectors(text_names, ctx), strict=True))
     w = examples_weight(ctx.settings)
     rows = [
         w * ex[n] + (1 - w) * text[n] if n in ex and n in text else ex.get(n, text.get(n))
         for n in names
     ]
     return names, unit_rows(np.stack(rows))  # type: ignore[arg-type]
+
+
+def _text_vectors(names: list[str], ctx: Context) -> FloatArray:
+    """Prompt-ensembled text prototypes of ``names`` ((0, D) for none: no text tower call)."""
+    if not names:
+        return np.zeros((0, 0))
+    bundle, _ = ctx.load_model("clip", SETTING, DEFAULT_ID, load_clip)
+    return class_vectors(bundle, names, templates(ctx.settings))
 
 
 def examples_weight(settings: Mapping[str, Any]) -> float:

@@ -203,7 +203,7 @@ def image_features(
         pils = [load_image(paths[i], "EXAMPLE", max_pixels).to_pil() for i in batch]
         for i, vec in zip(batch, encoder.encode(pils), strict=True):
             cache.put(digests[i], vec)
-            found[i] = vec
+            found[i] = vec.astype(np.float32).astype(np.float64)  # as a cache hit reads it
         if progress is not None:
             progress(len(batch))
     return _stack(found, len(paths))
