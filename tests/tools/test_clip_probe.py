@@ -206,7 +206,7 @@ def test_classify_and_select_with_a_probe_in_a_program(
     )
     trace = _run(program, clip_dir, scene)
     labelled = trace.steps[0].output  # type: ignore[attr-defined]
-    assert dict(zip(map(tuple, labelled.boxes), labelled.labels)) == {
+    assert dict(zip(map(tuple, labelled.boxes), labelled.labels, strict=True)) == {
         tuple(scene[1].boxes[i]): name for i, name in enumerate(CLASSES)
     }
     assert all(1 / 3 < s <= 1.0 for s in labelled.scores)
