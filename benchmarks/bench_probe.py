@@ -69,7 +69,9 @@ def bench_features(n: int, device: str) -> None:
         t0 = time.perf_counter()
         image_features(encoder, paths, root / "cache")
         warm = time.perf_counter() - t0
-    print(f"CLIP ViT-B/32 (random weights) on {device}: load {load_s:.1f} s, features {feats.shape}")
+    print(
+        f"CLIP ViT-B/32 (random weights) on {device}: load {load_s:.1f} s, features {feats.shape}"
+    )
     print(f"  feature extraction, cold (decode + model): {n / cold:8.1f} images/s ({cold:.2f} s)")
     print(f"  feature extraction, warm (feature cache):  {n / warm:8.1f} images/s ({warm:.3f} s)")
 
