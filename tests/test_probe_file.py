@@ -235,3 +235,14 @@ def test_hostile_data_sets_give_typed_errors(tmp_path: Path) -> None:
     missing.write_text("path,label\nnope.png,a\n")
     with pytest.raises(ImageLoadError, match="nope.png"):
         read_dataset(missing)
+
+
+def test_probe_api_imports_without_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, visprog; visprog.probe.load; visprog.probe.fit; print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
