@@ -90,6 +90,10 @@ def test_train_probe_records_metadata_and_beats_chance() -> None:
     assert probe.classes == tuple(names)
     assert probe.meta["val_accuracy"] > 0.8 and probe.meta["val_source"] == "held-out set v"
     assert probe.meta["examples_per_class"] == {n: 10 for n in names}
+    assert np.trace(probe.meta["val_confusion"]) / 20 == probe.meta["val_accuracy"]
+    cv_only = train_probe(x, labels, model_id="m", revision="r")
+    assert np.sum(cv_only.meta["val_confusion"]) == 40  # out-of-fold predictions of all 40
+    assert np.trace(cv_only.meta["val_confusion"]) / 40 == cv_only.meta["val_accuracy"]
     probs = probe.predict(vx)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0)
 

@@ -160,6 +160,7 @@ def test_cli_fit_and_eval(
     )
     text = capsys.readouterr().out
     assert "validation accuracy" in text and "held-out set" in text and out.is_file()
+    assert "validation confusion" in text and " 0 blue_disc" in text
     assert main(["probe", "eval", str(out), str(shapes[1]), *opts]) == 0
     text = capsys.readouterr().out
     assert "zero-shot CLIP" in text and "confusion" in text and "probe P" in text

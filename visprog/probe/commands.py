@@ -70,7 +70,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def summary(probe: Probe, seconds: float) -> str:
-    """What ``probe fit`` prints: data, chosen strength, accuracies."""
+    """What ``probe fit`` prints: data, chosen strength, accuracies, validation confusion."""
+    import numpy as np
+
+    from visprog.probe.train import Scores, format_confusion
+
     m = probe.meta
     counts = ", ".join(f"{c} {n}" for c, n in m["examples_per_class"].items())
     return "\n".join(
@@ -80,6 +84,7 @@ def summary(probe: Probe, seconds: float) -> str:
             f"L2 strength {m['l2']:g} chosen by {m['cv_folds']}-fold cross-validation",
             f"train accuracy {m['train_accuracy']:.3f}",
             f"validation accuracy {m['val_accuracy']:.3f} ({m['val_source']})",
+            "validation " + format_confusion(Scores(probe.classes, np.array(m["val_confusion"]))),
             f"fit in {seconds:.1f} s",
         ]
     )

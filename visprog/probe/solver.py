@@ -118,12 +118,18 @@ def stratified_folds(labels: IntArray, k: int, seed: int = 0) -> IntArray:
 
 @dataclass(frozen=True)
 class CvResult:
-    """Cross-validation outcome: the chosen strength and held-out accuracy of every candidate."""
+    """Cross-validation outcome: the chosen strength and held-out accuracy of every candidate.
+
+    Attributes:
+        predicted: Each example's class as predicted by the fold model that did not see it, at
+            the chosen strength (for the validation confusion table).
+    """
 
     l2: float
     accuracy: float
     scores: dict[float, float]
     folds: int
+    predicted: IntArray
 
 
 def choose_l2(
@@ -142,17 +148,26 @@ def choose_l2(
     fold = stratified_folds(labels, k)
     scores: dict[float, float] = {}
     best: tuple[float, float, float] | None = None  # (accuracy, -logloss, l2)
+    predicted: dict[float, IntArray] = {}
     for l2 in grid:
-        hits, logloss = 0, 0.0
-        for f in range(k):
-            train, test = fold != f, fold == f
-            head = fit_head(x[train], labels[train], n_classes, l2)
-            logp = log_softmax(x[test] @ head.weight.T + head.bias)
-            hits += int((logp.argmax(axis=1) == labels[test]).sum())
-            logloss -= float(logp[np.arange(int(test.sum())), labels[test]].sum())
-        scores[l2] = hits / len(labels)
-        key = (scores[l2], -logloss, l2)
+        logp = _out_of_fold(x, labels, n_classes, l2, fold, k)
+        predicted[l2] = logp.argmax(axis=1)
+        scores[l2] = float((predicted[l2] == labels).mean())
+        key = (scores[l2], float(logp[np.arange(len(labels)), labels].sum()), l2)
         if best is None or key > best:
             best = key
-    assert best is not None  # noqa: S101 - the grid is never empty
-    return CvResult(best[2], best[0], scores, k)
+    if best is None:
+        raise ValueError("choose_l2 needs at least one candidate strength")
+    return CvResult(best[2], best[0], scores, k, predicted[best[2]])
+
+
+def _out_of_fold(
+    x: FloatArray, labels: IntArray, n_classes: int, l2: float, fold: IntArray, k: int
+) -> FloatArray:
+    """Log-probabilities of every example from the model fitted on the other folds."""
+    logp = np.zeros((len(labels), n_classes))
+    for f in range(k):
+        train, test = fold != f, fold == f
+        head = fit_head(x[train], labels[train], n_classes, l2)
+        logp[test] = log_softmax(x[test] @ head.weight.T + head.bias)
+    return logp

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 import numpy as np
 
@@ -89,9 +90,12 @@ def train_probe(
     }
     probe = Probe(tuple(classes), head.weight, head.bias, mean, scale, meta)
     meta["train_accuracy"] = score(probe, features, labels).accuracy
+    held_out = confusion(y, cv.predicted, classes)
     if val is not None:
-        meta["val_accuracy"] = score(probe, val[0], val[1]).accuracy
+        held_out = score(probe, val[0], val[1])
+        meta["val_accuracy"] = held_out.accuracy
         meta["val_source"] = f"held-out set {val[2]}"
+    meta["val_confusion"] = held_out.confusion.tolist()
     return probe
 
 
@@ -126,7 +130,9 @@ class Scores:
         return out
 
 
-def confusion(truth: IntArray, predicted: IntArray, classes: Sequence[str]) -> Scores:
+def confusion(
+    truth: np.ndarray[Any, Any], predicted: np.ndarray[Any, Any], classes: Sequence[str]
+) -> Scores:
     """Scores of predicted class indices against true ones."""
     c = len(classes)
     table = np.zeros((c, c), dtype=np.int64)
