@@ -246,3 +246,16 @@ def test_probe_api_imports_without_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_folder_walk_stops_at_the_image_limit(tmp_path: Path) -> None:
+    for i in range(4):
+        png(tmp_path / "a" / "deep" / f"{i}.png")
+        png(tmp_path / "b" / f"{i}.png")
+    assert len(read_dataset(tmp_path, max_images=8).paths) == 8
+    with pytest.raises(ProbeError, match="more images than the limit"):
+        read_dataset(tmp_path, max_images=6)
+    listed = tmp_path / "l.csv"
+    listed.write_text("path,label\n" + "".join(f"b/{i}.png,b\n" for i in range(4)))
+    with pytest.raises(ProbeError, match="more than 3 images"):
+        read_dataset(listed, min_classes=1, max_images=3)

@@ -192,12 +192,12 @@ def probe_probs(image: Image, objects: Objects, probe: Probe, ctx: Context) -> F
 
 def example_prototypes(folder: str, ctx: Context) -> dict[str, FloatArray]:
     """Class name -> the normalised mean of its example images' unit features (cached per run)."""
-    from visprog.probe.data import read_dataset
+    from visprog.probe.data import MAX_EXAMPLES, read_dataset
     from visprog.probe.features import cache_root, image_features, load_encoder
 
     key = f"clip.examples:{Path(folder).resolve()}"
     if key not in ctx.run_cache:
-        data = read_dataset(folder, min_classes=1)
+        data = read_dataset(folder, min_classes=1, max_images=MAX_EXAMPLES)
         feats = image_features(load_encoder(ctx), data.paths, cache_root())
         labels = np.array(data.labels)
         means = np.stack([feats[labels == c].mean(axis=0) for c in data.classes])
@@ -410,15 +410,18 @@ def classify_by_prototypes(
 
 
 def _precheck_classify(args: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
-    from visprog.probe.data import read_dataset
+    from visprog.probe.data import MAX_EXAMPLES, read_dataset
 
     examples, categories = args.get("examples"), args.get("categories")
     if args.get("probe") is not None and examples is not None:
         raise ToolArgumentError("Classify: give probe= or examples=, not both")
     if examples is None:
         _precheck_probe(args, settings, "classify.probe", "categories", "Classify")
-    elif examples is not UNRESOLVED:
-        read_dataset(str(examples), min_classes=1 if categories not in (None, "", []) else 2)
+    else:
+        examples_weight(settings)
+    if isinstance(examples, str):
+        least = 1 if categories not in (None, "", []) else 2
+        read_dataset(examples, min_classes=least, max_images=MAX_EXAMPLES)
     if categories is None and examples is None and args.get("probe") is None:
         if settings.get("classify.probe") in (None, ""):
             raise ToolArgumentError("Classify needs categories, a probe= or examples=")

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image as PILImage
 
 from visprog.cli import main
-from visprog.errors import ProbeError, StepFailedError, ToolArgumentError
+from visprog.errors import ConfigurationError, ProbeError, ToolArgumentError
 from visprog.interpreter import Interpreter
 from visprog.models import ModelManager
 from visprog.probe import evaluate, fit, load
@@ -244,7 +244,7 @@ def test_classify_with_example_images(
     )
     trace = _run(both, clip_dir, scene, **{"classify.examples_weight": 0.8})
     assert set(trace.result.labels) <= {"red", "stripes"}  # type: ignore[attr-defined]
-    with pytest.raises(StepFailedError, match="examples_weight"):
+    with pytest.raises(ConfigurationError, match="examples_weight"):
         _run(both, clip_dir, scene, **{"classify.examples_weight": 2})
 
 
@@ -279,5 +279,17 @@ def test_a_probe_for_another_model_is_refused_before_running(
     interp = Interpreter(device="cpu", models=manager, settings={"model.clip": str(tmp_path)})
     program = f"C = Classify(image=IMAGE, object=OBJ, probe='{trained}')\nR = Result(var=C)"
     with pytest.raises(ProbeError, match="trained on features of the CLIP model"):
+        interp.run(program, {"IMAGE": scene[0], "OBJ": scene[1]})
+    assert manager.loaded() == []
+
+
+def test_a_bad_examples_weight_is_refused_before_running(
+    clip_dir: str, shapes: tuple[Path, Path], scene: tuple[Image, Objects]
+) -> None:
+    manager = ModelManager(log=None)
+    settings = {"model.clip": clip_dir, "classify.examples_weight": "half"}
+    interp = Interpreter(device="cpu", models=manager, settings=settings)
+    program = f"C = Classify(image=IMAGE, object=OBJ, examples='{shapes[0]}')\nR = Result(var=C)"
+    with pytest.raises(ConfigurationError, match="examples_weight"):
         interp.run(program, {"IMAGE": scene[0], "OBJ": scene[1]})
     assert manager.loaded() == []

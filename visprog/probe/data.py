@@ -22,6 +22,8 @@ from visprog.errors import ImageLoadError, ProbeError
 from visprog.probe.probefile import MAX_NAME
 
 MAX_IMAGES = 200_000
+MAX_EXAMPLES = 10_000
+"""Largest few-shot example set (a program may name any folder; walking stops at this)."""
 MAX_DEPTH = 8
 MAX_LIST_BYTES = 64 * 2**20
 
@@ -50,12 +52,15 @@ class Dataset:
         return {c: self.labels.count(c) for c in self.classes}
 
 
-def read_dataset(source: str | os.PathLike[str], min_classes: int = 2) -> Dataset:
+def read_dataset(
+    source: str | os.PathLike[str], min_classes: int = 2, max_images: int = MAX_IMAGES
+) -> Dataset:
     """Read a labelled image set (see the module docstring for the layouts).
 
     Args:
         source: A folder of class folders, a ``.csv`` or a ``.jsonl`` file.
         min_classes: Fewer distinct classes than this is an error (a probe needs two).
+        max_images: More images than this is an error (the folder walk stops there).
 
     Raises:
         ProbeError: Not a data set, an empty class, too few classes, a bad list line.
@@ -63,9 +68,9 @@ def read_dataset(source: str | os.PathLike[str], min_classes: int = 2) -> Datase
     """
     p = Path(source)
     if p.is_dir():
-        data = _read_folder(p)
+        data = _read_folder(p, max_images)
     elif p.is_file() and p.suffix.lower() in (".csv", ".jsonl"):
-        data = _read_list(p)
+        data = _read_list(p, max_images)
     elif not p.exists():
         raise ProbeError(f"{p}: no such data set (a folder of class folders, .csv or .jsonl)")
     else:
@@ -80,7 +85,7 @@ def _visible(entries: list[os.DirEntry[str]]) -> list[os.DirEntry[str]]:
     return sorted((e for e in entries if not e.name.startswith(".")), key=lambda e: e.name)
 
 
-def _read_folder(root: Path) -> Dataset:
+def _read_folder(root: Path, max_images: int) -> Dataset:
     paths: list[Path] = []
     labels: list[str] = []
     with os.scandir(root) as it:
@@ -93,18 +98,16 @@ def _read_folder(root: Path) -> Dataset:
         )
     for entry in entries:
         label = check_label(entry.name, str(root))
-        found = _images_under(Path(entry.path), 0)
+        found = _images_under(Path(entry.path), 0, max_images - len(paths))
         if not found:
             raise ProbeError(f"{entry.path}: the class {label!r} has no images")
         paths += found
         labels += [label] * len(found)
-        if len(paths) > MAX_IMAGES:
-            raise ProbeError(f"{root}: more than {MAX_IMAGES:,} images")
     return Dataset(tuple(paths), tuple(labels), str(root))
 
 
-def _images_under(folder: Path, depth: int) -> list[Path]:
-    """Regular files below ``folder`` (sorted); symlinked folders are skipped, not followed."""
+def _images_under(folder: Path, depth: int, room: int) -> list[Path]:
+    """Regular files below ``folder`` (sorted), at most ``room``; symlinked folders are skipped."""
     if depth > MAX_DEPTH:
         raise ProbeError(f"{folder}: folders nested more than {MAX_DEPTH} deep")
     out: list[Path] = []
@@ -112,9 +115,11 @@ def _images_under(folder: Path, depth: int) -> list[Path]:
         entries = _visible(list(it))
     for e in entries:
         if e.is_dir(follow_symlinks=False):
-            out += _images_under(Path(e.path), depth + 1)
+            out += _images_under(Path(e.path), depth + 1, room - len(out))
         elif not e.is_symlink() or not Path(e.path).is_dir():
             out.append(regular_file(Path(e.path)))
+        if len(out) > room:
+            raise ProbeError(f"{folder}: the data set has more images than the limit")
     return out
 
 
@@ -137,7 +142,7 @@ def check_label(label: object, where: str) -> str:
     return text
 
 
-def _read_list(p: Path) -> Dataset:
+def _read_list(p: Path, max_images: int) -> Dataset:
     if p.stat().st_size > MAX_LIST_BYTES:
         raise ProbeError(f"{p}: the list is larger than {MAX_LIST_BYTES // 2**20} MiB")
     try:
@@ -145,8 +150,8 @@ def _read_list(p: Path) -> Dataset:
     except (OSError, UnicodeDecodeError) as e:
         raise ProbeError(f"{p}: cannot read the list ({e})") from None
     rows = _csv_rows(p, text) if p.suffix.lower() == ".csv" else _jsonl_rows(p, text)
-    if len(rows) > MAX_IMAGES:
-        raise ProbeError(f"{p}: more than {MAX_IMAGES:,} images")
+    if len(rows) > max_images:
+        raise ProbeError(f"{p}: more than {max_images:,} images")
     paths = tuple(regular_file(p.parent / path) for path, _ in rows)
     return Dataset(paths, tuple(label for _, label in rows), str(p))
 
