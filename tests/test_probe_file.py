@@ -133,6 +133,8 @@ def test_inconsistent_arrays_are_refused(
         ({"val_accuracy": 7}, "not in"),
         ({"val_accuracy": True}, "val_accuracy"),
         ({"normalisation": "none"}, "normalisation"),
+        ({"examples_per_class": {"cat": 2}}, "examples_per_class"),
+        ({"examples_per_class": {"cat": 2, "dog": "<script>"}}, "examples_per_class"),
     ],
 )
 def test_invalid_metadata_is_refused(

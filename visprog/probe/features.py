@@ -80,7 +80,10 @@ def load_encoder(ctx: Context) -> Encoder:
 
     bundle, _ = ctx.load_model("clip", SETTING, DEFAULT_ID, load_clip)
     model_id = configured_model_id(ctx.settings)
-    return Encoder(bundle, model_id, model_revision(model_id, bundle[1]))
+    key = f"clip.revision:{model_id}"  # fingerprinting reads files: once per run is enough
+    if key not in ctx.run_cache:
+        ctx.run_cache[key] = model_revision(model_id, bundle[1])
+    return Encoder(bundle, model_id, str(ctx.run_cache[key]))
 
 
 def model_revision(model_id: str, model: Any) -> str:

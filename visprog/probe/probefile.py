@@ -219,6 +219,11 @@ def _read_meta(p: Path, raw: np.ndarray[Any, Any]) -> dict[str, Any]:
     if meta["normalisation"] != NORMALISATION:
         raise ProbeError(f"{p}: unknown feature normalisation {meta['normalisation']!r}")
     meta["classes"] = check_classes(meta["classes"], str(p))
+    counts = meta["examples_per_class"]
+    if set(counts) != set(meta["classes"]) or not all(
+        isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts.values()
+    ):
+        raise ProbeError(f"{p}: examples_per_class must give a count for every class")
     return meta
 
 
