@@ -193,7 +193,7 @@ def test_folder_csv_and_jsonl_layouts(tmp_path: Path) -> None:
     folder = read_dataset(tmp_path / "set")
     assert folder.counts() == {"a": 2, "b": 1}
     csv = tmp_path / "set" / "list.csv"
-    csv.write_text("path,label\na/1.png,a\nb/3.png,b\n")
+    csv.write_text("\ufeffpath,label\na/1.png,a\nb/3.png,b\n", encoding="utf-8")  # with a BOM
     assert read_dataset(csv).labels == ("a", "b")
     jsonl = tmp_path / "list.jsonl"
     jsonl.write_text(

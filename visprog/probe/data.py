@@ -146,7 +146,7 @@ def _read_list(p: Path, max_images: int) -> Dataset:
     if p.stat().st_size > MAX_LIST_BYTES:
         raise ProbeError(f"{p}: the list is larger than {MAX_LIST_BYTES // 2**20} MiB")
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # spreadsheets often write a BOM
     except (OSError, UnicodeDecodeError) as e:
         raise ProbeError(f"{p}: cannot read the list ({e})") from None
     rows = _csv_rows(p, text) if p.suffix.lower() == ".csv" else _jsonl_rows(p, text)
