@@ -378,7 +378,7 @@ def select(
             ctx.note(f"{len(keep)} of {len(object)} objects have the category {category!r}")
     if len(candidates) == 0:
         ctx.note("no objects to select from")
-        return Objects.empty(object.source)
+        return Objects.empty(object.source, object.root_size)
     path = _probe_for(probe, ctx.settings, "select.probe")
     if path is not None:
         found = open_probe(path, ctx.settings)
@@ -498,7 +498,7 @@ def classify(
         raise ToolArgumentError("Classify: no categories given (nor a probe= or examples=)")
     if len(object) == 0:
         ctx.note("no objects to classify")
-        return Objects.empty(object.source)
+        return Objects.empty(object.source, object.root_size)
     if path is not None:
         names, probs = classify_by_probe(image, object, names, path, ctx)
     else:
