@@ -75,3 +75,59 @@ def test_a_tool_that_builds_a_bad_value_is_a_tool_bug(rgb: Image) -> None:
     assert isinstance(info.value.error, visprog.ToolExecutionError)
     assert info.value.exit_code == 7 and "a bug in the tool" in str(info.value)
     assert "Objects.scores: expected shape (2,)" in str(info.value)
+
+
+def test_crop_then_loc_seg_point_land_in_root_pixels(
+    rgb: Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tools' real plumbing with synthetic model outputs given in the crop's own pixels."""
+    pytest.importorskip("torch")
+    from types import SimpleNamespace
+
+    from visprog.context import Context
+    from visprog.tools import loc as L
+    from visprog.tools import point as P
+    from visprog.tools import seg as S
+
+    seen: dict[str, object] = {}
+
+    class Predictor:  # SAM 2's predict(): a mask filling the prompt box it is given
+        def predict(self, box: np.ndarray, **kwargs: object) -> tuple[np.ndarray, ...]:
+            seen["sam_box"] = box.tolist()
+            x0, y0, x1, y1 = (int(v) for v in box)
+            mask = np.zeros((1, 48, 40), dtype=bool)
+            mask[0, y0:y1, x0:x1] = True
+            return mask, np.array([0.9]), np.zeros((1, 48, 40))
+
+    def detections(bundle: object, image: Image, name: str, threshold: float) -> tuple:
+        seen["loc_size"] = image.size
+        return np.array([[4.0, 5.0, 14.0, 20.0]]), np.array([0.8])
+
+    monkeypatch.setattr(L, "run_transformers", detections)
+    monkeypatch.setattr(S, "predictor_for", lambda *a, **k: Predictor())
+    monkeypatch.setattr(P, "ask", lambda *a: '<point x="50.0" y="25.0" alt="dog">dog</point>')
+    settings = {"model.loc": "fake/owl", "model.seg": "fake/sam", "model.point": "fake/molmo"}
+    session = visprog.Session(settings, device="cpu", environ={})
+    ctx = Context("cpu", session.models, settings=session.settings)
+    owl = (None, SimpleNamespace(config=SimpleNamespace(model_type="owlv2")))
+    for decl, model in [(L.DETECTOR, owl), (S.SAM2, object()), (P.MOLMO, (None, None))]:
+        session.models.get(ctx.model_key(decl), "cpu", lambda d, m=model: m)
+    program = (
+        "H = Loc(image=IMAGE, object='RIGHT')\nC = Crop(image=IMAGE, box=H)\n"
+        "B = Loc(image=C, object='dog')\nS = Seg(image=C, object=B)\n"
+        "P = Point(image=C, object='dog')\nR = Result(var=S)\n"
+    )
+    trace = session.run(program, rgb)
+    crop = trace.steps[1].output
+    assert crop.offset == (24, 0) and crop.size == (40, 48) and seen["loc_size"] == (40, 48)
+    boxes = trace.steps[2].output
+    assert boxes.boxes.tolist() == [[28, 5, 38, 20]] and boxes.root_size == (64, 48)
+    assert seen["sam_box"] == [4, 5, 14, 20]  # SAM 2 was prompted in the crop's pixels
+    masks = trace.result.masks
+    expected = np.zeros((48, 64), dtype=bool)
+    expected[5:20, 28:38] = True
+    assert masks.shape == (1, 48, 64)
+    np.testing.assert_array_equal(masks[0], expected)
+    assert trace.result.boxes.tolist() == [[28, 5, 38, 20]]
+    points = trace.steps[4].output
+    assert points.xy.tolist() == [[44.0, 12.0]] and points.root_size == (64, 48)

@@ -10,7 +10,13 @@ from pathlib import Path
 import visprog
 
 PACKAGE = Path(visprog.__file__).parent
-BOTTOM = {"visprog.values", "visprog.program", "visprog.errors", "visprog._version"}
+BOTTOM = {
+    "visprog.values",
+    "visprog.masks",
+    "visprog.program",
+    "visprog.errors",
+    "visprog._version",
+}
 
 
 def _module_name(path: Path) -> str:

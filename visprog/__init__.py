@@ -8,6 +8,7 @@
 ``import visprog`` is light: it never imports torch; models load when a step needs them.
 """
 
+from visprog import probe
 from visprog._version import __version__
 from visprog.api import check, execute
 from visprog.context import Context
@@ -20,6 +21,7 @@ from visprog.errors import (
     InvalidValueError,
     LimitError,
     ModelUnavailableError,
+    ProbeError,
     ToolArgumentError,
     ToolDeclarationError,
     ToolExecutionError,
@@ -51,6 +53,7 @@ __all__ = [
     "ModelUnavailableError",
     "Objects",
     "Points",
+    "ProbeError",
     "Program",
     "Registry",
     "Session",
@@ -67,6 +70,7 @@ __all__ = [
     "execute",
     "load_image",
     "parse",
+    "probe",
     "register_tool",
     "tool",
 ]

@@ -146,3 +146,9 @@ class LimitError(VisprogError):
     """A resource limit (steps, pixels) was exceeded."""
 
     exit_code = 11
+
+
+class ProbeError(VisprogError):
+    """A probe file or a probe / few-shot data set is invalid, or belongs to another model."""
+
+    exit_code = 20

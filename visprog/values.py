@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from visprog.errors import InvalidValueError, ToolArgumentError
+from visprog.masks import BoxMasks
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -102,14 +103,11 @@ class Image:
         out: FloatArray = np.asarray(xy, dtype=np.float64).reshape(-1, 2) - np.asarray(self.offset)
         return out
 
-    def masks_to_root(self, masks: npt.ArrayLike) -> BoolArray:
-        """(N, h, w) masks in this image's pixels -> (N, H_root, W_root) in the root frame."""
+    def masks_to_root(self, masks: npt.ArrayLike) -> BoxMasks:
+        """(N, h, w) masks in this image's pixels -> N masks of the root frame (within boxes)."""
         local = np.asarray(masks).reshape(-1, self.height, self.width) > 0
         root_w, root_h = self.root_size
-        out = np.zeros((local.shape[0], root_h, root_w), dtype=bool)
-        x0, y0, x1, y1 = self.root_box
-        out[:, y0:y1, x0:x1] = local
-        return out
+        return BoxMasks.from_dense(local, self.offset, (root_h, root_w))
 
     def local_mask(self, root_mask: BoolArray) -> BoolArray:
         """Cut a root-frame (H_root, W_root) mask down to this image's (H, W) extent."""
@@ -167,7 +165,9 @@ class Objects:
         boxes: float64 (N, 4), xyxy in root-image pixels.
         scores: float64 (N,), detector confidence in [0, 1] (1.0 where not applicable).
         labels: N strings.
-        masks: optional bool (N, H_root, W_root), in the root frame.
+        masks: optional N masks of the root frame, (N, H_root, W_root) as an array would be;
+            stored within their boxes (:class:`~visprog.masks.BoxMasks`; an array given here
+            is converted).
         points: optional float64 (N, 2), (x, y) in root pixels (e.g. the prompt of a mask).
         source: Name of the root input the coordinates refer to.
         root_size: (width, height) of that root input; (0, 0) when unknown (built by hand).
@@ -176,7 +176,7 @@ class Objects:
     boxes: FloatArray
     scores: FloatArray
     labels: Sequence[str]
-    masks: BoolArray | None = None
+    masks: BoxMasks | None = None
     points: FloatArray | None = None
     source: str = "IMAGE"
     root_size: tuple[int, int] = (0, 0)
@@ -199,9 +199,14 @@ class Objects:
         object.__setattr__(self, "labels", labels)
         object.__setattr__(self, "root_size", _size(self.root_size, "Objects.root_size"))
         if self.masks is not None:
-            masks = np.asarray(self.masks).astype(bool, copy=False)
-            if masks.ndim != 3 or masks.shape[0] != n:
-                _fail(f"Objects.masks: expected shape ({n}, H, W), got {_shape(masks)}")
+            masks: Any = self.masks
+            if not isinstance(masks, BoxMasks):
+                masks = np.asarray(masks)
+                if masks.ndim != 3:
+                    _fail(f"Objects.masks: expected shape ({n}, H, W), got {_shape(masks)}")
+                masks = BoxMasks.from_dense(masks)
+            if masks.shape[0] != n:
+                _fail(f"Objects.masks: expected shape ({n}, H, W), got {masks.shape}")
             object.__setattr__(self, "masks", masks)
         if self.points is not None:
             points = np.asarray(self.points, dtype=np.float64)
@@ -323,7 +328,7 @@ class Objects:
         """Object ``i`` as a bool (H, W) mask in ``image``'s pixels (its mask, else its box)."""
         root_w, root_h = image.root_size
         if self.masks is not None and self.masks.shape[1:] == (root_h, root_w):
-            return image.local_mask(self.masks[i]).copy()
+            return self.masks.window(i, image.root_box)
         out = np.zeros((image.height, image.width), dtype=bool)
         x0, y0, x1, y1 = image.to_local(self.boxes[i])[0]
         xa, ya = max(int(np.floor(x0)), 0), max(int(np.floor(y0)), 0)

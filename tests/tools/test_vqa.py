@@ -250,3 +250,22 @@ def test_drop_prompt_only_strips_an_echoed_prefix() -> None:
     assert _drop_prompt(torch.tensor([[5, 6, 7, 9, 2]]), prompt).tolist() == [[9, 2]]
     assert _drop_prompt(torch.tensor([[1, 9, 2]]), prompt).tolist() == [[1, 9, 2]]
     assert _drop_prompt(torch.tensor([[5, 6]]), prompt).tolist() == [[5, 6]]
+
+
+def test_chat_answer_equals_the_image_text_to_text_pipeline(idefics3_dir: str, rgb: Image) -> None:
+    """The same prompt and greedy settings through transformers' own pipeline: the same text."""
+    from transformers import pipeline
+
+    loaded = load_vqa(idefics3_dir, "cpu")
+    question = "what is the color of dog ?"
+    raw = ask(loaded, rgb, question, 8, PROMPT)
+    pipe = pipeline("image-text-to-text", model=loaded.model, processor=loaded.processor)
+    content = [{"type": "image", "image": rgb.to_pil()},
+               {"type": "text", "text": PROMPT.replace("{question}", question)}]  # fmt: skip
+    out = pipe(
+        text=[{"role": "user", "content": content}],
+        max_new_tokens=8,
+        generate_kwargs={"do_sample": False},
+        return_full_text=False,
+    )
+    assert raw.strip() and out[0]["generated_text"].strip() == raw.strip()
