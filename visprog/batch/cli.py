@@ -213,7 +213,7 @@ def _progress(results: Iterator[ItemResult], total: int, quiet: bool) -> Iterato
         yield from results
         return
     try:
-        from tqdm import tqdm
+        from tqdm import tqdm  # type: ignore[import-untyped]
     except ImportError:  # tqdm comes with the model extras; without it, one line per item
         yield from _lines(results, total)
         return
