@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from visprog.config import number_setting
 from visprog.context import Context
 from visprog.models import require, resolve_device
 from visprog.registry import tool
@@ -18,6 +19,7 @@ from visprog.values import Image, Objects
 
 MODEL = "MTCNN (facenet-pytorch)"
 MIN_SCORE = 0.9
+MIN_SIDE = 20  # MTCNN's smallest face (min_face_size): it cannot look at a smaller image
 
 
 def load_mtcnn(device: str) -> Any:
@@ -27,7 +29,13 @@ def load_mtcnn(device: str) -> Any:
 
 
 def detect_faces(image: Image, mtcnn: Any, min_score: float = MIN_SCORE) -> Objects:
-    """Faces as Objects in root pixels, best first, each with its eye-midpoint as point."""
+    """Faces as Objects in root pixels, best first, each with its eye-midpoint as point.
+
+    An image narrower than MTCNN's smallest face (20 pixels) holds no face it can find: MTCNN would fail
+    on it (it concatenates an empty list of candidate boxes), so it is not asked.
+    """
+    if min(image.width, image.height) < MIN_SIDE:
+        return Objects.empty(image.source)
     boxes, probs, landmarks = mtcnn.detect(image.to_pil(), landmarks=True)
     if boxes is None:
         return Objects.empty(image.source)
@@ -51,5 +59,5 @@ def face_det(image: Image, ctx: Context) -> Objects:
     device = resolve_device(ctx.device)
     mtcnn = ctx.models.get(MODEL, device, load_mtcnn)
     ctx.used_model(f"{MODEL} on {device}")
-    min_score = float(ctx.settings.get("facedet.min_score", MIN_SCORE))
+    min_score = number_setting(ctx.settings, "facedet.min_score", MIN_SCORE, 0.0, 1.0)
     return detect_faces(image, mtcnn, min_score)

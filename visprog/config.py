@@ -28,8 +28,10 @@ Values given as text (environment, ``--set``) are read as TOML literals when the
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -78,6 +80,82 @@ KNOWN_KEYS: dict[str, str] = {
     "models.dtype": "auto (bf16/fp16 on GPU, fp32 on CPU), float32, bfloat16, float16",
 }
 """Keys the built-in tools read, with what they mean (listed by ``visprog tools``)."""
+
+# What each numeric or yes/no setting accepts: (kind, lowest, highest), both ends included.
+# Settings are checked against this when they are built (file, environment, arguments), so a
+# bad value fails before anything runs, naming the key and the range. Kept as one plain table
+# so it can move into the tools' own declarations.
+SETTING_RANGES: dict[str, tuple[str, float | None, float | None]] = {
+    "loc.threshold": ("float", 0.0, 1.01),
+    "loc.nms": ("float", 0.0, 1.0),
+    "loc.max_objects": ("int", 0, 100_000),
+    "seg.points_per_side": ("int", 1, 256),
+    "seg.max_objects": ("int", 1, 100_000),
+    "seg.pred_iou_thresh": ("float", 0.0, 1.0),
+    "seg.stability_score_thresh": ("float", 0.0, 1.0),
+    "point.max_new_tokens": ("int", 1, 8192),
+    "facedet.min_score": ("float", 0.0, 1.0),
+    "vqa.max_new_tokens": ("int", 1, 8192),
+    "classify.one_per_category": ("bool", None, None),
+    "replace.seed": ("int", 0, 2**32 - 1),
+    "replace.steps": ("int", 1, 1000),
+    "replace.guidance": ("float", 0.0, 100.0),
+    "replace.size": ("int", 64, 4096),
+    "emoji.scale": ("float", 0.01, 10.0),
+    "llm.timeout": ("float", 0.1, 3600.0),
+    "llm.retries": ("int", 0, 100),
+    "models.budget_gb": ("float", 0.001, 1_000_000.0),
+}
+
+
+def validate_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Check every setting listed in :data:`SETTING_RANGES`; return the settings, normalized.
+
+    Numbers given as text (``"0.5"``) become numbers; ints stay ints.
+
+    Raises:
+        ConfigurationError: For a value of the wrong kind, not finite, or out of range.
+    """
+    out = dict(settings)
+    for key, (kind, low, high) in SETTING_RANGES.items():
+        if key in out:
+            out[key] = _checked(key, out[key], kind, low, high)
+    return out
+
+
+def _checked(key: str, value: Any, kind: str, low: float | None, high: float | None) -> Any:
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigurationError(f"setting {key}: expected true or false, got {value!r:.60}")
+        return value
+    number = _as_number(value)
+    if (
+        number is None
+        or (kind == "int" and not float(number).is_integer())
+        or (low is not None and number < low)
+        or (high is not None and number > high)
+    ):
+        what = "an integer" if kind == "int" else "a number"
+        raise ConfigurationError(
+            f"setting {key}: expected {what} in [{low:g}, {high:g}], got {value!r:.60}"
+        )
+    return int(number) if kind == "int" else float(number)
+
+
+def _as_number(value: Any) -> float | int | None:
+    """A finite number from a number or numeric text; None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip()) if len(value) <= 40 else None
+        except ValueError:
+            return None
+    if isinstance(value, int):
+        return value if abs(value) <= 2**63 else None
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    return None
 
 
 def parse_value(text: str) -> Any:
@@ -137,11 +215,13 @@ def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """
     toml = _toml()
     try:
-        data = toml.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as e:
+        data = toml.loads(read_bounded(path, MAX_CONFIG_BYTES).decode("utf-8"))
+    except (OSError, ValueError) as e:
+        if isinstance(e, toml.TOMLDecodeError):
+            raise ConfigurationError(f"{path}: not valid TOML: {e}") from None
         raise ConfigurationError(f"cannot read the config file {path}: {e}") from None
-    except toml.TOMLDecodeError as e:
-        raise ConfigurationError(f"{path}: not valid TOML: {e}") from None
+    except RecursionError:
+        raise ConfigurationError(f"{path}: not valid TOML: nested too deeply") from None
     out: dict[str, Any] = {}
     for section, table in data.items():
         if not isinstance(table, dict):
@@ -151,6 +231,31 @@ def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         for name, value in table.items():
             out[check_key(f"{section}.{name}", str(path))] = value
     return out
+
+
+MAX_CONFIG_BYTES = 1_000_000
+"""Largest config file read."""
+
+
+def read_bounded(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes.
+
+    Refuses FIFOs, devices and folders before opening them (reading one could block or never
+    end), and reads at most ``limit + 1`` bytes whatever the file claims its size is.
+
+    Raises:
+        OSError: The file cannot be read, is not a regular file, or is larger than ``limit``.
+        ValueError: The path is not a valid file name (a NUL byte in it).
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{os.fspath(path)!r} is not a regular file")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(f"{os.fspath(path)!r} is larger than {limit:,} bytes")
+    return data
 
 
 def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -207,14 +312,14 @@ def load_settings(
         Flat ``section.name`` settings.
 
     Raises:
-        ConfigurationError: For an unreadable file or a malformed key.
+        ConfigurationError: For an unreadable file, a malformed key or a value out of range.
     """
     path = Path(config) if config is not None else default_config_path(environ)
     settings = read_file(path) if path is not None else {}
     settings.update(from_env(environ))
     for key, value in (overrides or {}).items():
         settings[check_key(key, "settings")] = value
-    return settings
+    return validate_settings(settings)
 
 
 def _toml() -> Any:
