@@ -104,7 +104,7 @@ SETTING_RANGES: dict[str, tuple[str, float | None, float | None]] = {
     "emoji.scale": ("float", 0.01, 10.0),
     "llm.timeout": ("float", 0.1, 3600.0),
     "llm.retries": ("int", 0, 100),
-    "models.budget_gb": ("float", 0.001, 1_000_000.0),
+    "models.budget_gb": ("float", 1e-9, 1_000_000.0),
 }
 
 
@@ -214,6 +214,8 @@ def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         ConfigurationError: When the file cannot be read or is not valid TOML of that shape.
     """
     toml = _toml()
+    if Path(path) == Path(os.devnull):  # the usual way to say "no config file"
+        return {}
     try:
         data = toml.loads(read_bounded(path, MAX_CONFIG_BYTES).decode("utf-8"))
     except (OSError, ValueError) as e:
