@@ -10,7 +10,6 @@ This module imports numpy only; adapters never import the library they adapt.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
