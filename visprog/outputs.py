@@ -9,6 +9,7 @@ by a complete one. :func:`check_distinct` refuses output paths that name an inpu
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,13 +21,13 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically; missing parent folders are created.
 
     Raises:
-        OutputError: The folder cannot be created or written, or the write fails (full disk,
-            a folder or device in the way); the target is left as it was.
+        OutputError: The folder cannot be created or written, the target exists and is not a
+            regular file (a folder, a device, a FIFO), or the write fails (a full disk); the
+            target is left as it was.
     """
     target = Path(path)
     try:
-        if target.is_dir():
-            raise OutputError(f"cannot write {target}: it is a folder")
+        check_target(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name[:80]}.", suffix=".tmp")
     except (OSError, ValueError) as e:
@@ -42,6 +43,24 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise OutputError(f"cannot write {target}: {_reason(e)}") from None
     return target
+
+
+def check_target(target: Path) -> None:
+    """Refuse a target that exists and is not a regular file.
+
+    Renaming over ``/dev/full``, a FIFO or a folder would destroy it, or fail half-way.
+
+    Raises:
+        OutputError: Naming the target.
+    """
+    try:
+        info = target.stat()
+    except (OSError, ValueError):
+        return  # missing (or unreachable): the write itself says why it fails
+    if stat.S_ISDIR(info.st_mode):
+        raise OutputError(f"cannot write {target}: it is a folder")
+    if not stat.S_ISREG(info.st_mode):
+        raise OutputError(f"cannot write {target}: it exists and is not a regular file")
 
 
 def check_distinct(outputs: Iterable[tuple[str, str | None]], inputs: Iterable[str]) -> None:

@@ -30,7 +30,7 @@ from visprog import trace_format as tf
 from visprog._version import __version__
 from visprog.config import read_bounded
 from visprog.errors import TraceFormatError, VisprogError
-from visprog.outputs import atomic_write
+from visprog.outputs import atomic_write, check_target
 from visprog.values import Image, Objects, Points
 
 FORMAT = "visprog-trace/1"
@@ -267,6 +267,7 @@ class Trace:
     def save(self, path: str | Path, embed: bool = False) -> Path:
         """Write the trace as JSON; images go to ``<stem>_images/`` beside it unless ``embed``."""
         path = Path(path)
+        check_target(path)  # before the images, so a bad target leaves nothing behind
         sink: Callable[[Image], str] = data_uri if embed else _FileSink(path).write
         # Images first, then the JSON that refers to them, each written atomically: a crash
         # leaves either the previous trace or the complete new one, never half a file.
