@@ -221,7 +221,8 @@ def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     except (OSError, ValueError) as e:
         if isinstance(e, toml.TOMLDecodeError):
             raise ConfigurationError(f"{path}: not valid TOML: {e}") from None
-        raise ConfigurationError(f"cannot read the config file {path}: {e}") from None
+        reason = getattr(e, "strerror", None) or e
+        raise ConfigurationError(f"cannot read the config file {path}: {reason}") from None
     except RecursionError:
         raise ConfigurationError(f"{path}: not valid TOML: nested too deeply") from None
     out: dict[str, Any] = {}
@@ -251,12 +252,15 @@ def read_bounded(path: str | os.PathLike[str], limit: int) -> bytes:
     """
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     fd = os.open(path, flags)
-    with os.fdopen(fd, "rb") as f:
+    try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(f"{os.fspath(path)!r} is not a regular file")
-        data = f.read(limit + 1)
+            raise OSError(0, "not a regular file")
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read(limit + 1)
+    finally:
+        os.close(fd)
     if len(data) > limit:
-        raise OSError(f"{os.fspath(path)!r} is larger than {limit:,} bytes")
+        raise OSError(0, f"larger than {limit:,} bytes")
     return data
 
 

@@ -303,7 +303,8 @@ class Trace:
             raw = read_bounded(path, MAX_TRACE_BYTES)
             data = json.loads(raw.decode("utf-8"))
         except (OSError, ValueError) as e:
-            raise TraceFormatError(f"{path}: cannot read trace ({e})") from None
+            reason = getattr(e, "strerror", None) or e
+            raise TraceFormatError(f"{path}: cannot read trace ({reason})") from None
         except RecursionError:
             raise TraceFormatError(f"{path}: cannot read trace (nested too deeply)") from None
         try:

@@ -144,7 +144,7 @@ class ValueReader:
         obj = a_dict(v, where)
         kind = obj.get("kind")
         readers = {"image": self.image, "objects": self.objects, "points": self.points}
-        if kind not in readers:
+        if not isinstance(kind, str) or kind not in readers:
             raise fail(f"{where}.kind", f"unknown value kind {kind!r:.40}")
         try:
             return readers[kind](obj, where)
@@ -240,10 +240,13 @@ def read_regular(folder: Path, name: str, limit: int) -> bytes:
         raise OSError(0, "the image folder is a symbolic link")
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     fd = os.open(folder / name, flags)
-    with os.fdopen(fd, "rb") as f:
+    try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(0, "not a regular file")
-        data = f.read(limit + 1)
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read(limit + 1)
+    finally:
+        os.close(fd)
     if len(data) > limit:
         raise OSError(0, f"larger than {limit:,} bytes")
     return data
@@ -263,6 +266,8 @@ def decode_png(raw: bytes, where: str) -> np.ndarray[Any, Any]:
                 return np.asarray(img.convert("RGB"), dtype=np.uint8)
     except TraceFormatError:
         raise
+    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
+        raise fail(where, f"an image larger than {MAX_IMAGE_PIXELS:,} pixels") from None
     except Exception as e:  # noqa: BLE001 - any decoder failure on untrusted bytes is the file's
         raise fail(where, f"not a readable image ({type(e).__name__})") from None
 
