@@ -36,8 +36,9 @@ from visprog.values import Image, Objects, Points
 FORMAT = "visprog-trace/1"
 
 
-THUMBNAIL_SIDE = 512
-"""Longest side of the images a trace keeps once it is over its memory budget."""
+THUMBNAIL_SIDE = 256
+"""Longest side of the images a trace keeps once it is over its memory budget (at most 196 kB
+each: 1,000 steps stay under 200 MB)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,10 +56,14 @@ class Thumbnail(Image):
     full_size: tuple[int, int] = (0, 0)
 
     @classmethod
-    def of(cls, image: Image, max_side: int = THUMBNAIL_SIDE) -> Thumbnail:
-        """A thumbnail of ``image`` whose longest side is at most ``max_side``."""
+    def of(cls, image: Image, max_side: int | None = None) -> Thumbnail:
+        """A thumbnail of ``image`` whose longest side is at most ``max_side``.
+
+        The default is :data:`THUMBNAIL_SIDE`, read when called.
+        """
         if isinstance(image, Thumbnail):
             return image
+        max_side = max_side or THUMBNAIL_SIDE
         scale = min(1.0, max_side / max(image.width, image.height))
         size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
         pil = image.to_pil()
