@@ -441,3 +441,16 @@ def test_deep_programs_in_a_real_process(tmp_path: Path) -> None:
     parens = 'A = Eval(expr="' + "(" * 3000 + "1" + ")" * 3000 + '")\nR = Result(var=A)'
     out = cli("check", write(tmp_path / "p.vp", parens))
     assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.parametrize(
+    ("path", "code"), [("/dev/zero", 11), ("/", 10), ("/nonexistent/p.vp", 10)]
+)
+def test_program_paths_that_never_end_or_are_not_files(
+    capsys: pytest.CaptureFixture[str], path: str, code: int
+) -> None:
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero")
+    got, err = run_main(capsys, "check", path)
+    assert got == code, err
+    assert_clean(err)

@@ -11,6 +11,7 @@ import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 
 from visprog import values as V
 from visprog.errors import MAX_REPORTED, Diagnostic, VisprogSyntaxError
@@ -88,7 +89,7 @@ def _check_statement(state: _State, st: Statement) -> None:
         param = spec.param(arg.name) if spec is not None else None
         if spec is not None and param is None:
             names = [p.name for p in spec.params]
-            hint = state.hint(lambda w=arg.name, ns=names: difflib.get_close_matches(w, ns, n=1))
+            hint = state.hint(partial(difflib.get_close_matches, arg.name, names, n=1))
             state.add(
                 "unknown-argument",
                 f"{spec.name} has no argument {arg.name!r}{hint} (it takes {', '.join(names) or 'none'})",

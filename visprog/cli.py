@@ -19,6 +19,7 @@ from typing import Any
 
 from visprog.errors import (
     ConfigurationError,
+    LimitError,
     OutputError,
     StepFailedError,
     UsageError,
@@ -203,12 +204,27 @@ def cmd_view(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_PROGRAM_BYTES = 16 * 2**20
+"""Largest program file (or stdin) read: a program is text, never more than a few kB."""
+
+
 def read_program(path: str) -> tuple[str, str]:
-    """(source, display name) of a program file, or stdin for ``-``."""
+    """(source, display name) of a program file, or stdin for ``-``.
+
+    Raises:
+        ConfigurationError: The file cannot be read or is not UTF-8 text.
+        LimitError: It is larger than :data:`MAX_PROGRAM_BYTES` (``/dev/zero`` never ends).
+    """
     name = "<stdin>" if path == "-" else path
     try:
         # Bytes from stdin and from a file are decoded the same way, so they fail the same way.
-        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        if path == "-":
+            raw = sys.stdin.buffer.read(MAX_PROGRAM_BYTES + 1)
+        else:
+            with open(path, "rb") as f:
+                raw = f.read(MAX_PROGRAM_BYTES + 1)
+        if len(raw) > MAX_PROGRAM_BYTES:
+            raise LimitError(f"{name}: a program may have at most {MAX_PROGRAM_BYTES:,} bytes")
         return raw.decode("utf-8"), name
     except UnicodeDecodeError as e:
         raise ConfigurationError(f"{name}: cannot read program (not UTF-8 text: {e})") from None
