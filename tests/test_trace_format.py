@@ -206,6 +206,18 @@ def test_malformed_fields_are_named(saved: Path, change: Any, where: str) -> Non
         Trace.load(saved)
 
 
+def test_many_large_masks_are_refused_before_allocating(saved: Path) -> None:
+    # Each mask is legal (64 MP, described by one run length), but 100 of them would take 6 GB.
+    def change(data: dict[str, Any]) -> None:
+        out = data["steps"][0]["output"]
+        out["boxes"], out["scores"], out["labels"] = [[0, 0, 1, 1]] * 100, [1] * 100, ["a"] * 100
+        out["mask_shape"], out["masks"] = [8000, 8000], [[64_000_000]] * 100
+
+    _edit(saved, change)
+    with pytest.raises(TraceFormatError, match=r"steps\[0\]\.output\.masks: .*more than"):
+        Trace.load(saved)
+
+
 @pytest.mark.parametrize(
     "text",
     ["{}", "[]", "null", "1", '"x"', "not json", "[" * 100_000 + "]" * 100_000, "\xff\xfe"],

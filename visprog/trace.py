@@ -318,7 +318,7 @@ class Trace:
             raise TraceFormatError(f"{path}: {e}") from None
 
 
-MAX_TRACE_BYTES = 1024 * 2**20
+MAX_TRACE_BYTES = 256 * 2**20
 """Largest trace file read (embedded images included)."""
 
 

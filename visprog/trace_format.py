@@ -40,6 +40,10 @@ MAX_IMAGE_BYTES = 256 * 2**20
 MAX_DEPTH = 8
 """Deepest nesting of lists inside one value."""
 
+MAX_DECODED_BYTES = 2 * 2**30
+"""Memory all of a trace's decoded images and masks may take: a few bytes of JSON or PNG can
+declare a huge mask or image, and a trace may declare many."""
+
 _DATA_URI = re.compile(r"^data:image/[a-z0-9.+-]+;base64,", re.IGNORECASE)
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}$")
 
@@ -128,6 +132,15 @@ class ValueReader:
         self.base = base
         self.folder = folder
         self.cache: dict[str, np.ndarray[Any, Any]] = {}
+        self.decoded_bytes = 0
+
+    def spend(self, nbytes: int, where: str) -> None:
+        """Count ``nbytes`` of decoded data against :data:`MAX_DECODED_BYTES`, before allocating."""
+        self.decoded_bytes += nbytes
+        if self.decoded_bytes > MAX_DECODED_BYTES:
+            raise fail(
+                where, f"the trace's images and masks take more than {MAX_DECODED_BYTES:,} bytes"
+            )
 
     def value(self, v: Any, where: str, depth: int = 0) -> Any:
         """One value of the trace's JSON form."""
@@ -194,6 +207,7 @@ class ValueReader:
             raise fail(f"{where}.mask_shape", f"{h}x{w} is not a mask size this version reads")
         if len(masks) != n:
             raise fail(f"{where}.masks", f"{len(masks)} masks for {n} boxes")
+        self.spend(n * h * w, f"{where}.masks")
         out = np.zeros((n, h, w), dtype=bool)
         for i, counts in enumerate(masks):
             out[i] = _rle(counts, (h, w), f"{where}.masks[{i}]")
@@ -203,7 +217,7 @@ class ValueReader:
         """The decoded pixels of an image ``src`` (each distinct src decoded once)."""
         if src not in self.cache:
             raw = self._data(src, where) if src.startswith("data:") else self._file(src, where)
-            self.cache[src] = decode_png(raw, where)
+            self.cache[src] = decode_png(raw, where, self.spend)
         return self.cache[src]
 
     def _data(self, src: str, where: str) -> bytes:
@@ -252,8 +266,13 @@ def read_regular(folder: Path, name: str, limit: int) -> bytes:
     return data
 
 
-def decode_png(raw: bytes, where: str) -> np.ndarray[Any, Any]:
-    """Decode image bytes to RGB pixels, refusing decompression bombs before decoding."""
+def decode_png(
+    raw: bytes, where: str, spend: Callable[[int, str], None] | None = None
+) -> np.ndarray[Any, Any]:
+    """Decode image bytes to RGB pixels, refusing decompression bombs before decoding.
+
+    ``spend(nbytes, where)`` is told the decoded size first (and may refuse it).
+    """
     from PIL import Image as PILImage
 
     try:
@@ -263,6 +282,8 @@ def decode_png(raw: bytes, where: str) -> np.ndarray[Any, Any]:
                 w, h = img.size
                 if w <= 0 or h <= 0 or w * h > MAX_IMAGE_PIXELS:
                     raise fail(where, f"a {w}x{h} image is larger than {MAX_IMAGE_PIXELS:,} pixels")
+                if spend is not None:
+                    spend(w * h * 3, where)
                 return np.asarray(img.convert("RGB"), dtype=np.uint8)
     except TraceFormatError:
         raise
