@@ -8,6 +8,7 @@
 ``import visprog`` is light: it never imports torch; models load when a step needs them.
 """
 
+from visprog import probe
 from visprog._version import __version__
 from visprog.api import check, execute
 from visprog.context import Context
@@ -20,6 +21,7 @@ from visprog.errors import (
     LimitError,
     ModelUnavailableError,
     OutputError,
+    ProbeError,
     StepFailedError,
     ToolArgumentError,
     ToolDeclarationError,
@@ -52,6 +54,7 @@ __all__ = [
     "OutputError",
     "Objects",
     "Points",
+    "ProbeError",
     "Program",
     "Registry",
     "StepFailedError",
@@ -69,6 +72,7 @@ __all__ = [
     "execute",
     "load_image",
     "parse",
+    "probe",
     "register_tool",
     "tool",
 ]

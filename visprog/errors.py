@@ -181,6 +181,12 @@ class OutputError(VisprogError):
     exit_code = 13
 
 
+class ProbeError(VisprogError):
+    """A probe file or a probe / few-shot data set is invalid, or belongs to another model."""
+
+    exit_code = 20
+
+
 class StepFailedError(VisprogError):
     """A step of a running program failed; carries the partial trace.
 
