@@ -158,7 +158,7 @@ def bench_diagnostics() -> None:
             )
 
 
-def bench_memory(steps: int = 100, side: int = 2000) -> None:
+def bench_memory(steps: int = 300, side: int = 1000, budget_mb: int = 256) -> None:
     """Peak memory of a long Blur chain: environment dropped after last use, trace budgeted."""
     code = f"""
 import resource, numpy as np, visprog.tools
@@ -168,13 +168,15 @@ lines = ["B = Loc(image=IMAGE, object='TOP')", "I0 = Blur(image=IMAGE, object=B)
 lines += [f"I{{i}} = Blur(image=I{{i - 1}}, object=B)" for i in range(1, {steps})]
 lines.append("R = Result(var=I{steps - 1})")
 image = Image(np.random.default_rng(0).integers(0, 256, ({side}, {side}, 3), dtype=np.uint8))
-Interpreter(device="cpu", max_steps={steps + 2}).run("\\n".join(lines), {{"IMAGE": image}})
+interp = Interpreter(device="cpu", max_steps={steps + 2}, trace_budget_bytes={budget_mb} * 2**20)
+interp.run("\\n".join(lines), {{"IMAGE": image}})
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     per_step = side * side * 3 / 2**20
     print(
-        f"Blur chain, {steps} steps on {side}x{side} ({per_step:.0f} MB an image): peak RSS "
+        f"Blur chain, {steps} steps on {side}x{side} ({per_step:.1f} MB an image), trace budget "
+        f"{budget_mb} MB: peak RSS "
         f"{float(out.stdout.strip()):.0f} MB (keeping every image would be {steps * per_step:.0f} MB)"
     )
 
