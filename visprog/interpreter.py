@@ -76,7 +76,7 @@ class Interpreter:
         self.max_steps = max_steps
         self.max_pixels = max_pixels
         self.models = models or default_manager()
-        self.settings = validate_settings(settings or {})
+        self.settings = dict(settings or {})
         self.trace_budget_bytes = trace_budget_bytes
         self.services = dict(services or {})
         self.on_step = on_step
@@ -100,10 +100,14 @@ class Interpreter:
             VisprogError: A tool's precheck refused a statement (e.g. a missing probe file),
                 before any step runs or any model loads; the message names the line.
             LimitError: Too many statements or too large an input.
+            ConfigurationError: A setting of the wrong type or out of its range.
             StepFailedError: A step failed; ``.trace`` holds the partial trace.
         """
         if isinstance(program, str):
             program = parse(program)
+        # Checked here, not in __init__, so that every refusal comes from run() (API settings
+        # may be set after construction too).
+        self.settings = validate_settings(self.settings)
         if len(program.statements) > self.max_steps:
             raise LimitError(
                 f"the program has {len(program.statements)} statements; the limit is {self.max_steps}"
