@@ -18,11 +18,11 @@ from visprog.errors import (
     Diagnostic,
     GenerationError,
     ImageLoadError,
+    InvalidValueError,
     LimitError,
     ModelUnavailableError,
     OutputError,
     ProbeError,
-    StepFailedError,
     ToolArgumentError,
     ToolDeclarationError,
     ToolExecutionError,
@@ -32,8 +32,10 @@ from visprog.errors import (
     VisprogSyntaxError,
 )
 from visprog.images import load_image
+from visprog.interpreter import StepFailedError
 from visprog.program import Program
 from visprog.registry import REGISTRY, Expression, Registry, ToolSpec, register_tool, tool
+from visprog.session import Session
 from visprog.syntax import parse
 from visprog.trace import StepRecord, Trace
 from visprog.values import Image, Objects, Points
@@ -49,6 +51,7 @@ __all__ = [
     "GenerationError",
     "Image",
     "ImageLoadError",
+    "InvalidValueError",
     "LimitError",
     "ModelUnavailableError",
     "OutputError",
@@ -57,6 +60,7 @@ __all__ = [
     "ProbeError",
     "Program",
     "Registry",
+    "Session",
     "StepFailedError",
     "TraceFormatError",
     "UsageError",

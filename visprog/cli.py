@@ -21,7 +21,6 @@ from visprog.errors import (
     ConfigurationError,
     LimitError,
     OutputError,
-    StepFailedError,
     UsageError,
     VisprogError,
 )
@@ -63,6 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report(error: VisprogError, args: argparse.Namespace) -> None:
+    from visprog.interpreter import StepFailedError
+
     if args.debug:
         traceback.print_exception(error)
     name = type(error.error if isinstance(error, StepFailedError) else error).__name__
@@ -266,11 +267,15 @@ def cmd_tools(args: argparse.Namespace) -> int:
         if spec.model:
             print(f"    model: {spec.model}")
         print()
-    from visprog.config import KNOWN_KEYS
+    from visprog.options import MODELS, OPTIONS
 
+    print("Models (set the setting to a Hugging Face id or a local path):")
+    for decl in MODELS.values():
+        print(f"  {decl.setting:28} {decl.default}  ({decl.tool}; offline: {decl.source})")
+    print()
     print("Settings (--set KEY=VALUE, --config FILE, or VISPROG_SECTION_NAME):")
-    for key, meaning in KNOWN_KEYS.items():
-        print(f"  {key:28} {meaning}")
+    for key, opt in OPTIONS.items():
+        print(f"  {key:28} {opt.help} [{opt.accepted()}]")
     return 0
 
 
@@ -296,83 +301,74 @@ def _bind(args: argparse.Namespace, images: list[str]) -> dict[str, str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """``visprog run``."""
+    """``visprog run``: one Session from the options; it writes (if asked) and runs the program."""
     if args.quiet:
         # The model libraries draw their own progress bars (weights, downloads); quiet means none.
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        from visprog.models import default_manager
-
-        default_manager().log = lambda message: None
-    from visprog.api import bind_inputs, ensure_tools
-    from visprog.images import DEFAULT_MAX_PIXELS
-    from visprog.interpreter import DEFAULT_MAX_STEPS, Interpreter
+    from visprog.interpreter import StepFailedError
     from visprog.syntax import parse
 
-    query: str | None = None
+    session = make_session(args)
     images = list(args.items)
+    inputs = images[1:] if args.program is None else images
+    program_file = [args.program] if args.program else []
+    _check_outputs(args, [*_bind(args, inputs).values(), *program_file])
     if args.program is None:
         if not images:
             raise ConfigurationError("nothing to run: give a query and images, or --program FILE")
-        query = images.pop(0)
-        source, name, generation = _generate(query, args)
+        program: Any = _generate(session, images.pop(0), args)
         if args.program_only:
             return 0
+        statements = program.program.count("\n") + 1
     else:
-        source, name = read_program(args.program)
-        generation = []
-    program = parse(source, name)
-    max_pixels = args.max_pixels or DEFAULT_MAX_PIXELS
-    bound = _bind(args, images)
-    _check_outputs(args, [*bound.values(), *([args.program] if args.program else [])])
-    inputs = bind_inputs(bound, max_pixels)
-    ensure_tools()
-    interp = Interpreter(
-        device=args.device,
-        settings=run_settings(args),
-        max_pixels=max_pixels,
-        max_steps=args.max_steps or DEFAULT_MAX_STEPS,
-        on_step=None if args.quiet else _progress(len(program.statements)),
-        services=_services(args),
-    )
+        program = parse(*read_program(args.program))
+        statements = len(program.statements)
+    on_step = None if args.quiet else _progress(statements)
     try:
-        trace = interp.run(program, inputs, query=query)
+        trace = session.run(program, _bind(args, images), on_step=on_step)
     except StepFailedError as e:
-        e.trace.generation = generation
         _write_outputs(e.trace, args, result_ok=False)
         raise
-    trace.generation = generation
     _write_outputs(trace, args, result_ok=True)
     _print_result(trace.result, args)
     return 0
 
 
 def run_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """Settings for ``visprog run``: config file < VISPROG_* variables < ``--set``."""
+    """Settings for ``visprog run`` (before validation): config file < VISPROG_* < ``--set``."""
     from visprog.config import load_settings, parse_assignments
-    from visprog.models import default_manager
 
-    settings = load_settings(args.config, parse_assignments(args.settings))
-    default_manager().configure(settings)
-    return settings
+    return load_settings(args.config, parse_assignments(args.settings))
 
 
-def _generate(query: str, args: argparse.Namespace) -> tuple[str, str, list[dict[str, Any]]]:
-    """Write the program for ``query`` with the chosen backend: (source, name, records)."""
-    from visprog.api import ensure_tools
-    from visprog.planner import ProgramCache, generate_program
-    from visprog.planner.backends import LazyBackend, backend_spec
+def make_session(args: argparse.Namespace) -> Any:
+    """The one Session of a ``visprog run``, from its options (settings validated here)."""
+    from visprog.config import parse_assignments
+    from visprog.images import DEFAULT_MAX_PIXELS
+    from visprog.interpreter import DEFAULT_MAX_STEPS
+    from visprog.session import Session
 
-    ensure_tools()
+    return Session(
+        parse_assignments(args.settings),
+        config=args.config,
+        device=args.device,
+        llm=args.llm,
+        max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
+        max_steps=args.max_steps or DEFAULT_MAX_STEPS,
+        log=(lambda message: None) if args.quiet else None,
+    )
+
+
+def _generate(session: Any, query: str, args: argparse.Namespace) -> Any:
+    """Write the program for ``query`` with the session's language model."""
+    from visprog.planner import ProgramCache
+
     names = list(_bind(args, list(args.items)[1:]))
     if not names:
         raise ConfigurationError("give the images the query is about (one IMAGE, or LEFT RIGHT)")
-    settings = run_settings(args)
     say = None if args.quiet else _say
-    backend = LazyBackend(backend_spec(args.llm, settings), settings, args.device, say)
-    args.llm_service = backend  # List steps of this run ask the same model
-    gen = generate_program(
+    gen = session.write_program(
         query,
-        backend,
         names,
         task=None if args.task == "auto" else args.task,
         attempts=args.attempts,
@@ -384,18 +380,7 @@ def _generate(query: str, args: argparse.Namespace) -> tuple[str, str, list[dict
         say(f"program written ({gen.task} prompt, {gen.model}) {how}")
     if args.show_program or args.program_only:
         print(gen.program.rstrip("\n"), flush=True)
-    return gen.program, f"<generated: {query}>", gen.records()
-
-
-def _services(args: argparse.Namespace) -> dict[str, Any]:
-    """The run's language model for List steps: the program writer's, else the --llm choice."""
-    service = getattr(args, "llm_service", None)
-    if service is None and args.llm:
-        from visprog.planner.backends import LazyBackend
-
-        say = None if args.quiet else _say
-        service = LazyBackend(args.llm, run_settings(args), args.device, say)
-    return {"llm": service} if service is not None else {}
+    return gen
 
 
 def _say(message: str) -> None:

@@ -1,7 +1,8 @@
 """Settings for tools: model ids and options from a TOML file, the environment and arguments.
 
-Settings are flat ``section.name`` keys (``"model.loc"``, ``"loc.threshold"``); tools read them
-with ``ctx.settings.get("model.loc", DEFAULT_ID)``, so a key nobody sets keeps the tool's default.
+Settings are flat ``section.name`` keys (``"model.loc"``, ``"loc.threshold"``); every key is
+declared once, with its type and range, by the tool that reads it (:mod:`visprog.options`), and
+:func:`validate_settings` checks them all before anything loads.
 
 Precedence, lowest first (a later source overrides an earlier one, key by key):
 
@@ -28,7 +29,6 @@ Values given as text (environment, ``--set``) are read as TOML literals when the
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import stat
@@ -42,124 +42,6 @@ from visprog.errors import ConfigurationError
 ENV_PREFIX = "VISPROG_"
 CONFIG_ENV = "VISPROG_CONFIG"
 _KEY_RE = re.compile(r"^[a-z][a-z0-9]*\.[a-z][a-z0-9_]*$")
-
-KNOWN_KEYS: dict[str, str] = {
-    "model.loc": "Loc's detector: a Hugging Face id, a local folder, or a YOLO .pt/.yaml",
-    "model.seg": "Seg's SAM 2 checkpoint: a Hugging Face id, a .pt file or a folder",
-    "model.point": "Point's Molmo 2 model: a Hugging Face id or a local folder",
-    "model.vqa": "VQA's image-text-to-text model",
-    "model.clip": "Select/Classify's CLIP model",
-    "model.replace": "Replace's inpainting pipeline",
-    "loc.backend": "auto (from the model id), owlv2, grounding_dino, yolo, yoloe, yolo_world",
-    "loc.threshold": "Loc's minimum score (0..1)",
-    "loc.nms": "Loc's IoU above which overlapping boxes are merged (0..1; 1 disables NMS)",
-    "loc.max_objects": "Loc keeps at most this many objects",
-    "seg.config": "SAM 2 config for a local checkpoint, e.g. sam2.1_hiera_l or a .yaml path",
-    "seg.points_per_side": "Seg's automatic mask generator grid (no prompt)",
-    "point.max_new_tokens": "Point's generation budget",
-    "seg.max_objects": "Seg keeps at most this many automatic masks (the largest)",
-    "seg.pred_iou_thresh": "Seg's automatic masks: minimum predicted IoU",
-    "seg.stability_score_thresh": "Seg's automatic masks: minimum stability score",
-    "point.prompt": "Point's instruction to Molmo, with {object}",
-    "facedet.min_score": "FaceDet's minimum face probability (0..1)",
-    "vqa.max_new_tokens": "VQA's answer length budget",
-    "vqa.prompt": "VQA's instruction, with {question}",
-    "clip.templates": "Select/Classify prompt templates, each with {} for the name",
-    "classify.one_per_category": "Classify keeps only the best object per category (VisProg)",
-    "classify.probe": "Classify's default probe file (visprog probe fit)",
-    "classify.examples_weight": "Classify: share of example-image prototypes beside text (0..1)",
-    "select.probe": "Select's default probe file: queries are its classes",
-    "replace.seed": "Replace's random seed (same seed, same image)",
-    "replace.steps": "Replace's diffusion steps",
-    "replace.guidance": "Replace's classifier-free guidance scale",
-    "replace.size": "Replace's working size in pixels",
-    "emoji.scale": "Emoji size relative to the object's box",
-    "llm.backend": "program writer: default, hf:ID_OR_PATH, a .gguf file, openai:MODEL[@URL]",
-    "llm.mode": "OpenAI-compatible servers: chat or completion",
-    "llm.grammar": "OpenAI-compatible servers: none, gbnf (llama.cpp) or lark (vLLM)",
-    "llm.timeout": "OpenAI-compatible servers: seconds per request",
-    "llm.retries": "OpenAI-compatible servers: retries on 429, 5xx and lost connections",
-    "models.budget_gb": "memory budget for loaded models; least recently used ones are evicted",
-    "models.dtype": "auto (bf16/fp16 on GPU, fp32 on CPU), float32, bfloat16, float16",
-}
-"""Keys the built-in tools read, with what they mean (listed by ``visprog tools``)."""
-
-# What each numeric or yes/no setting accepts: (kind, lowest, highest), both ends included.
-# Settings are checked against this when they are built (file, environment, arguments), so a
-# bad value fails before anything runs, naming the key and the range. Kept as one plain table
-# so it can move into the tools' own declarations.
-SETTING_RANGES: dict[str, tuple[str, float | None, float | None]] = {
-    "loc.threshold": ("float", 0.0, 1.01),
-    "loc.nms": ("float", 0.0, 1.0),
-    "loc.max_objects": ("int", 0, 100_000),
-    "seg.points_per_side": ("int", 1, 256),
-    "seg.max_objects": ("int", 1, 100_000),
-    "seg.pred_iou_thresh": ("float", 0.0, 1.0),
-    "seg.stability_score_thresh": ("float", 0.0, 1.0),
-    "point.max_new_tokens": ("int", 1, 8192),
-    "facedet.min_score": ("float", 0.0, 1.0),
-    "vqa.max_new_tokens": ("int", 1, 8192),
-    "classify.one_per_category": ("bool", None, None),
-    "classify.examples_weight": ("float", 0.0, 1.0),
-    "replace.seed": ("int", 0, 2**32 - 1),
-    "replace.steps": ("int", 1, 1000),
-    "replace.guidance": ("float", 0.0, 100.0),
-    "replace.size": ("int", 64, 4096),
-    "emoji.scale": ("float", 0.01, 10.0),
-    "llm.timeout": ("float", 0.1, 3600.0),
-    "llm.retries": ("int", 0, 100),
-    "models.budget_gb": ("float", 1e-9, 1_000_000.0),
-}
-
-
-def validate_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """Check every setting listed in :data:`SETTING_RANGES`; return the settings, normalized.
-
-    Numbers given as text (``"0.5"``) become numbers; ints stay ints.
-
-    Raises:
-        ConfigurationError: For a value of the wrong kind, not finite, or out of range.
-    """
-    out = dict(settings)
-    for key, (kind, low, high) in SETTING_RANGES.items():
-        if key in out:
-            out[key] = _checked(key, out[key], kind, low, high)
-    return out
-
-
-def _checked(key: str, value: Any, kind: str, low: float | None, high: float | None) -> Any:
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise ConfigurationError(f"setting {key}: expected true or false, got {value!r:.60}")
-        return value
-    number = _as_number(value)
-    if (
-        number is None
-        or (kind == "int" and not float(number).is_integer())
-        or (low is not None and number < low)
-        or (high is not None and number > high)
-    ):
-        what = "an integer" if kind == "int" else "a number"
-        raise ConfigurationError(
-            f"setting {key}: expected {what} in [{low:g}, {high:g}], got {value!r:.60}"
-        )
-    return int(number) if kind == "int" else float(number)
-
-
-def _as_number(value: Any) -> float | int | None:
-    """A finite number from a number or numeric text; None otherwise."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        try:
-            value = float(value.strip()) if len(value) <= 40 else None
-        except ValueError:
-            return None
-    if isinstance(value, int):
-        return value if abs(value) <= 2**63 else None
-    if isinstance(value, float) and math.isfinite(value):
-        return value
-    return None
 
 
 def parse_value(text: str) -> Any:
@@ -185,30 +67,17 @@ def check_key(key: str, where: str) -> str:
     return key
 
 
-def number_setting(
-    settings: Mapping[str, Any],
-    key: str,
-    default: float,
-    low: float | None = None,
-    high: float | None = None,
-) -> float:
-    """A numeric setting, checked: ``settings[key]`` or ``default``.
+def validate_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Check settings against the declared options (the tools' and the engine's).
+
+    See :func:`visprog.options.validate`; import the tools first so their options are declared.
 
     Raises:
-        ConfigurationError: When the value is not a number or lies outside ``[low, high]``.
+        ConfigurationError: For an unknown key (with a "did you mean") or a bad value.
     """
-    value = settings.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ConfigurationError(f"setting {key}: expected a number, got {value!r}")
-    try:
-        number = float(value)
-    except ValueError:
-        raise ConfigurationError(f"setting {key}: expected a number, got {value!r}") from None
-    if (low is not None and number < low) or (high is not None and number > high):
-        raise ConfigurationError(
-            f"setting {key}: expected a number in [{low}, {high}], got {value!r}"
-        )
-    return number
+    from visprog.options import validate
+
+    return validate(settings)
 
 
 def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -322,14 +191,14 @@ def load_settings(
         Flat ``section.name`` settings.
 
     Raises:
-        ConfigurationError: For an unreadable file, a malformed key or a value out of range.
+        ConfigurationError: For an unreadable file or a malformed key.
     """
     path = Path(config) if config is not None else default_config_path(environ)
     settings = read_file(path) if path is not None else {}
     settings.update(from_env(environ))
     for key, value in (overrides or {}).items():
         settings[check_key(key, "settings")] = value
-    return validate_settings(settings)
+    return settings
 
 
 def _toml() -> Any:

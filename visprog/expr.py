@@ -27,6 +27,7 @@ from lark import Token, Transformer, v_args
 
 from visprog import values as V
 from visprog.errors import Diagnostic, LimitError, ToolExecutionError, VisprogSyntaxError
+from visprog.geometry import number_word
 from visprog.syntax import (
     describe_token,
     diagnose,
@@ -39,13 +40,6 @@ from visprog.values import MAX_INT, MAX_TEXT
 
 Scalar = int | float | str | bool
 
-_NUMBER_WORDS = {
-    w: i
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-        "fifteen sixteen seventeen eighteen nineteen twenty".split()
-    )
-}
 _TRUE_WORDS, _FALSE_WORDS = {"yes", "true"}, {"no", "false"}
 
 
@@ -190,8 +184,9 @@ def as_number(value: Any) -> int | float:
         return value
     if isinstance(value, str):
         text = value.strip().lower().rstrip(".")
-        if text in _NUMBER_WORDS:
-            return _NUMBER_WORDS[text]
+        word = number_word(text)
+        if word is not None:
+            return word
         try:
             number = number_value(text.lstrip("+")) if len(text) <= 40 else None
         except ValueError:

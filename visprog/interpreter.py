@@ -16,20 +16,19 @@ import numpy as np
 
 from visprog import values as V
 from visprog.checker import check
-from visprog.config import validate_settings
 from visprog.context import Context
 from visprog.errors import (
     CheckError,
     DiagnosticError,
+    InvalidValueError,
     LimitError,
-    StepFailedError,
     ToolArgumentError,
     ToolExecutionError,
     VisprogError,
 )
 from visprog.expr import parse_expr, variables
 from visprog.images import DEFAULT_MAX_PIXELS
-from visprog.models import ModelManager, default_manager, validate_device
+from visprog.models import ModelManager, validate_device
 from visprog.program import ListValue, Literal, Program, Ref, Statement, Value
 from visprog.registry import REGISTRY, UNRESOLVED, Registry, ToolSpec
 from visprog.syntax import parse
@@ -42,6 +41,30 @@ DEFAULT_TRACE_BUDGET = 1024 * 2**20
 StepCallback = Callable[[StepRecord], None]
 
 
+class StepFailedError(VisprogError):
+    """A step of a running program failed; carries the partial trace.
+
+    The original typed error is ``__cause__`` and :attr:`error`; the CLI reports that error's
+    exit code.
+
+    Attributes:
+        error: The typed error the step raised.
+        trace: The trace up to and including the failed step.
+    """
+
+    def __init__(self, error: VisprogError, trace: Trace) -> None:
+        self.error = error
+        self.trace = trace
+        step = trace.steps[-1] if trace.steps else None
+        where = f"line {step.line} ({step.step}): " if step is not None else ""
+        super().__init__(f"{where}{error}")
+
+    @property
+    def exit_code(self) -> int:  # type: ignore[override]
+        """The exit code of the underlying error."""
+        return self.error.exit_code
+
+
 class Interpreter:
     """Runs checked programs.
 
@@ -50,7 +73,7 @@ class Interpreter:
         device: Device for model tools: auto, cpu, cuda, cuda:N, mps.
         max_steps: Refuse programs with more statements than this.
         max_pixels: Refuse input or intermediate images with more pixels than this.
-        models: The model manager (the process-wide one when omitted).
+        models: The model manager (a new, empty one when omitted; a Session passes its own).
         settings: Options passed to tools through their context (model ids, thresholds).
         services: Collaborators for tools (e.g. ``{"llm": backend}`` for List).
         on_step: Called after every step with its record (progress display).
@@ -75,7 +98,7 @@ class Interpreter:
         self.device = validate_device(device)
         self.max_steps = max_steps
         self.max_pixels = max_pixels
-        self.models = models or default_manager()
+        self.models = models if models is not None else ModelManager()
         self.settings = dict(settings or {})
         self.trace_budget_bytes = trace_budget_bytes
         self.services = dict(services or {})
@@ -100,14 +123,10 @@ class Interpreter:
             VisprogError: A tool's precheck refused a statement (e.g. a missing probe file),
                 before any step runs or any model loads; the message names the line.
             LimitError: Too many statements or too large an input.
-            ConfigurationError: A setting of the wrong type or out of its range.
             StepFailedError: A step failed; ``.trace`` holds the partial trace.
         """
         if isinstance(program, str):
             program = parse(program)
-        # Checked here, not in __init__, so that every refusal comes from run() (API settings
-        # may be set after construction too).
-        self.settings = validate_settings(self.settings)
         if len(program.statements) > self.max_steps:
             raise LimitError(
                 f"the program has {len(program.statements)} statements; the limit is {self.max_steps}"
@@ -191,6 +210,14 @@ class Interpreter:
         try:
             record.args = {a.name: _resolve(a.value, env) for a in st.args}
             out = self._call(spec, record.args, ctx)
+        except InvalidValueError as e:
+            # The tool built a malformed value: its bug, whatever argument it was given.
+            wrapped = ToolExecutionError(
+                f"{spec.name} built an invalid value: {e} (a bug in the tool)"
+            )
+            wrapped.__cause__ = e
+            self._fail(trace, record, ctx, wrapped, t0)
+            raise StepFailedError(wrapped, trace) from wrapped
         except VisprogError as e:
             self._fail(trace, record, ctx, e, t0)
             raise StepFailedError(e, trace) from e
@@ -227,6 +254,7 @@ class Interpreter:
                     f"{spec.name}: argument {name!r} expects {V.describe_type(param.types)}, "
                     f"got {tag or type(value).__name__}"
                 )
+        V.check_frames(spec.name, args)
         kwargs = dict(args)
         if spec.context_param is not None:
             kwargs[spec.context_param] = ctx

@@ -444,6 +444,7 @@ class _Encoder:
             return {
                 "kind": "objects",
                 "source": v.source,
+                "root_size": list(v.root_size),
                 "boxes": v.boxes.tolist(),
                 "scores": v.scores.tolist(),
                 "labels": list(v.labels),
@@ -455,6 +456,7 @@ class _Encoder:
             return {
                 "kind": "points",
                 "source": v.source,
+                "root_size": list(v.root_size),
                 "xy": v.xy.tolist(),
                 "labels": list(v.labels),
             }

@@ -189,12 +189,16 @@ class ValueReader:
         masks = self.masks(obj, where, len(boxes))
         points = field(obj, "points", where, optional(a_list), None)
         xy = None if points is None else _array(points, f"{where}.points", 2)
-        return Objects(boxes, scores, labels, masks, xy, field(obj, "source", where, text))
+        source = field(obj, "source", where, text)
+        root = field(obj, "root_size", where, _pair(integer), [0, 0])  # (0, 0): older traces
+        return Objects(boxes, scores, labels, masks, xy, source, (root[0], root[1]))
 
     def points(self, obj: dict[str, Any], where: str) -> Points:
         """A points value."""
         xy = _array(field(obj, "xy", where, a_list), f"{where}.xy", 2)
-        return Points(xy, field(obj, "labels", where, texts), field(obj, "source", where, text))
+        root = field(obj, "root_size", where, _pair(integer), [0, 0])  # (0, 0): older traces
+        labels, source = field(obj, "labels", where, texts), field(obj, "source", where, text)
+        return Points(xy, labels, source, (root[0], root[1]))
 
     def masks(self, obj: dict[str, Any], where: str, n: int) -> Any:
         """Run-length masks, checked against their declared shape before anything is allocated."""
