@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from visprog import Image, Objects, Points, StepFailedError, Trace, execute
-from visprog.errors import ConfigurationError
+from visprog.errors import TraceFormatError
 from visprog.trace import StepRecord, rle_decode, rle_encode
 
 
@@ -95,9 +95,9 @@ def test_failed_run_round_trips_with_its_error(tmp_path: Path, rgb: Image) -> No
 
 def test_not_a_trace(tmp_path: Path) -> None:
     (tmp_path / "x.json").write_text(json.dumps({"format": "other"}))
-    with pytest.raises(ConfigurationError, match="not a visprog trace"):
+    with pytest.raises(TraceFormatError, match="not a visprog trace"):
         Trace.load(tmp_path / "x.json")
-    with pytest.raises(ConfigurationError, match="cannot read trace"):
+    with pytest.raises(TraceFormatError, match="cannot read trace"):
         Trace.load(tmp_path / "missing.json")
 
 

@@ -133,8 +133,14 @@ def render(char: str, side: int) -> Any:
 def draw_emoji(image: Image, objects: Objects, char: str, scale: float = DEFAULT_SCALE) -> Image:
     """``image`` with ``char`` pasted over each object's box (root boxes mapped to its pixels)."""
     canvas = image.to_pil()
+    # A glyph never needs to be larger than twice the image: past that only a corner of it
+    # shows, and rendering it would allocate without bound (a huge scale or box).
+    largest = 2 * max(image.width, image.height)
     for x0, y0, x1, y1 in image.to_local(objects.boxes):
-        side = max(4, int(round(max(x1 - x0, y1 - y0) * scale)))
+        extent = max(x1 - x0, y1 - y0) * scale
+        if not np.isfinite(extent):
+            continue
+        side = min(largest, max(4, int(round(extent))))
         glyph = render(char, side)
         left = int(round((x0 + x1) / 2 - glyph.width / 2))
         top = int(round((y0 + y1) / 2 - glyph.height / 2))

@@ -21,6 +21,7 @@ from visprog.values import Image, Objects
 
 MODEL = "MTCNN (facenet-pytorch)"
 MIN_SCORE = 0.9
+MIN_SIDE = 20  # MTCNN's smallest face (min_face_size): it cannot look at a smaller image
 
 
 def load_mtcnn(model_id: str, device: str, dtype: str, settings: Mapping[str, Any]) -> Any:
@@ -47,7 +48,13 @@ MTCNN = declare_model(
 
 
 def detect_faces(image: Image, mtcnn: Any, min_score: float = MIN_SCORE) -> Objects:
-    """Faces as Objects in root pixels, best first, each with its eye-midpoint as point."""
+    """Faces as Objects in root pixels, best first, each with its eye-midpoint as point.
+
+    An image narrower than MTCNN's smallest face (20 pixels) holds no face it can find; MTCNN
+    would fail on it (it concatenates an empty list of candidate boxes), so it is not asked.
+    """
+    if min(image.width, image.height) < MIN_SIDE:
+        return Objects.none_in(image)
     boxes, probs, landmarks = mtcnn.detect(image.to_pil(), landmarks=True)
     if boxes is None:
         return Objects.none_in(image)

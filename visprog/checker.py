@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 
 from visprog import values as V
-from visprog.errors import Diagnostic, VisprogSyntaxError
+from visprog.errors import MAX_REPORTED, Diagnostic, VisprogSyntaxError
 from visprog.expr import parse_expr, shift_diagnostic, variables
 from visprog.program import Argument, ListValue, Literal, Program, Ref, Span, Statement, Value
 from visprog.registry import REGISTRY, Param, Registry, ToolSpec
@@ -49,6 +50,10 @@ class _State:
     def add(self, code: str, message: str, span: Span) -> None:
         self.issues.append(Diagnostic(code, message, span.line, span.column, span.end_column))
 
+    def hint(self, candidates: Callable[[], list[str]]) -> str:
+        """A "did you mean" for the next issue; past those shown, none (difflib is costly)."""
+        return _did_you_mean(candidates()) if len(self.issues) < MAX_REPORTED else ""
+
 
 def check(
     program: Program,
@@ -74,7 +79,7 @@ def check(
 def _check_statement(state: _State, st: Statement) -> None:
     spec = state.registry.get(st.step)
     if spec is None:
-        hint = _did_you_mean(state.registry.suggest(st.step))
+        hint = state.hint(lambda: state.registry.suggest(st.step))
         state.add("unknown-step", f"unknown step {st.step!r}{hint}", st.step_span)
     seen: dict[str, Argument] = {}
     for arg in st.args:
@@ -84,7 +89,7 @@ def _check_statement(state: _State, st: Statement) -> None:
         param = spec.param(arg.name) if spec is not None else None
         if spec is not None and param is None:
             names = [p.name for p in spec.params]
-            hint = _did_you_mean(difflib.get_close_matches(arg.name, names, n=1))
+            hint = state.hint(partial(difflib.get_close_matches, arg.name, names, n=1))
             state.add(
                 "unknown-argument",
                 f"{spec.name} has no argument {arg.name!r}{hint} (it takes {', '.join(names) or 'none'})",
@@ -175,8 +180,10 @@ def _ref_types(state: _State, name: str, span: Span) -> frozenset[str] | None:
             span,
         )
     else:
-        known = list(state.types) + list(state.inputs)
-        hint = _did_you_mean(difflib.get_close_matches(name, known, n=1))
+        # The candidates are listed only when the hint is shown: per issue, they cost O(names).
+        hint = state.hint(
+            lambda: difflib.get_close_matches(name, [*state.types, *state.inputs], n=1)
+        )
         state.add("undefined-variable", f"undefined variable {name!r}{hint}", span)
     return None
 

@@ -2,12 +2,14 @@
 
 Exit codes (one per error class, see :mod:`visprog.errors`): 0 success, 1 internal error,
 2 usage, 3 syntax, 4 check, 5 image input, 6 tool argument, 7 tool execution, 8 model or
-dependency unavailable, 9 program generation, 10 configuration, 11 resource limit, 20 probe.
+dependency unavailable, 9 program generation, 10 configuration, 11 resource limit, 12 trace
+format, 13 output not written, 20 probe, 141 stdout closed early (``visprog tools | head -1``).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 import traceback
@@ -15,7 +17,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from visprog.errors import ConfigurationError, VisprogError
+from visprog.errors import (
+    ConfigurationError,
+    LimitError,
+    OutputError,
+    UsageError,
+    VisprogError,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,7 +35,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         code: int = args.handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
         return code
+    except BrokenPipeError:
+        # `visprog tools | head -1`: the reader left. Quietly, with the shell's code for SIGPIPE;
+        # stdout goes to devnull so the interpreter's own flush at exit does not fail again.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):  # stdout is not a file (tests, embedding)
+            pass
+        return 141
     except VisprogError as e:
         _report(e, args)
         return e.exit_code
@@ -63,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run visual programs: a question about images, answered step by step.",
         epilog="Exit codes: 0 ok, 1 internal, 2 usage, 3 syntax, 4 check, 5 image, 6 tool "
         "argument, 7 tool execution, 8 model unavailable, 9 generation, 10 configuration, 11 limit, "
-        "20 probe.",
+        "12 trace format, 13 output, 20 probe.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -101,8 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="a setting, e.g. model.loc=google/owlv2-large-patch14-ensemble (repeatable; "
         "overrides --config and VISPROG_* variables)",
     )
-    run.add_argument("--max-pixels", type=int, default=None, help="largest image accepted")
-    run.add_argument("--max-steps", type=int, default=None, help="longest program accepted")
+    run.add_argument("--max-pixels", type=positive_int, default=None, help="largest image accepted")
+    run.add_argument(
+        "--max-steps", type=positive_int, default=None, help="longest program accepted"
+    )
     run.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     run.add_argument(
         "--llm",
@@ -122,7 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-cache", action="store_true", help="do not reuse a cached program")
     run.add_argument(
-        "--attempts", type=int, default=3, metavar="N", help="program-writing tries (default 3)"
+        "--attempts",
+        type=positive_int,
+        default=3,
+        metavar="N",
+        help="program-writing tries (default 3)",
     )
     run.set_defaults(handler=cmd_run)
 
@@ -151,6 +174,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (0 and negatives are usage errors)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 1 <= value <= 2**62:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {text}")
+    return value
+
+
 def _add_full_images(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--full-images",
@@ -161,11 +195,13 @@ def _add_full_images(parser: argparse.ArgumentParser) -> None:
 
 def cmd_view(args: argparse.Namespace) -> int:
     """``visprog view trace.json``: render a saved trace and open it."""
+    from visprog.outputs import check_distinct
     from visprog.render import write_html
     from visprog.trace import Trace
 
-    trace = Trace.load(args.trace)
     out = Path(args.html) if args.html else Path(args.trace).with_suffix(".html")
+    check_distinct([("--html", str(out))], [args.trace])
+    trace = Trace.load(args.trace)
     write_html(trace, out, full_images=args.full_images)
     print(f"trace page written to {out}", file=sys.stderr)
     if not args.no_open:
@@ -175,16 +211,33 @@ def cmd_view(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_PROGRAM_BYTES = 16 * 2**20
+"""Largest program file (or stdin) read: a program is text, never more than a few kB."""
+
+
 def read_program(path: str) -> tuple[str, str]:
-    """(source, display name) of a program file, or stdin for ``-``."""
-    if path == "-":
-        return sys.stdin.read(), "<stdin>"
+    """(source, display name) of a program file, or stdin for ``-``.
+
+    Raises:
+        ConfigurationError: The file cannot be read or is not UTF-8 text.
+        LimitError: It is larger than :data:`MAX_PROGRAM_BYTES` (``/dev/zero`` never ends).
+    """
+    name = "<stdin>" if path == "-" else path
     try:
-        return Path(path).read_text(encoding="utf-8"), path
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigurationError(
-            f"{path}: cannot read program ({e.__class__.__name__}: {e})"
-        ) from None
+        # Bytes from stdin and from a file are decoded the same way, so they fail the same way.
+        if path == "-":
+            raw = sys.stdin.buffer.read(MAX_PROGRAM_BYTES + 1)
+        else:
+            with open(path, "rb") as f:
+                raw = f.read(MAX_PROGRAM_BYTES + 1)
+        if len(raw) > MAX_PROGRAM_BYTES:
+            raise LimitError(f"{name}: a program may have at most {MAX_PROGRAM_BYTES:,} bytes")
+        return raw.decode("utf-8"), name
+    except UnicodeDecodeError as e:
+        raise ConfigurationError(f"{name}: cannot read program (not UTF-8 text: {e})") from None
+    except (OSError, ValueError) as e:
+        reason = getattr(e, "strerror", None) or e
+        raise ConfigurationError(f"{name}: cannot read program ({reason})") from None
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -259,6 +312,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     session = make_session(args)
     images = list(args.items)
+    inputs = images[1:] if args.program is None else images
+    program_file = [args.program] if args.program else []
+    _check_outputs(args, [*_bind(args, inputs).values(), *program_file])
     if args.program is None:
         if not images:
             raise ConfigurationError("nothing to run: give a query and images, or --program FILE")
@@ -345,6 +401,22 @@ def _progress(total: int) -> Any:
     return show
 
 
+def _check_outputs(args: argparse.Namespace, inputs: list[str]) -> None:
+    """Refuse outputs that would overwrite an input or each other (before anything runs)."""
+    from visprog.outputs import check_distinct, check_target
+
+    outputs = [("--json", args.json), ("--html", args.html), ("--out", args.out)]
+    for _, path in outputs:
+        if path is not None:
+            check_target(Path(path))
+    if args.json:  # the trace's images go in a folder beside it
+        folder = Path(args.json).with_name(Path(args.json).stem + "_images")
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(f"--json {args.json}: its image folder {folder} is taken by a file")
+        outputs.append(("--json's image folder", str(folder)))
+    check_distinct(outputs, [p for p in inputs if p != "-"])
+
+
 def _write_outputs(trace: Any, args: argparse.Namespace, result_ok: bool) -> None:
     if args.json:
         trace.save(args.json)
@@ -359,6 +431,7 @@ def _write_outputs(trace: Any, args: argparse.Namespace, result_ok: bool) -> Non
 
 
 def _save_result_image(trace: Any, path: str) -> None:
+    from visprog.outputs import atomic_write
     from visprog.values import Image, Objects
 
     result = trace.result
@@ -370,11 +443,24 @@ def _save_result_image(trace: Any, path: str) -> None:
         raise ConfigurationError(
             f"--out needs an image result, but the result is {type(result).__name__} {result!r}"
         )
+    fmt = _image_format(path)
+    buf = io.BytesIO()
     try:
-        result.to_pil().save(path)
+        result.to_pil().save(buf, format=fmt)
     except (OSError, ValueError) as e:
-        raise ConfigurationError(f"cannot save the result image to {path}: {e}") from None
+        raise OutputError(f"cannot save the result image as {fmt}: {e}") from None
+    atomic_write(path, buf.getvalue())
     print(f"result image written to {path}", file=sys.stderr)
+
+
+def _image_format(path: str) -> str:
+    """The Pillow format for an output file name (``.png`` -> PNG)."""
+    from PIL import Image as PILImage
+
+    fmt = PILImage.registered_extensions().get(Path(path).suffix.lower())
+    if fmt is None:
+        raise UsageError(f"--out {path}: name the file with an image extension (.png, .jpg, ...)")
+    return fmt
 
 
 def _print_result(result: Any, args: argparse.Namespace) -> None:

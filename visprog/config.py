@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -86,12 +87,17 @@ def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         ConfigurationError: When the file cannot be read or is not valid TOML of that shape.
     """
     toml = _toml()
+    if Path(path) == Path(os.devnull):  # the usual way to say "no config file"
+        return {}
     try:
-        data = toml.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ConfigurationError(f"cannot read the config file {path}: {e}") from None
-    except toml.TOMLDecodeError as e:
-        raise ConfigurationError(f"{path}: not valid TOML: {e}") from None
+        data = toml.loads(read_bounded(path, MAX_CONFIG_BYTES).decode("utf-8"))
+    except (OSError, ValueError) as e:
+        if isinstance(e, toml.TOMLDecodeError):
+            raise ConfigurationError(f"{path}: not valid TOML: {e}") from None
+        reason = getattr(e, "strerror", None) or e
+        raise ConfigurationError(f"cannot read the config file {path}: {reason}") from None
+    except RecursionError:
+        raise ConfigurationError(f"{path}: not valid TOML: nested too deeply") from None
     out: dict[str, Any] = {}
     for section, table in data.items():
         if not isinstance(table, dict):
@@ -101,6 +107,34 @@ def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         for name, value in table.items():
             out[check_key(f"{section}.{name}", str(path))] = value
     return out
+
+
+MAX_CONFIG_BYTES = 1_000_000
+"""Largest config file read."""
+
+
+def read_bounded(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes.
+
+    Refuses FIFOs, devices and folders before opening them (reading one could block or never
+    end), and reads at most ``limit + 1`` bytes whatever the file claims its size is.
+
+    Raises:
+        OSError: The file cannot be read, is not a regular file, or is larger than ``limit``.
+        ValueError: The path is not a valid file name (a NUL byte in it).
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, "not a regular file")
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise OSError(0, f"larger than {limit:,} bytes")
+    return data
 
 
 def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:

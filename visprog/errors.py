@@ -13,6 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+MAX_REPORTED = 100
+"""Diagnostics shown per program; the rest are counted ("and K more")."""
+
+SHOWN_WIDTH = 160
+"""Characters of a source line shown under a diagnostic (a window around its column)."""
+
 
 @dataclass(frozen=True)
 class Diagnostic:
@@ -42,16 +48,26 @@ class Diagnostic:
         Returns:
             One to three lines of text, without a trailing newline.
         """
+        lines = source.splitlines() if source is not None else None
+        return self.format_lines(lines, filename)
+
+    def format_lines(self, lines: Sequence[str] | None, filename: str = "<program>") -> str:
+        """:meth:`format` with the source already split into lines (split once per program).
+
+        A long line is shown as a window of :data:`SHOWN_WIDTH` characters around the column, so
+        the output stays linear in the number of diagnostics however long the line is.
+        """
         head = f"{filename}:{self.line}:{self.column}: error: {self.message} [{self.code}]"
-        if source is None:
+        if lines is None or not 1 <= self.line <= len(lines):
             return head
-        lines = source.splitlines()
-        if not 1 <= self.line <= len(lines):
-            return head
-        text = lines[self.line - 1].expandtabs(1)
+        start = max(0, self.column - 1 - SHOWN_WIDTH // 2)
+        text = lines[self.line - 1][start : start + SHOWN_WIDTH].expandtabs(1)
+        column = self.column - start
         width = max(1, (self.end_column or self.column + 1) - self.column)
-        caret = " " * (self.column - 1) + "^" + "~" * (width - 1)
-        return f"{head}\n    {text}\n    {caret}"
+        width = min(width, max(1, len(text) - column + 1))
+        caret = " " * (column - 1) + "^" + "~" * (width - 1)
+        prefix = "..." if start else ""
+        return f"{head}\n    {prefix}{text}\n    {' ' * len(prefix)}{caret}"
 
 
 class VisprogError(Exception):
@@ -79,8 +95,13 @@ class DiagnosticError(VisprogError):
         super().__init__(self.render())
 
     def render(self) -> str:
-        """All diagnostics in compiler form, one block each."""
-        return "\n".join(d.format(self.source, self.filename) for d in self.diagnostics)
+        """The diagnostics in compiler form, one block each; at most :data:`MAX_REPORTED`."""
+        lines = self.source.splitlines() if self.source is not None else None
+        shown = self.diagnostics[:MAX_REPORTED]
+        out = [d.format_lines(lines, self.filename) for d in shown]
+        if len(self.diagnostics) > len(shown):
+            out.append(f"... and {len(self.diagnostics) - len(shown)} more")
+        return "\n".join(out)
 
 
 class VisprogSyntaxError(DiagnosticError):
@@ -146,6 +167,24 @@ class LimitError(VisprogError):
     """A resource limit (steps, pixels) was exceeded."""
 
     exit_code = 11
+
+
+class UsageError(VisprogError):
+    """The command line was used wrongly (e.g. an output path that would overwrite an input)."""
+
+    exit_code = 2
+
+
+class TraceFormatError(VisprogError):
+    """A saved trace is malformed, unsafe or too large; the message names the offending field."""
+
+    exit_code = 12
+
+
+class OutputError(VisprogError):
+    """An output (trace, page, result image) could not be written where it was asked to go."""
+
+    exit_code = 13
 
 
 class ProbeError(VisprogError):

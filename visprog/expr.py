@@ -25,9 +25,18 @@ from typing import Any, NoReturn
 import lark
 from lark import Token, Transformer, v_args
 
-from visprog.errors import Diagnostic, ToolExecutionError, VisprogSyntaxError
+from visprog import values as V
+from visprog.errors import Diagnostic, LimitError, ToolExecutionError, VisprogSyntaxError
 from visprog.geometry import number_word
-from visprog.syntax import describe_token, diagnose, lark_parser, number_value, unescape
+from visprog.syntax import (
+    describe_token,
+    diagnose,
+    lark_parser,
+    number_value,
+    unescape,
+    validate_tree,
+)
+from visprog.values import MAX_INT, MAX_TEXT
 
 Scalar = int | float | str | bool
 
@@ -125,6 +134,7 @@ def parse_expr(text: str) -> Node:
         tree = lark_parser("expr.lark").parse(text)
     except lark.exceptions.UnexpectedInput as e:
         raise VisprogSyntaxError([diagnose(e, text, "expr.lark", _expr_hint)], text) from None
+    validate_tree(tree, text)
     node: Node = _ToNodes().transform(tree)
     return node
 
@@ -178,9 +188,11 @@ def as_number(value: Any) -> int | float:
         if word is not None:
             return word
         try:
-            return number_value(text.lstrip("+")) if text else _no(value, "a number")
+            number = number_value(text.lstrip("+")) if len(text) <= 40 else None
         except ValueError:
-            pass
+            number = None
+        if number is not None and V.type_of(number) == V.NUMBER:
+            return number
     return _no(value, "a number")
 
 
@@ -218,6 +230,11 @@ def _readable(value: Any, reader: Callable[[Any], Any]) -> bool:
 def _arith(op: str, a: Any, b: Any) -> Scalar:
     if op == "+" and isinstance(a, str) and isinstance(b, str):
         if not (_readable(a, as_number) and _readable(b, as_number)):
+            if len(a) + len(b) > MAX_TEXT:
+                raise LimitError(
+                    f"Eval: joining texts of {len(a):,} and {len(b):,} characters passes the "
+                    f"limit of {MAX_TEXT:,} characters"
+                )
             return a + b
     x, y = as_number(a), as_number(b)
     if op in "/%" and y == 0:
@@ -232,6 +249,8 @@ def _arith(op: str, a: Any, b: Any) -> Scalar:
     result = fn[op](x, y)
     if isinstance(result, float) and not math.isfinite(result):
         raise ExprError(f"{_show(a)} {op} {_show(b)} is not a finite number")
+    if isinstance(result, int) and abs(result) > MAX_INT:
+        raise ExprError(f"{_show(a)} {op} {_show(b)} is out of range (more than {MAX_INT:.3g})")
     return result  # type: ignore[no-any-return]
 
 

@@ -6,6 +6,7 @@ Every failure is an :class:`~visprog.errors.ImageLoadError` whose one-line messa
 from __future__ import annotations
 
 import os
+import stat
 import warnings
 from pathlib import Path
 from typing import Any
@@ -39,12 +40,7 @@ def load_image(
     from PIL import ImageOps, UnidentifiedImageError
 
     p = Path(path)
-    if not p.exists():
-        raise ImageLoadError(f"{p}: no such file")
-    if p.is_dir():
-        raise ImageLoadError(f"{p}: is a directory, not an image file")
-    if p.stat().st_size == 0:
-        raise ImageLoadError(f"{p}: the file is empty")
+    _check_file(p)
     try:
         with warnings.catch_warnings():
             # Pillow warns, then errors, on huge images; our own limit below is the one that
@@ -64,6 +60,23 @@ def load_image(
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageLoadError(f"{p}: truncated or corrupt image ({e})") from None
     return Image(rgb, name)
+
+
+def _check_file(p: Path) -> None:
+    """Refuse what is not a non-empty regular file before Pillow opens it (a FIFO would block)."""
+    try:
+        info = p.stat()
+    except FileNotFoundError:
+        raise ImageLoadError(f"{p}: no such file") from None
+    except (OSError, ValueError) as e:  # a name too long, a NUL byte, no permission, a loop
+        reason = getattr(e, "strerror", None) or e
+        raise ImageLoadError(f"{str(p)[:200]}: cannot read the file ({reason})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ImageLoadError(f"{p}: is a directory, not an image file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ImageLoadError(f"{p}: not a regular file (a pipe or device cannot be an image)")
+    if info.st_size == 0:
+        raise ImageLoadError(f"{p}: the file is empty")
 
 
 def _check_pixels(path: Path, size: tuple[int, int], max_pixels: int) -> None:

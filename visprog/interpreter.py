@@ -26,14 +26,17 @@ from visprog.errors import (
     ToolExecutionError,
     VisprogError,
 )
+from visprog.expr import parse_expr, variables
 from visprog.images import DEFAULT_MAX_PIXELS
 from visprog.models import ModelManager, validate_device
 from visprog.program import ListValue, Literal, Program, Ref, Statement, Value
 from visprog.registry import REGISTRY, UNRESOLVED, Registry, ToolSpec
 from visprog.syntax import parse
-from visprog.trace import ErrorInfo, StepRecord, Trace
+from visprog.trace import ErrorInfo, ImageBudget, StepRecord, Trace
 
 DEFAULT_MAX_STEPS = 1000
+DEFAULT_TRACE_BUDGET = 1024 * 2**20
+"""Bytes of full-resolution intermediate images a trace keeps; older ones become thumbnails."""
 
 StepCallback = Callable[[StepRecord], None]
 
@@ -74,6 +77,8 @@ class Interpreter:
         settings: Options passed to tools through their context (model ids, thresholds).
         services: Collaborators for tools (e.g. ``{"llm": backend}`` for List).
         on_step: Called after every step with its record (progress display).
+        trace_budget_bytes: Bytes of full intermediate images the trace keeps (the rest become
+            thumbnails; inputs and the result stay full).
     """
 
     def __init__(
@@ -87,6 +92,7 @@ class Interpreter:
         settings: Mapping[str, Any] | None = None,
         services: Mapping[str, Any] | None = None,
         on_step: StepCallback | None = None,
+        trace_budget_bytes: int = DEFAULT_TRACE_BUDGET,
     ) -> None:
         self.registry = registry or REGISTRY
         self.device = validate_device(device)
@@ -94,6 +100,7 @@ class Interpreter:
         self.max_pixels = max_pixels
         self.models = models if models is not None else ModelManager()
         self.settings = dict(settings or {})
+        self.trace_budget_bytes = trace_budget_bytes
         self.services = dict(services or {})
         self.on_step = on_step
 
@@ -138,12 +145,18 @@ class Interpreter:
             started=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )
         run_ctx = Context(self.device, self.models, env, {}, self.settings, [], [], self.services)
+        budget = ImageBudget(trace, self.trace_budget_bytes)
+        drop_after = last_uses(program, self.registry)
         start = time.perf_counter()
         try:
             for index, st in enumerate(program.statements):
                 spec = self.registry.get(st.step)
                 assert spec is not None  # noqa: S101 - guaranteed by check() above
                 self._step(trace, env, run_ctx, index, st, spec)
+                budget.add(trace.steps[-1])
+                # Nothing later reads these: keeping them would hold every intermediate image.
+                for name in drop_after.get(index, ()):
+                    env.pop(name, None)
         finally:
             trace.seconds = time.perf_counter() - start
         return trace
@@ -254,7 +267,53 @@ class Interpreter:
             )
         if isinstance(out, V.Image):
             self._check_pixels(out, f"the image made by {spec.name}")
+        _check_text(out, spec.name)
         return out
+
+
+def _check_text(value: Any, step: str) -> None:
+    texts = value if isinstance(value, list) else [value]
+    longest = max((len(t) for t in texts if isinstance(t, str)), default=0)
+    if longest > V.MAX_TEXT:
+        raise LimitError(
+            f"{step} made a text of {longest:,} characters, more than the limit of {V.MAX_TEXT:,}"
+        )
+
+
+def last_uses(program: Program, registry: Registry) -> dict[int, list[str]]:
+    """For each statement index, the variables no statement after it reads.
+
+    References in arguments and in Eval expressions count. A variable never read is dropped
+    right after the statement that assigns it.
+    """
+    last: dict[str, int] = {}
+    for index, st in enumerate(program.statements):
+        last[st.target] = index
+        spec = registry.get(st.step)
+        for arg in st.args:
+            for name in _refs_of(arg, spec):
+                last[name] = index
+    out: dict[int, list[str]] = {}
+    for name, index in last.items():
+        out.setdefault(index, []).append(name)
+    return out
+
+
+def _refs_of(arg: Any, spec: ToolSpec | None) -> set[str]:
+    refs = _value_refs(arg.value)
+    param = spec.param(arg.name) if spec is not None else None
+    if param is not None and param.expression and isinstance(arg.value, Literal):
+        if isinstance(arg.value.value, str):
+            refs |= {v.name for v in variables(parse_expr(arg.value.value))}
+    return refs
+
+
+def _value_refs(value: Value) -> set[str]:
+    if isinstance(value, Ref):
+        return {value.name}
+    if isinstance(value, ListValue):
+        return {n for v in value.items for n in _value_refs(v)}
+    return set()
 
 
 def normalize(value: Any) -> Any:

@@ -47,8 +47,10 @@ def require(module: str, extra: str, purpose: str) -> Any:
 
 def validate_device(device: str) -> str:
     """Check a device string early (before any model loads)."""
-    base = device.split(":", 1)[0]
-    if base not in _VALID_DEVICES or (":" in device and not device.split(":", 1)[1].isdigit()):
+    base, sep, index = device.partition(":")
+    # Only CUDA has numbered devices; "auto:1" or "cpu:0" would be silently read as something else.
+    numbered = base == "cuda" and index.isdigit() and len(index) <= 3
+    if base not in _VALID_DEVICES or (sep and not numbered):
         raise ConfigurationError(
             f"unknown device {device!r}; use one of auto, cpu, cuda, cuda:N, mps"
         )
@@ -70,6 +72,13 @@ def resolve_device(device: str = "auto") -> str:
         return "mps" if mps is not None and mps.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigurationError(f"device {device!r} was requested but CUDA is not available")
+    if device.startswith("cuda:") and int(device[5:]) >= torch.cuda.device_count():
+        raise ConfigurationError(
+            f"device {device!r} was requested but there are {torch.cuda.device_count()} CUDA devices"
+        )
+    mps = getattr(torch.backends, "mps", None)
+    if device == "mps" and not (mps is not None and mps.is_available()):
+        raise ConfigurationError("device 'mps' was requested but MPS (Apple GPU) is not available")
     return device
 
 

@@ -5,6 +5,7 @@ The grammars live in ``grammars/`` (package data). Parsers are built once per pr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from functools import cache
 from importlib import resources
@@ -15,6 +16,7 @@ from lark import Token, Transformer, v_args
 
 from visprog.errors import Diagnostic, VisprogSyntaxError
 from visprog.program import Argument, ListValue, Literal, Program, Ref, Span, Statement, Value
+from visprog.values import MAX_INT
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "0": "\0"}
 
@@ -45,12 +47,78 @@ def load_grammar(name: str) -> str:
     return resources.files("visprog.grammars").joinpath(name).read_text(encoding="utf-8")
 
 
+MAX_DEPTH = 64
+"""Deepest syntax tree accepted (lists in a program nest about 60 deep at most, an Eval
+expression at most 64 operators deep). Deeper input is a syntax error, not a RecursionError."""
+
+MAX_NUMBER_CHARS = 40
+"""Longest number literal; longer ones (past any int64 or finite float) are syntax errors."""
+
+
 @cache
 def lark_parser(grammar: str) -> lark.Lark:
     """The LALR parser for a shipped grammar, built once per process."""
-    # cache=True keeps the built LALR tables in the temp folder (keyed by a hash of grammar and
-    # options): building them takes ~0.2 s, loading them ~10 ms, which is most of a cold start.
-    return lark.Lark(load_grammar(grammar), parser="lalr", maybe_placeholders=True, cache=True)
+    # No disk cache: Lark's cache is a pickle in a predictable place in the shared temp folder,
+    # and unpickling it would run code anyone could write there. Building both parsers takes
+    # about 25 ms, a small part of a cold start (see benchmarks/bench_core.py).
+    return lark.Lark(load_grammar(grammar), parser="lalr", maybe_placeholders=True)
+
+
+def validate_tree(tree: lark.Tree[Token], text: str, filename: str = "<program>") -> None:
+    """Refuse trees too deep to transform and number literals outside the language.
+
+    Walks the tree without recursion (it runs before anything that recurses over the tree).
+
+    Raises:
+        VisprogSyntaxError: Naming the first offending token.
+    """
+    stack: list[tuple[lark.Tree[Token] | Token, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, Token):
+            if node.type == "NUMBER":
+                _check_number(node, text, filename)
+            continue
+        if depth > MAX_DEPTH:
+            tok = first_token(node)
+            line, col = (tok.line or 1, tok.column or 1) if tok is not None else (1, 1)
+            message = f"nested too deeply (more than {MAX_DEPTH} levels); simplify the statement"
+            raise VisprogSyntaxError([Diagnostic("too-deep", message, line, col)], text, filename)
+        stack.extend((c, depth + 1) for c in reversed(node.children) if c is not None)
+
+
+def first_token(node: lark.Tree[Token]) -> Token | None:
+    """The first token under a tree node, found without recursion."""
+    stack: list[Any] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Token):
+            return item
+        if isinstance(item, lark.Tree):
+            stack.extend(reversed(item.children))
+    return None
+
+
+def _check_number(tok: Token, text: str, filename: str) -> None:
+    value: float | None = None
+    if len(tok) <= MAX_NUMBER_CHARS:
+        number = number_value(str(tok))
+        value = number if isinstance(number, float) or abs(number) <= MAX_INT else None
+    if value is None or not math.isfinite(value):
+        span = span_of(tok)
+        message = (
+            f"the number {_clip(str(tok))} is out of range (integers up to {MAX_INT:.3g}, "
+            "finite decimals)"
+        )
+        raise VisprogSyntaxError(
+            [Diagnostic("number-range", message, span.line, span.column, span.end_column)],
+            text,
+            filename,
+        )
+
+
+def _clip(text: str, n: int = 24) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 def unescape(quoted: str) -> str:
@@ -161,6 +229,7 @@ def parse(source: str, filename: str = "<program>") -> Program:
     except lark.exceptions.UnexpectedInput as e:
         diag = diagnose(e, text, "visprog.lark", _program_hint)
         raise VisprogSyntaxError([diag], text, filename) from None
+    validate_tree(tree, text, filename)
     statements = _ToAst(text.split("\n")).transform(tree).children
     return Program(tuple(s for s in statements if isinstance(s, Statement)), text, filename)
 

@@ -26,11 +26,125 @@ from typing import Any
 
 import numpy as np
 
+from visprog import trace_format as tf
 from visprog._version import __version__
-from visprog.errors import ConfigurationError, VisprogError
+from visprog.config import read_bounded
+from visprog.errors import TraceFormatError, VisprogError
+from visprog.outputs import atomic_write, check_target
 from visprog.values import Image, Objects, Points
 
 FORMAT = "visprog-trace/1"
+
+
+THUMBNAIL_SIDE = 256
+"""Longest side of the images a trace keeps once it is over its memory budget (at most 196 kB
+each: 1,000 steps stay under 200 MB)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Thumbnail(Image):
+    """A reduced copy of an image kept for display; it reports the full image's size.
+
+    Its ``pixels`` are smaller than the image it stands for, while ``width``, ``height`` and
+    ``size`` are the original's, so overlays in the original's pixel frame still line up on the
+    page. It is never given to a tool.
+
+    Attributes:
+        full_size: (width, height) of the image it stands for.
+    """
+
+    full_size: tuple[int, int] = (0, 0)
+
+    @classmethod
+    def of(cls, image: Image, max_side: int | None = None) -> Thumbnail:
+        """A thumbnail of ``image`` whose longest side is at most ``max_side``.
+
+        The default is :data:`THUMBNAIL_SIDE`, read when called.
+        """
+        if isinstance(image, Thumbnail):
+            return image
+        max_side = max_side or THUMBNAIL_SIDE
+        scale = min(1.0, max_side / max(image.width, image.height))
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        pil = image.to_pil()
+        if size != image.size:
+            from PIL import Image as PILImage
+
+            pil = pil.resize(size, resample=PILImage.Resampling.BILINEAR, reducing_gap=2.0)
+        small = np.asarray(pil, dtype=np.uint8).copy()
+        return cls(small, image.source, image.offset, image.root_size, image.size)
+
+    @classmethod
+    def of_pixels(cls, image: Image, full_size: tuple[int, int]) -> Thumbnail:
+        """A thumbnail from already reduced pixels (as reloaded from a trace)."""
+        return cls(image.pixels, image.source, image.offset, image.root_size, full_size)
+
+    @property
+    def width(self) -> int:
+        """Width of the image it stands for."""
+        return int(self.full_size[0])
+
+    @property
+    def height(self) -> int:
+        """Height of the image it stands for."""
+        return int(self.full_size[1])
+
+
+def images_in(value: Any) -> list[Image]:
+    """The full-resolution images inside a value (a list of values included)."""
+    if isinstance(value, Image) and not isinstance(value, Thumbnail):
+        return [value]
+    if isinstance(value, list):
+        return [im for v in value for im in images_in(v)]
+    return []
+
+
+def _swap(value: Any, old: Image, new: Image) -> Any:
+    if value is old:
+        return new
+    if isinstance(value, list):
+        return [_swap(v, old, new) for v in value]
+    return value
+
+
+class ImageBudget:
+    """Bounds the bytes of full-resolution images a trace's step records hold.
+
+    Step records keep every intermediate image for the page. Past the budget, the oldest are
+    replaced, in every record, by :class:`Thumbnail` copies; inputs and the result stay full.
+
+    Args:
+        trace: The trace being recorded.
+        budget_bytes: Bytes of full images the step records may hold.
+    """
+
+    def __init__(self, trace: Trace, budget_bytes: int) -> None:
+        self.trace = trace
+        self.budget_bytes = budget_bytes
+        self.kept: list[Image] = []
+        self.seen = {id(v) for v in trace.inputs.values()}
+        self.retained_bytes = 0
+        self.thumbnails = 0
+
+    def add(self, record: StepRecord) -> None:
+        """Account for a new record's images; thumbnail the oldest while over the budget."""
+        for value in [*record.args.values(), record.output]:
+            for image in images_in(value):
+                if id(image) not in self.seen:
+                    self.seen.add(id(image))
+                    self.kept.append(image)
+                    self.retained_bytes += image.pixels.nbytes
+        while self.retained_bytes > self.budget_bytes and self.kept:
+            old = self.kept.pop(0)
+            self.retained_bytes -= old.pixels.nbytes
+            self._replace(old, Thumbnail.of(old))
+
+    def _replace(self, old: Image, new: Thumbnail) -> None:
+        self.thumbnails += 1
+        self.seen.add(id(new))
+        for rec in self.trace.steps:
+            rec.args = {k: _swap(v, old, new) for k, v in rec.args.items()}
+            rec.output = _swap(rec.output, old, new)
 
 
 @dataclass
@@ -158,60 +272,109 @@ class Trace:
     def save(self, path: str | Path, embed: bool = False) -> Path:
         """Write the trace as JSON; images go to ``<stem>_images/`` beside it unless ``embed``."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        check_target(path)  # before the images, so a bad target leaves nothing behind
         sink: Callable[[Image], str] = data_uri if embed else _FileSink(path).write
-        path.write_text(json.dumps(self.to_dict(sink), indent=1), encoding="utf-8")
+        # Images first, then the JSON that refers to them, each written atomically: a crash
+        # leaves either the previous trace or the complete new one, never half a file.
+        atomic_write(path, json.dumps(self.to_dict(sink), indent=1).encode("utf-8"))
         return path
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], base: Path | None = None) -> Trace:
-        """Rebuild a trace from :meth:`to_dict` output (``base`` resolves image file paths)."""
-        if data.get("format") != FORMAT:
-            raise ConfigurationError(f"not a visprog trace (format {data.get('format')!r})")
-        dec = _Decoder(base)
-        steps = []
-        for s in data["steps"]:
-            err = s.get("error")
-            steps.append(
-                StepRecord(
-                    s["index"],
-                    s["line"],
-                    s["target"],
-                    s["step"],
-                    s["source"],
-                    {k: dec.value(v) for k, v in s["args"].items()},
-                    dec.value(s["output"]),
-                    s["seconds"],
-                    list(s["models"]),
-                    list(s["notes"]),
-                    ErrorInfo(**err) if err else None,
-                )
-            )
-        err = data.get("error")
-        return cls(
-            program=data["program"],
-            inputs={k: dec.value(v) for k, v in data["inputs"].items()},
-            steps=steps,
-            result=dec.value(data["result"]),
-            error=ErrorInfo(**err) if err else None,
-            query=data.get("query"),
-            filename=data.get("filename", "<program>"),
-            device=data.get("device", "auto"),
-            started=data.get("started", ""),
-            seconds=data.get("seconds", 0.0),
-            generation=list(data.get("generation", [])),
-            version=data.get("version", ""),
-        )
+    def from_dict(
+        cls, data: Any, base: Path | None = None, images_folder: str | None = None
+    ) -> Trace:
+        """Rebuild a trace from :meth:`to_dict` output, checking every field.
+
+        Args:
+            data: The decoded JSON (anything: it is validated).
+            base: The folder image file paths are relative to.
+            images_folder: The only folder (inside ``base``) image files may be in; None allows
+                embedded images only.
+
+        Raises:
+            TraceFormatError: Naming the first malformed, unsafe or oversized field.
+        """
+        return cls(**_trace_fields(data, tf.ValueReader(base, images_folder)))
 
     @classmethod
     def load(cls, path: str | Path) -> Trace:
-        """Read a trace written by :meth:`save`."""
+        """Read a trace written by :meth:`save` (images only from ``<stem>_images/``).
+
+        Raises:
+            TraceFormatError: The file is unreadable, not a trace, or malformed (naming the field).
+        """
         path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            raw = read_bounded(path, MAX_TRACE_BYTES)
+            data = json.loads(raw.decode("utf-8"))
         except (OSError, ValueError) as e:
-            raise ConfigurationError(f"{path}: cannot read trace ({e})") from None
-        return cls.from_dict(data, path.parent)
+            reason = getattr(e, "strerror", None) or e
+            raise TraceFormatError(f"{path}: cannot read trace ({reason})") from None
+        except RecursionError:
+            raise TraceFormatError(f"{path}: cannot read trace (nested too deeply)") from None
+        try:
+            return cls.from_dict(data, path.parent, path.stem + "_images")
+        except TraceFormatError as e:
+            raise TraceFormatError(f"{path}: {e}") from None
+
+
+MAX_TRACE_BYTES = 256 * 2**20
+"""Largest trace file read (embedded images included)."""
+
+
+def _trace_fields(data: Any, reader: tf.ValueReader) -> dict[str, Any]:
+    obj = tf.a_dict(data, "trace")
+    if obj.get("format") != FORMAT:
+        raise TraceFormatError(f"not a visprog trace (format {obj.get('format')!r:.60})")
+    steps = tf.field(obj, "steps", "", tf.a_list)
+    return {
+        "program": tf.field(obj, "program", "", tf.text),
+        "inputs": {
+            k: reader.value(v, f"inputs.{k}")
+            for k, v in tf.field(obj, "inputs", "", tf.a_dict).items()
+        },
+        "steps": [_step(s, f"steps[{i}]", reader) for i, s in enumerate(steps)],
+        "result": reader.value(obj.get("result"), "result"),
+        "error": tf.field(obj, "error", "", tf.optional(_error), None),
+        "query": tf.field(obj, "query", "", tf.optional(tf.text), None),
+        "filename": tf.field(obj, "filename", "", tf.text, "<program>"),
+        "device": tf.field(obj, "device", "", tf.text, "auto"),
+        "started": tf.field(obj, "started", "", tf.text, ""),
+        "seconds": tf.field(obj, "seconds", "", tf.number, 0.0),
+        "generation": [
+            tf.a_dict(g, f"generation[{i}]")
+            for i, g in enumerate(tf.field(obj, "generation", "", tf.a_list, []))
+        ],
+        "version": tf.field(obj, "version", "", tf.text, ""),
+    }
+
+
+def _step(v: Any, where: str, reader: tf.ValueReader) -> StepRecord:
+    s = tf.a_dict(v, where)
+    args = tf.field(s, "args", where, tf.a_dict, {})
+    return StepRecord(
+        index=tf.field(s, "index", where, tf.integer),
+        line=tf.field(s, "line", where, tf.integer),
+        target=tf.field(s, "target", where, tf.text),
+        step=tf.field(s, "step", where, tf.text),
+        source=tf.field(s, "source", where, tf.text, ""),
+        args={k: reader.value(a, f"{where}.args.{k}") for k, a in args.items()},
+        output=reader.value(s.get("output"), f"{where}.output"),
+        seconds=tf.field(s, "seconds", where, tf.number, 0.0),
+        models=tf.field(s, "models", where, tf.texts, []),
+        notes=tf.field(s, "notes", where, tf.texts, []),
+        error=tf.field(s, "error", where, tf.optional(_error), None),
+    )
+
+
+def _error(v: Any, where: str) -> ErrorInfo:
+    e = tf.a_dict(v, where)
+    return ErrorInfo(
+        type=tf.field(e, "type", where, tf.text),
+        message=tf.field(e, "message", where, tf.text),
+        line=tf.field(e, "line", where, tf.optional(tf.integer), None),
+        exit_code=tf.field(e, "exit_code", where, tf.integer, 1),
+    )
 
 
 def png_bytes(image: Image) -> bytes:
@@ -237,8 +400,7 @@ class _FileSink:
     def write(self, image: Image) -> str:
         digest = hashlib.sha1(image.pixels.tobytes() + str(image.pixels.shape).encode()).hexdigest()
         if digest not in self.written:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            (self.folder / f"{digest[:16]}.png").write_bytes(png_bytes(image))
+            atomic_write(self.folder / f"{digest[:16]}.png", png_bytes(image))
             self.written[digest] = f"{self.folder_name}/{digest[:16]}.png"
         return self.written[digest]
 
@@ -301,58 +463,3 @@ class _Encoder:
         if isinstance(v, (list, tuple)):
             return [self.value(x) for x in v]
         return v
-
-
-class _Decoder:
-    def __init__(self, base: Path | None) -> None:
-        self.base = base
-        self.cache: dict[str, np.ndarray[Any, Any]] = {}
-
-    def pixels(self, src: str) -> np.ndarray[Any, Any]:
-        if src not in self.cache:
-            from PIL import Image as PILImage
-
-            if src.startswith("data:"):
-                raw = base64.b64decode(src.split(",", 1)[1])
-            else:
-                raw = ((self.base or Path(".")) / src).read_bytes()
-            self.cache[src] = np.asarray(
-                PILImage.open(io.BytesIO(raw)).convert("RGB"), dtype=np.uint8
-            )
-        return self.cache[src]
-
-    def value(self, v: Any) -> Any:
-        if isinstance(v, list):
-            return [self.value(x) for x in v]
-        if not isinstance(v, dict):
-            return v
-        kind = v.get("kind")
-        if kind == "image":
-            return Image(
-                self.pixels(v["src"]), v["source"], tuple(v["offset"]), tuple(v["root_size"])
-            )
-        if kind == "objects":
-            masks = _decode_masks(v.get("masks"), v.get("mask_shape"))
-            points = None if v.get("points") is None else np.asarray(v["points"]).reshape(-1, 2)
-            return Objects(
-                np.asarray(v["boxes"]).reshape(-1, 4),
-                v["scores"],
-                v["labels"],
-                masks,
-                points,
-                v["source"],
-                tuple(v.get("root_size", (0, 0))),  # traces written before root_size: unknown
-            )
-        if kind == "points":
-            xy = np.asarray(v["xy"]).reshape(-1, 2)
-            return Points(xy, v["labels"], v["source"], tuple(v.get("root_size", (0, 0))))
-        raise ConfigurationError(f"unknown value kind in trace: {kind!r}")
-
-
-def _decode_masks(masks: list[list[int]] | None, shape: list[int] | None) -> Any:
-    if masks is None or shape is None:
-        return None
-    h, w = int(shape[0]), int(shape[1])
-    if not masks:
-        return np.zeros((0, h, w), dtype=bool)
-    return np.stack([rle_decode(m, (h, w)) for m in masks])

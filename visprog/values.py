@@ -9,6 +9,7 @@ This module imports numpy only; adapters never import the library they adapt.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -426,6 +427,10 @@ def check_frames(step: str, args: Mapping[str, Any]) -> None:
 IMAGE, OBJECTS, POINTS = "Image", "Objects", "Points"
 NUMBER, TEXT, BOOL, TEXT_LIST, NONE = "number", "text", "bool", "list[text]", "none"
 ANY = "any"
+MAX_INT = 2**63 - 1
+"""Largest integer magnitude in the language (an int64); larger ones are outside it."""
+MAX_TEXT = 100_000
+"""Longest text value a step may produce (Eval joins, model answers), in characters."""
 ALL_TYPES = frozenset({IMAGE, OBJECTS, POINTS, NUMBER, TEXT, BOOL, TEXT_LIST, NONE})
 
 
@@ -433,8 +438,10 @@ def type_of(value: object) -> str | None:
     """The type tag of a runtime value, or None for a value outside the language."""
     if isinstance(value, bool):
         return BOOL
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return NUMBER if np.isfinite(value) else None
+    if isinstance(value, int):
+        return NUMBER if abs(value) <= MAX_INT else None
+    if isinstance(value, float):
+        return NUMBER if math.isfinite(value) else None
     if isinstance(value, str):
         return TEXT
     if value is None:

@@ -100,3 +100,19 @@ def test_emoji_in_a_visprog_program(rgb: Image, two_boxes: Objects) -> None:
     bad = program.replace("face_with_tongue", "face_with_tonuge")
     with pytest.raises(StepFailedError, match="did you mean 'face_with_tongue'"):
         Interpreter(device="cpu").run(bad, {"IMAGE": rgb, "OBJ": two_boxes})
+
+
+def test_a_huge_box_or_scale_stays_bounded(rgb: Image, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A glyph is never drawn larger than twice the image, whatever the box or the scale.
+    import visprog.tools.emoji as module
+
+    sides: list[int] = []
+
+    def recording(char: str, side: int) -> object:
+        sides.append(side)
+        return render(char, side)
+
+    monkeypatch.setattr(module, "render", recording)
+    huge = Objects(np.array([[0, 0, 1e9, 1e9], [0, 0, 5, 5]]), [1, 1], ["a", "b"])
+    out = module.draw_emoji(rgb, huge, "\N{GRINNING FACE}", scale=10.0)
+    assert out.size == rgb.size and sides == [2 * max(rgb.size), 50]

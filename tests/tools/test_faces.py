@@ -61,3 +61,12 @@ def test_import_visprog_does_not_import_torch() -> None:
     code = "import sys, visprog, visprog.tools; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("size", [(1, 1), (1, 500), (500, 1), (12, 12), (19, 40)])
+def test_a_tiny_image_has_no_faces(size: tuple[int, int]) -> None:
+    # MTCNN itself crashes on these (torch.cat of an empty list of candidate windows).
+    pytest.importorskip("facenet_pytorch")
+    image = Image(np.full((*size, 3), 128, np.uint8))
+    trace = execute("F = FaceDet(image=IMAGE)\nR = Result(var=F)", image, device="cpu")
+    assert len(trace.result) == 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from visprog.outputs import atomic_write
 from visprog.render.media import DEFAULT_MAX_SIDE
 from visprog.render.page import render_html
 from visprog.trace import Trace
@@ -28,9 +29,9 @@ def write_html(
 
     Returns:
         The path written.
+
+    Raises:
+        OutputError: The page could not be written (written atomically: never half a page).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     html = render_html(trace, full_images=full_images, max_side=max_side)
-    path.write_text(html, encoding="utf-8")
-    return path
+    return atomic_write(path, html.encode("utf-8"))
