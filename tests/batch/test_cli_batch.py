@@ -104,8 +104,6 @@ def test_images_folder_with_a_program(pictures: Path, tmp_path: Path) -> None:
         (["batch"], "nothing to run"),
         (["batch", "{m}", "--query", "q"], "go with --images"),
         (["batch", "--images", "{d}"], "exactly one of --query or --program"),
-        (["batch", "{m}", "-o", "{m}"], "overwrite an input"),
-        (["batch", "{m}", "--score", "--report", "{m}"], "overwrite an input"),
         (["eval", "{m}", "--format", "gqa"], "needs --images"),
         (["batch", "{d}/bad.jsonl"], "bad.jsonl:2: not valid JSON"),
         (["batch", "{m}", "--workers", "0", "--ray"], "at least 1"),
@@ -126,6 +124,22 @@ def test_usage_errors_exit_10(
         filled += ["-o", str(tmp_path / "r.jsonl")]
     assert main([*filled, "-q"]) == 10
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["batch", "{m}", "-o", "{m}"], ["batch", "{m}", "--score", "--report", "{m}"]],
+)
+def test_outputs_over_inputs_are_usage_errors(
+    args: list[str], manifest: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = manifest.read_bytes()
+    filled = [a.format(m=manifest) for a in args]
+    if "-o" not in filled:
+        filled += ["-o", str(tmp_path / "r.jsonl")]
+    assert main([*filled, "-q"]) == 2
+    assert "would overwrite the input" in capsys.readouterr().err
+    assert manifest.read_bytes() == before
 
 
 def test_eval_scores_a_manifest(manifest: Path, tmp_path: Path) -> None:

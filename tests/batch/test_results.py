@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from visprog.batch.results import ItemResult, ResultsFile, answer_json
-from visprog.errors import ConfigurationError
+from visprog.errors import ConfigurationError, UsageError
 from visprog.values import Image, Objects, Points
 
 
@@ -48,7 +48,7 @@ def test_damaged_lines_are_skipped(tmp_path: Path) -> None:
 def test_the_results_file_never_overwrites_an_input(tmp_path: Path) -> None:
     manifest = tmp_path / "m.jsonl"
     manifest.write_text("{}\n")
-    with pytest.raises(ConfigurationError, match="overwrite an input"):
+    with pytest.raises(UsageError, match="would overwrite the input"):
         ResultsFile(tmp_path / "." / "m.jsonl", protect=[manifest])
     with pytest.raises(ConfigurationError, match="is a folder"):
         ResultsFile(tmp_path)

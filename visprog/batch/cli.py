@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from visprog.batch.manifest import Item, ManifestError, folder_items, read_manifest
+from visprog.batch.manifest import Item, folder_items, read_manifest
 from visprog.batch.results import ItemResult, ResultsFile
 from visprog.errors import ConfigurationError
+from visprog.outputs import check_distinct
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -243,9 +244,10 @@ def _report(args: argparse.Namespace, results_path: Path, final: list[ItemResult
     from visprog.batch.report import write_report
 
     html = Path(args.report) if args.report else results_path.with_suffix(".report.html")
-    if html.resolve() in {results_path.resolve(), Path(args.manifest or "").resolve()}:
-        raise ManifestError(f"{html}: the report would overwrite an input")
-    summary = write_report(final, html, html.with_suffix(".json"), links_from=results_path.parent)
+    summary_json = html.with_suffix(".json")
+    inputs = [str(results_path)] + ([args.manifest] if args.manifest else [])
+    check_distinct([("--report", str(html)), ("the report's JSON", str(summary_json))], inputs)
+    summary = write_report(final, html, summary_json, links_from=results_path.parent)
     acc = summary["accuracy"]
     shown = "n/a" if acc is None else f"{acc:.1%}"
     print(f"accuracy {shown} ({summary['correct']}/{summary['scored']}); report: {html}")

@@ -206,6 +206,8 @@ def write_report(
     import json
     import os
 
+    from visprog.outputs import atomic_write
+
     rows = list(results)
     if links_from is not None:
         shift = os.path.relpath(links_from.resolve(), html_path.parent.resolve())
@@ -214,8 +216,8 @@ def write_report(
             for r in rows
         ]
     summary = summarize(rows)
-    html_path.parent.mkdir(parents=True, exist_ok=True)
-    html_path.write_text(render_report(summary, rows, title), encoding="utf-8")
+    # Atomic, like every other output: a killed run never leaves half a report.
+    atomic_write(html_path, render_report(summary, rows, title).encode("utf-8"))
     if json_path is not None:
-        json_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        atomic_write(json_path, (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
     return summary

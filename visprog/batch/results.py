@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from visprog.errors import ConfigurationError
+from visprog.outputs import check_distinct
 from visprog.values import Image, Objects, Points
 
 # Outcome classes, in the order the report lists them.
@@ -101,14 +102,13 @@ class ResultsFile:
             output from ever overwriting an input.
 
     Raises:
-        ConfigurationError: When ``path`` is one of ``protect``, a folder, or unreadable.
+        UsageError: When ``path`` is one of ``protect`` (exit 2, as for ``visprog run``).
+        ConfigurationError: When ``path`` is a folder, or unreadable.
     """
 
     def __init__(self, path: str | Path, protect: Iterable[Path] = ()) -> None:
         self.path = Path(path)
-        target = self.path.resolve()
-        if any(target == Path(p).resolve() for p in protect):
-            raise ConfigurationError(f"{self.path}: the results file would overwrite an input")
+        check_distinct([("the results file", str(self.path))], [str(p) for p in protect])
         if self.path.is_dir():
             raise ConfigurationError(f"{self.path}: is a folder; give a results file path")
         self.results: dict[str, ItemResult] = {}
