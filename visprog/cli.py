@@ -13,9 +13,14 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from visprog.errors import ConfigurationError, StepFailedError, VisprogError
+
+if TYPE_CHECKING:
+    from visprog.planner.repair import RuntimeRepair
+    from visprog.program import Program
+    from visprog.trace import Trace
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -247,34 +252,46 @@ def cmd_run(args: argparse.Namespace) -> int:
     from visprog.api import bind_inputs, ensure_tools
     from visprog.images import DEFAULT_MAX_PIXELS
     from visprog.interpreter import DEFAULT_MAX_STEPS, Interpreter
+    from visprog.planner.repair import RuntimeRepair
     from visprog.syntax import parse
 
     query: str | None = None
     images = list(args.items)
-    if args.program is None:
-        if not images:
-            raise ConfigurationError("nothing to run: give a query and images, or --program FILE")
-        query = images.pop(0)
-        source, name, generation = _generate(query, args)
-        if args.program_only:
-            return 0
-    else:
-        source, name = read_program(args.program)
-        generation = []
-    program = parse(source, name)
+    if args.program is None and not images:
+        raise ConfigurationError("nothing to run: give a query and images, or --program FILE")
     max_pixels = args.max_pixels or DEFAULT_MAX_PIXELS
-    inputs = bind_inputs(_bind(args, images), max_pixels)
     ensure_tools()
     interp = Interpreter(
         device=args.device,
         settings=run_settings(args),
         max_pixels=max_pixels,
         max_steps=args.max_steps or DEFAULT_MAX_STEPS,
-        on_step=None if args.quiet else _progress(len(program.statements)),
-        services=_services(args),
     )
+    inputs: dict[str, Any] = {}
+
+    def run(program: Program) -> Trace:
+        interp.on_step = None if args.quiet else _progress(len(program.statements))
+        interp.services = _services(args)  # after generation: List asks the program writer
+        return interp.run(program, inputs, query=query)
+
+    trace = None
+    generation: list[dict[str, Any]] = []
     try:
-        trace = interp.run(program, inputs, query=query)
+        if args.program is None:
+            query = images.pop(0)
+            if args.program_only:
+                source, name, generation = _generate(query, args)
+                return 0
+            inputs = bind_inputs(_bind(args, images), max_pixels)
+            # Tool-argument errors at run time go back to the model (bounded by --attempts).
+            runner = RuntimeRepair(run)
+            source, name, generation = _generate(query, args, runner)
+            trace = runner.trace
+        else:
+            source, name = read_program(args.program)
+            inputs = bind_inputs(_bind(args, images), max_pixels)
+        if trace is None:
+            trace = run(parse(source, name))
     except StepFailedError as e:
         e.trace.generation = generation
         _write_outputs(e.trace, args, result_ok=False)
@@ -295,8 +312,14 @@ def run_settings(args: argparse.Namespace) -> dict[str, Any]:
     return settings
 
 
-def _generate(query: str, args: argparse.Namespace) -> tuple[str, str, list[dict[str, Any]]]:
-    """Write the program for ``query`` with the chosen backend: (source, name, records)."""
+def _generate(
+    query: str, args: argparse.Namespace, runner: RuntimeRepair | None = None
+) -> tuple[str, str, list[dict[str, Any]]]:
+    """Write the program for ``query`` with the chosen backend: (source, name, records).
+
+    With ``runner``, each candidate that checks is also run, and tool-argument errors are
+    repaired (its ``trace`` then holds the successful run).
+    """
     from visprog.api import ensure_tools
     from visprog.planner import ProgramCache, generate_program
     from visprog.planner.backends import LazyBackend, backend_spec
@@ -316,6 +339,7 @@ def _generate(query: str, args: argparse.Namespace) -> tuple[str, str, list[dict
         task=None if args.task == "auto" else args.task,
         attempts=args.attempts,
         cache=None if args.no_cache else ProgramCache(),
+        runtime_check=runner,
         progress=say,
     )
     if say:
