@@ -181,3 +181,51 @@ def test_emoji_vocabulary_and_singular() -> None:
         "bus",
         "dog",
     ]
+
+
+@pytest.mark.parametrize("task", ["gqa", "nlvr", "edit", "tag", "count"])
+def test_every_prompt_example_is_written_in_its_querys_words(
+    tiny: TransformersBackend, task: str
+) -> None:
+    """The examples teach what the scoped grammar allows: each is admitted for its own query."""
+    from visprog.tools.emoji import emoji_names
+
+    visprog.api.ensure_tools()
+    prompts = load_prompt(task)
+    names = list(emoji_names()) if "Emoji" in prompts.tools else []
+    refused = [
+        e.query
+        for e in prompts.examples
+        if not admits(
+            tiny,
+            ScopedProgram(prompts.inputs, prompts.tools, query_vocabulary(e.query, names)),
+            e.program,
+        )
+    ]
+    assert refused == []
+
+
+def test_a_stated_relation_is_not_dropped(tiny: TransformersBackend) -> None:
+    """ "under the table": no plain Crop to the table, and no Result before the CropBelow."""
+    sp = scoped("gqa", "What is under the table?")
+    below = """BOX0 = Loc(image=IMAGE, object='table')
+IMAGE0 = CropBelow(image=IMAGE, box=BOX0)
+ANSWER0 = VQA(image=IMAGE0, question='What is under the table?')
+FINAL_RESULT = Result(var=ANSWER0)"""
+    assert admits(tiny, sp, below)
+    assert not admits(tiny, sp, below.replace("CropBelow", "Crop"))
+    assert not admits(
+        tiny,
+        sp,
+        "ANSWER0 = VQA(image=IMAGE, question='What is under the table?')\nFINAL_RESULT = Result(var=ANSWER0)",
+    )
+
+
+def test_eval_logic_follows_the_statements_words(tiny: TransformersBackend) -> None:
+    program = """ANSWER0 = VQA(image=LEFT, question='Is there a bird?')
+ANSWER1 = VQA(image=RIGHT, question='Is there a bird?')
+ANSWER2 = Eval(expr="{ANSWER0} and {ANSWER1}")
+FINAL_RESULT = Result(var=ANSWER2)"""
+    both = scoped("nlvr", "Both images show a bird.", ("LEFT", "RIGHT"))
+    assert admits(tiny, both, program)
+    assert not admits(tiny, both, program.replace(" and ", " xor "))

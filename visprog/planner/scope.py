@@ -40,7 +40,7 @@ PHRASES: dict[tuple[str, str], int] = {
     ("Loc", "object"): 4,
     ("Point", "object"): 4,
     ("Seg", "query"): 4,
-    ("Select", "query"): 4,
+    ("Select", "query"): 6,
     ("Select", "category"): 3,
     ("Replace", "prompt"): 6,
     ("List", "query"): 8,
@@ -56,6 +56,7 @@ class Scope:
 
     types: dict[str, frozenset[str]] = field(default_factory=dict)
     statements: int = 0
+    steps: set[str] = field(default_factory=set)
 
     @classmethod
     def of(cls, inputs: Iterable[str], program: Program, registry: Registry) -> Scope:
@@ -65,6 +66,7 @@ class Scope:
             spec = registry.get(st.step)
             scope.types[st.target] = spec.returns if spec else frozenset({V.ANY})
             scope.statements += 1
+            scope.steps.add(spec.name if spec else st.step)
         return scope
 
     def names(self, accepted: frozenset[str]) -> list[str]:
@@ -118,17 +120,33 @@ class ScopedProgram:
             g.lexemes["NEWTARGET"] = _new_target(scope.types)
             g.add("call", *[[c] for c in calls])
             lines.append(["NEWTARGET", lit(" = "), "call", lit("\n")])
-        if defined:
+        if defined and self._relations_done(scope):
             g.add("defined", *[[lit(n)] for n in defined])
             lines.append([lit(RESULT_LINE), "defined", lit(")")])
         if not lines:  # nothing callable and nothing defined: only possible with no inputs
             lines.append([lit(f"{RESULT_LINE}{self.inputs[0]})")] if self.inputs else [lit("")])
         return Grammar({"line": lines, **g.rules}, g.lexemes)
 
+    def _relations(self) -> list[str]:
+        """The query's relation crops that this task offers."""
+        offered = {s.name for s in self.specs}
+        return [r for r in self.vocabulary.relations if r in offered]
+
+    def _relations_done(self, scope: Scope) -> bool:
+        """Whether every relation the query states has its crop (then Result may follow)."""
+        return all(r in scope.steps for r in self._relations())
+
     def _calls(self, g: Grammar, scope: Scope) -> list[str]:
-        """Add one rule per step callable now; their names."""
+        """Add one rule per step callable now; their names.
+
+        While a relation the query states ("under the table") has no crop yet, the plain
+        ``Crop`` is not offered: the relation is not dropped for a crop to the object itself.
+        """
         out = []
+        skip = set() if self._relations_done(scope) else {"Crop"}
         for i, spec in enumerate(self.specs):
+            if spec.name in skip:
+                continue
             items = self._call_items(g, spec, i, scope)
             if items is not None:
                 g.add(f"c{i}", items)
@@ -158,7 +176,7 @@ class ScopedProgram:
         """Alternatives for one argument's value."""
         if p.expression:
             scalars = [n for n, t in scope.types.items() if t & _SCALARS]
-            return [[_expression(g, scalars)]] if scalars else []
+            return [[_expression(g, scalars, self.vocabulary.logic)]] if scalars else []
         if (spec.name, p.name) == ("Classify", "categories") and self.vocabulary.categories:
             return self._text(g, spec, p)
         alts: list[list[str]] = [[lit(n)] for n in scope.names(p.types & _REF_TYPES)]
@@ -182,7 +200,7 @@ class ScopedProgram:
             words = (*vocab.words, *QUESTION_WORDS, *(w.capitalize() for w in QUESTION_WORDS))
             return [[_phrase(g, "q", words, QUESTION_WORDS_MAX, "?")]]
         if key in PHRASES:
-            phrase = _phrase(g, "p", vocab.words, PHRASES[key])
+            phrase = _phrase(g, f"p{PHRASES[key]}x", vocab.words, PHRASES[key])
             alts = [[_text_list(g, phrase)]] if V.TEXT_LIST in p.types else []
             alts += [[phrase]] if V.TEXT in p.types else []
             if key == ("Loc", "object"):
@@ -207,7 +225,7 @@ def _closed(g: Grammar, name: str, words: Sequence[str]) -> str:
 
 def _phrase(g: Grammar, name: str, words: Sequence[str], most: int, end: str = "") -> str:
     """A quoted string of 1 to ``most`` of ``words`` (optionally ending with ``end``)."""
-    if name in g.rules:
+    if name in g.rules:  # one rule per name: callers give the length in the name
         return name
     g.add(f"{name}w", *[[lit(w)] for w in dict.fromkeys(words)])
     g.add(f"{name}more", [lit(" "), f"{name}w"])
@@ -230,17 +248,23 @@ def _text_list(g: Grammar, item: str) -> str:
     return name
 
 
-def _expression(g: Grammar, scalars: Sequence[str]) -> str:
-    """A double-quoted Eval expression over the defined scalar variables (rule ``xe``)."""
+def _expression(g: Grammar, scalars: Sequence[str], logic: Sequence[str]) -> str:
+    """A double-quoted Eval expression over the defined scalar variables (rule ``xe``).
+
+    ``logic``: the operators among ``and``, ``or``, ``xor`` and ``not`` it may use.
+    """
     if "xe" in g.rules:
         return "xe"
     g.lexemes["XSTR"] = EVAL_LITERAL
     g.add("xe", [lit('"'), "xc", lit('"')])
     g.add("xc", ["xo"], ["xo", lit(" if "), "xo", lit(" else "), "xc"])
-    logic = [lit(f" {op} ") for op in ("and", "or", "xor")]
-    g.add("xop", *[[op] for op in logic])
-    g.add("xo", ["xn"], ["xn", "xop", "xo"])
-    g.add("xn", ["xm"], [lit("not "), "xn"])
+    binary = [[lit(f" {op} ")] for op in ("and", "or", "xor") if op in logic]
+    if binary:
+        g.add("xop", *binary)
+        g.add("xo", ["xn"], ["xn", "xop", "xo"])
+    else:
+        g.add("xo", ["xn"])
+    g.add("xn", ["xm"], *([[lit("not "), "xn"]] if "not" in logic else []))
     g.add("xcmp", *[[lit(f" {op} ")] for op in ("==", "!=", ">=", "<=", ">", "<")])
     g.add("xm", ["xs"], ["xs", "xcmp", "xs"])
     g.add("xar", *[[lit(f" {op} ")] for op in ("+", "-", "*", "/")])

@@ -20,8 +20,22 @@ QUESTION_WORDS = tuple(
     "what which who whom whose where when how is are was were does do did can there a an the "
     "this that these those of in on at to from with by for any some it its he she they them "
     "his her their color colour kind type many much made wearing holding doing and or not "
-    "yes no left right top bottom front behind above below under next".split()
+    "yes no left right top bottom front behind above below under next image picture photo "
+    "side".split()
 )
+# Words an object name or phrase may use anywhere ("woman with a red hat", "eye of the cat").
+PHRASE_WORDS = ("a", "an", "the", "of", "with", "in", "on", "and")
+# Irregular plurals a program may need in the singular (OWLv2 and CLIP like "child").
+IRREGULAR = {
+    "children": "child",
+    "people": "person",
+    "men": "man",
+    "women": "woman",
+    "mice": "mouse",
+    "feet": "foot",
+    "teeth": "tooth",
+    "geese": "goose",
+}
 # Generic words a program may need for any image: OWLv2 finds "person" better than "everybody".
 ALWAYS = ("person", "people", "face", "object", "thing", "animal")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
@@ -42,6 +56,26 @@ _COMMON = frozenset(
 EMOJI_FALLBACK = 400  # names offered when the query names no emoji word: the face emoji first
 
 
+# Spatial relations a query states, and the step that crops to each ("under the table" is
+# CropBelow, not a crop to the table). "on the left" (a half) is not a relation to an object.
+RELATIONS: tuple[tuple[str, str], ...] = (
+    (r"\b(?:to the )?left of\b", "CropLeftOf"),
+    (r"\b(?:to the )?right of\b", "CropRightOf"),
+    (r"\b(?:under|below|beneath|underneath)\b", "CropBelow"),
+    (r"\b(?:above|on top of)\b", "CropAbove"),
+    (r"\bin front of\b", "CropFrontOf"),
+    (r"\bbehind\b", "CropBehind"),
+)
+# Logic words in a statement about images and the Eval operators they call for; a query with
+# none of them may use any operator.
+LOGIC: tuple[tuple[str, str], ...] = (
+    (r"\b(?:both|each|every|all|and|neither)\b", "and"),
+    (r"\b(?:or|at least one|either|any)\b", "or"),
+    (r"\b(?:exactly one|only one|one of|the other)\b", "xor"),
+    (r"\b(?:neither|nor|no|not|none|without|doesn't|does not|isn't)\b", "not"),
+)
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """What quoted strings in a program for one query may contain.
@@ -50,16 +84,23 @@ class Vocabulary:
         words: Query words in their written, lower-case and singular forms, plus :data:`ALWAYS`.
         categories: Categories the query lists ("as apple, banana or orange"), in order.
         emoji: Emoji names (the Emoji step's vocabulary) the query points at.
+        relations: Crop steps for the spatial relations the query states (:data:`RELATIONS`).
+        logic: Eval's logic operators the query's words call for (:data:`LOGIC`); all when
+            the query has none of those words.
     """
 
     words: tuple[str, ...]
     categories: tuple[str, ...] = ()
     emoji: tuple[str, ...] = ()
+    relations: tuple[str, ...] = ()
+    logic: tuple[str, ...] = ("and", "or", "xor", "not")
 
 
 def singular(word: str) -> str:
     """A naive singular (``faces`` -> ``face``, ``berries`` -> ``berry``); unchanged otherwise."""
     low = word.lower()
+    if low in IRREGULAR:
+        return IRREGULAR[low]
     if len(low) > 4 and low.endswith("ies"):
         return word[:-3] + "y"
     if len(low) > 4 and low.endswith(("ches", "shes", "xes", "sses")):
@@ -70,14 +111,27 @@ def singular(word: str) -> str:
 
 
 def query_words(query: str) -> tuple[str, ...]:
-    """Every form of every word of ``query``, first-seen order, plus :data:`ALWAYS`."""
+    """Every form of every word of ``query``, then :data:`ALWAYS` and :data:`PHRASE_WORDS`.
+
+    Forms: as written, lower-case, singular and plural; in first-seen order.
+    """
     out: dict[str, None] = {}
     for w in _WORD.findall(query):
-        for form in (w, w.lower(), singular(w), singular(w.lower())):
+        one = singular(w.lower())
+        for form in (w, w.lower(), singular(w), one, plural(one)):
             out[form] = None
-    for w in ALWAYS:
+    for w in (*ALWAYS, *PHRASE_WORDS):
         out[w] = None
     return tuple(out)
+
+
+def plural(word: str) -> str:
+    """A naive plural (``cat`` -> ``cats``, ``bus`` -> ``buses``, ``berry`` -> ``berries``)."""
+    if word.endswith(("s", "x", "ch", "sh")):
+        return word + "es"
+    if len(word) > 2 and word.endswith("y") and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + "s"
 
 
 def listed_categories(query: str) -> tuple[str, ...]:
@@ -115,8 +169,12 @@ def emoji_vocabulary(query: str, names: Iterable[str]) -> tuple[str, ...]:
 def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
     """The :class:`Vocabulary` of ``query`` (``emoji_names``: the Emoji step's known names)."""
     names = list(emoji_names)
+    low = query.lower()
+    logic = tuple(op for pattern, op in LOGIC if re.search(pattern, low))
     return Vocabulary(
         query_words(query),
         listed_categories(query),
         emoji_vocabulary(query, names) if names else (),
+        tuple(step for pattern, step in RELATIONS if re.search(pattern, low)),
+        logic or ("and", "or", "xor", "not"),
     )
