@@ -21,15 +21,18 @@ SigLIP 2 works too), ``clip.templates`` (a list of templates with ``{}``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from visprog.context import Context
-from visprog.errors import ToolArgumentError
+from visprog.errors import ConfigurationError, ToolArgumentError
 from visprog.models import hub_load, inference_mode, require, torch_dtype
-from visprog.registry import tool
+from visprog.probe.probefile import Probe, unit_rows
+from visprog.probe.probefile import load as load_probe
+from visprog.registry import UNRESOLVED, tool
 from visprog.values import FloatArray, Image, Objects
 
 DEFAULT_ID = "openai/clip-vit-large-patch14"
@@ -46,6 +49,8 @@ TEMPLATES = (
 )
 BATCH = 32
 OTHER = "other"
+EXAMPLES_WEIGHT = 0.5
+"""Default share of the image prototypes when Classify has both examples and categories."""
 
 
 # -- model ----------------------------------------------------------------------------------
@@ -63,12 +68,6 @@ def _unit(features: Any) -> FloatArray:
     """Rows of a feature tensor (or a model output holding it) as unit float64 vectors."""
     tensor = getattr(features, "pooler_output", features)  # transformers 5 returns an output
     return unit_rows(np.asarray(tensor.float().cpu().numpy(), dtype=np.float64))
-
-
-def unit_rows(rows: FloatArray) -> FloatArray:
-    """Each row divided by its length (zero rows stay zero)."""
-    out: FloatArray = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
-    return out
 
 
 def embed_images(bundle: tuple[Any, Any], images: Sequence[Any]) -> FloatArray:
@@ -138,17 +137,135 @@ def crops(image: Image, objects: Objects) -> list[Any]:
     return [image.crop(box).to_pil() for box in local]
 
 
+def templates(settings: Mapping[str, Any]) -> tuple[str, ...]:
+    """The prompt templates of ``clip.templates`` (default :data:`TEMPLATES`), checked."""
+    setting = settings.get("clip.templates", TEMPLATES)
+    out = (setting,) if isinstance(setting, str) else tuple(setting)
+    if not out or any(not isinstance(t, str) or "{}" not in t for t in out):
+        raise ToolArgumentError("clip.templates: every template needs a '{}' for the name")
+    return out
+
+
 def similarity(
     image: Image, objects: Objects, names: Sequence[str], ctx: Context
 ) -> tuple[FloatArray, float]:
     """Cosine similarities (objects x names) of the crops and the prompt-ensembled names."""
-    setting = ctx.settings.get("clip.templates", TEMPLATES)
-    templates = (setting,) if isinstance(setting, str) else tuple(setting)
-    if not templates or any("{}" not in t for t in templates):
-        raise ToolArgumentError("clip.templates: every template needs a '{}' for the name")
+    chosen = templates(ctx.settings)
     bundle, _ = ctx.load_model("clip", SETTING, DEFAULT_ID, load_clip)
-    sims = embed_images(bundle, crops(image, objects)) @ class_vectors(bundle, names, templates).T
+    sims = embed_images(bundle, crops(image, objects)) @ class_vectors(bundle, names, chosen).T
     return sims, logit_scale(bundle)
+
+
+# -- probes and few-shot examples -------------------------------------------------------------
+
+
+def open_probe(path: str, settings: Mapping[str, Any]) -> Probe:
+    """Load a probe file and check it was trained on the configured CLIP model (by id)."""
+    from visprog.probe.features import configured_model_id
+
+    probe = load_probe(path)
+    probe.check_model(configured_model_id(settings))
+    return probe
+
+
+def probe_columns(probe: Probe, names: Sequence[str], step: str) -> list[int]:
+    """Column of each name among the probe's classes; an unknown name is a ToolArgumentError."""
+    unknown = [n for n in names if n not in probe.classes]
+    if unknown:
+        raise ToolArgumentError(
+            f"{step}: {unknown} are not classes of the probe {probe.meta.get('name')} "
+            f"(its classes: {', '.join(probe.classes)})"
+        )
+    return [probe.classes.index(n) for n in names]
+
+
+def probe_probs(image: Image, objects: Objects, probe: Probe, ctx: Context) -> FloatArray:
+    """The probe's class probabilities (objects x classes) of the objects' crops."""
+    from visprog.probe.features import load_encoder
+
+    encoder = load_encoder(ctx)
+    probe.check_model(encoder.model_id, encoder.revision)
+    ctx.note(f"probe {probe.meta.get('name')}: {probe.describe()}")
+    ctx.used_model(f"probe {probe.meta.get('name')}")
+    return probe.predict(encoder.encode(crops(image, objects)))
+
+
+def example_prototypes(folder: str, ctx: Context) -> dict[str, FloatArray]:
+    """Class name -> the normalised mean of its example images' unit features (cached per run)."""
+    from visprog.probe.data import MAX_EXAMPLES, read_dataset
+    from visprog.probe.features import cache_root, image_features, load_encoder
+
+    key = f"clip.examples:{Path(folder).resolve()}"
+    if key not in ctx.run_cache:
+        data = read_dataset(folder, min_classes=1, max_images=MAX_EXAMPLES)
+        feats = image_features(load_encoder(ctx), data.paths, cache_root())
+        labels = np.array(data.labels)
+        means = np.stack([feats[labels == c].mean(axis=0) for c in data.classes])
+        ctx.run_cache[key] = dict(zip(data.classes, unit_rows(means), strict=True))
+        ctx.note(f"examples {folder}: {data.counts()}")
+    out: dict[str, FloatArray] = ctx.run_cache[key]
+    return out
+
+
+def prototypes(categories: list[str], examples: str, ctx: Context) -> tuple[list[str], FloatArray]:
+    """Class names and unit prototypes from example images, text, or both.
+
+    Without categories the classes are the example folders; with them every category has a
+    prompt-ensembled text prototype, and one that also has examples gets
+    ``unit(w * image_prototype + (1 - w) * text_prototype)``, ``w`` = ``classify.examples_weight``.
+    """
+    ex = example_prototypes(examples, ctx)
+    names = list(categories) or list(ex)
+    if len(names) == 1:
+        names.append(OTHER)
+    ignored = sorted(set(ex) - set(names))
+    if ignored:
+        ctx.note(f"examples of {ignored} ignored (not among the categories)")
+    text_names = names if categories else [n for n in names if n not in ex]
+    text = dict(zip(text_names, _text_vectors(text_names, ctx), strict=True))
+    w = examples_weight(ctx.settings)
+    rows = [
+        w * ex[n] + (1 - w) * text[n] if n in ex and n in text else ex.get(n, text.get(n))
+        for n in names
+    ]
+    return names, unit_rows(np.stack(rows))  # type: ignore[arg-type]
+
+
+def _text_vectors(names: list[str], ctx: Context) -> FloatArray:
+    """Prompt-ensembled text prototypes of ``names`` ((0, D) for none: no text tower call)."""
+    if not names:
+        return np.zeros((0, 0))
+    bundle, _ = ctx.load_model("clip", SETTING, DEFAULT_ID, load_clip)
+    return class_vectors(bundle, names, templates(ctx.settings))
+
+
+def examples_weight(settings: Mapping[str, Any]) -> float:
+    """``classify.examples_weight`` (default 0.5): the image prototypes' share, 0..1."""
+    w = settings.get("classify.examples_weight", EXAMPLES_WEIGHT)
+    if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0.0 <= w <= 1.0:
+        raise ConfigurationError(f"classify.examples_weight must be a number in [0, 1], got {w!r}")
+    return float(w)
+
+
+def _probe_for(arg: str | None, settings: Mapping[str, Any], key: str) -> str | None:
+    """The probe an argument names, else the one the setting names (None: no probe)."""
+    path = arg if arg is not None else settings.get(key)
+    return None if path is None or path == "" else str(path)
+
+
+def _precheck_probe(
+    args: Mapping[str, Any], settings: Mapping[str, Any], key: str, names_arg: str, step: str
+) -> None:
+    """A named probe loads, fits model.clip, and has the literal names among its classes."""
+    arg = args.get("probe")
+    if arg is UNRESOLVED:
+        return
+    path = _probe_for(arg, settings, key)
+    if path is not None:
+        names = args.get(names_arg)
+        probe = open_probe(path, settings)
+        if names is not UNRESOLVED and split_names(names):
+            probe_columns(probe, split_names(names), step)
 
 
 # -- Select ---------------------------------------------------------------------------------
@@ -165,6 +282,17 @@ def label_matches(objects: Objects, query: str) -> list[int]:
     return []
 
 
+def best_per_query(
+    probs: FloatArray, queries: Sequence[str]
+) -> tuple[list[int], list[str], list[float]]:
+    """For each query (column) its best object: indices (first occurrence kept), labels, scores."""
+    chosen: dict[int, tuple[str, float]] = {}
+    for j, query in enumerate(queries):
+        i = int(np.argmax(probs[:, j]))
+        chosen.setdefault(i, (query, float(probs[i, j])))
+    return list(chosen), [v[0] for v in chosen.values()], [v[1] for v in chosen.values()]
+
+
 def pick_best(
     sims: FloatArray, scale: float, queries: Sequence[str]
 ) -> tuple[list[int], list[str], list[float]]:
@@ -172,23 +300,27 @@ def pick_best(
 
     The probability is the softmax over the candidate objects for that query.
     """
-    probs = softmax(sims * scale, axis=0)
-    chosen: dict[int, tuple[str, float]] = {}
-    for j, query in enumerate(queries):
-        i = int(np.argmax(sims[:, j]))
-        chosen.setdefault(i, (query, float(probs[i, j])))
-    return list(chosen), [v[0] for v in chosen.values()], [v[1] for v in chosen.values()]
+    return best_per_query(softmax(sims * scale, axis=0), queries)
 
 
-@tool("Select", model=f"CLIP {DEFAULT_ID} (transformers)")
+def _precheck_select(args: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
+    _precheck_probe(args, settings, "select.probe", "query", "Select")
+
+
+@tool("Select", model=f"CLIP {DEFAULT_ID} (transformers), or a probe", precheck=_precheck_select)
 def select(
     image: Image,
     object: Objects,
     query: str | list[str],
     ctx: Context,
     category: str | None = None,
+    probe: str | None = None,
 ) -> Objects:
-    """Keep the objects that best match the query ('man,woman' picks one object for each)."""
+    """Keep the objects that best match the query ('man,woman' picks one object for each).
+
+    With ``probe='birds.probe'`` (or the setting ``select.probe``) the queries are classes of
+    that probe and each picks the object the probe scores highest for it.
+    """
     queries = split_names(query)
     if not queries:
         raise ToolArgumentError("Select: the query is empty")
@@ -202,6 +334,14 @@ def select(
     if len(candidates) == 0:
         ctx.note("no objects to select from")
         return Objects.empty(object.source)
+    path = _probe_for(probe, ctx.settings, "select.probe")
+    if path is not None:
+        found = open_probe(path, ctx.settings)
+        cols = probe_columns(found, queries, "Select")
+        index, labels, scores = best_per_query(
+            probe_probs(image, candidates, found, ctx)[:, cols], queries
+        )
+        return candidates.subset(index).with_labels(labels, scores)
     if not wanted:
         by_label = sorted({i for q in queries for i in label_matches(candidates, q)})
         if by_label:
@@ -239,20 +379,87 @@ def assign(
     return keep, [names[best[i]] for i in keep], [float(probs[i, best[i]]) for i in keep]
 
 
-@tool("Classify", model=f"CLIP {DEFAULT_ID} with prompt ensembles (transformers)")
-def classify(image: Image, object: Objects, categories: list[str] | str, ctx: Context) -> Objects:
-    """Label each object with the category it shows best ('apple,orange' or a List result)."""
+def classify_by_probe(
+    image: Image, objects: Objects, names: list[str], path: str, ctx: Context
+) -> tuple[list[str], FloatArray]:
+    """Names and probabilities from a probe; ``names`` (if any) restrict it to those classes.
+
+    One name is scored against 'other' (the rest of the probe's classes).
+    """
+    found = open_probe(path, ctx.settings)
+    cols = probe_columns(found, names, "Classify") if names else list(range(len(found.classes)))
+    probs = probe_probs(image, objects, found, ctx)[:, cols]
+    if len(cols) == 1:
+        return [names[0], OTHER], np.concatenate([probs, 1.0 - probs], axis=1)
+    return [found.classes[c] for c in cols], probs / probs.sum(axis=1, keepdims=True)
+
+
+def classify_by_prototypes(
+    image: Image, objects: Objects, names: list[str], examples: str | None, ctx: Context
+) -> tuple[list[str], FloatArray]:
+    """Names and probabilities from text prototypes, example images, or both."""
+    if examples is None:
+        if len(names) == 1:
+            names = [*names, OTHER]  # VisProg: one category is scored against 'other'
+        sims, scale = similarity(image, objects, names, ctx)
+    else:
+        names, vectors = prototypes(names, examples, ctx)
+        bundle, _ = ctx.load_model("clip", SETTING, DEFAULT_ID, load_clip)
+        sims, scale = embed_images(bundle, crops(image, objects)) @ vectors.T, logit_scale(bundle)
+    return names, softmax(sims * scale, axis=1)
+
+
+def _precheck_classify(args: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
+    from visprog.probe.data import MAX_EXAMPLES, read_dataset
+
+    examples, categories = args.get("examples"), args.get("categories")
+    if args.get("probe") is not None and examples is not None:
+        raise ToolArgumentError("Classify: give probe= or examples=, not both")
+    if examples is None:
+        _precheck_probe(args, settings, "classify.probe", "categories", "Classify")
+    else:
+        examples_weight(settings)
+    if isinstance(examples, str):
+        least = 1 if categories not in (None, "", []) else 2
+        read_dataset(examples, min_classes=least, max_images=MAX_EXAMPLES)
+    if categories is None and examples is None and args.get("probe") is None:
+        if settings.get("classify.probe") in (None, ""):
+            raise ToolArgumentError("Classify needs categories, a probe= or examples=")
+
+
+@tool(
+    "Classify",
+    model=f"CLIP {DEFAULT_ID} with prompt ensembles (transformers), a probe, or examples",
+    precheck=_precheck_classify,
+)
+def classify(
+    image: Image,
+    object: Objects,
+    ctx: Context,
+    categories: list[str] | str | None = None,
+    probe: str | None = None,
+    examples: str | None = None,
+) -> Objects:
+    """Label each object with the category it shows best ('apple,orange' or a List result).
+
+    ``probe='birds.probe'`` (or the setting ``classify.probe``) labels with a trained probe's
+    classes; ``examples='refs/'`` (a folder per class) compares with example images.
+    """
     names = split_names(categories)
-    if not names:
-        raise ToolArgumentError("Classify: no categories given")
+    path = _probe_for(probe, ctx.settings, "classify.probe") if examples is None else None
+    if examples is not None and probe is not None:
+        raise ToolArgumentError("Classify: give probe= or examples=, not both")
+    if not names and path is None and examples is None:
+        raise ToolArgumentError("Classify: no categories given (nor a probe= or examples=)")
     if len(object) == 0:
         ctx.note("no objects to classify")
         return Objects.empty(object.source)
-    if len(names) == 1:
-        names.append(OTHER)  # VisProg: one category is scored against 'other'
-    sims, scale = similarity(image, object, names, ctx)
+    if path is not None:
+        names, probs = classify_by_probe(image, object, names, path, ctx)
+    else:
+        names, probs = classify_by_prototypes(image, object, names, examples, ctx)
     one = bool(ctx.settings.get("classify.one_per_category", True))
-    keep, labels, scores = assign(softmax(sims * scale, axis=1), names, one)
+    keep, labels, scores = assign(probs, names, one)
     if len(keep) < len(object):
         ctx.note(f"kept {len(keep)} of {len(object)} objects (one per category)")
     return object.subset(keep).with_labels(labels, scores)

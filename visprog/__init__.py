@@ -8,6 +8,7 @@
 ``import visprog`` is light: it never imports torch; models load when a step needs them.
 """
 
+from visprog import probe
 from visprog._version import __version__
 from visprog.api import check, execute
 from visprog.context import Context
@@ -19,6 +20,7 @@ from visprog.errors import (
     ImageLoadError,
     LimitError,
     ModelUnavailableError,
+    ProbeError,
     StepFailedError,
     ToolArgumentError,
     ToolDeclarationError,
@@ -48,6 +50,7 @@ __all__ = [
     "ModelUnavailableError",
     "Objects",
     "Points",
+    "ProbeError",
     "Program",
     "Registry",
     "StepFailedError",
@@ -63,6 +66,7 @@ __all__ = [
     "execute",
     "load_image",
     "parse",
+    "probe",
     "register_tool",
     "tool",
 ]

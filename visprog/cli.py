@@ -1,8 +1,8 @@
-"""The command line: ``visprog run``, ``visprog check``, ``visprog tools``.
+"""The command line: ``visprog run``, ``check``, ``tools``, ``view`` and ``probe``.
 
 Exit codes (one per error class, see :mod:`visprog.errors`): 0 success, 1 internal error,
 2 usage, 3 syntax, 4 check, 5 image input, 6 tool argument, 7 tool execution, 8 model or
-dependency unavailable, 9 program generation, 10 configuration, 11 resource limit.
+dependency unavailable, 9 program generation, 10 configuration, 11 resource limit, 20 probe.
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         description="Run visual programs: a question about images, answered step by step.",
         epilog="Exit codes: 0 ok, 1 internal, 2 usage, 3 syntax, 4 check, 5 image, 6 tool "
-        "argument, 7 tool execution, 8 model unavailable, 9 generation, 10 configuration, 11 limit.",
+        "argument, 7 tool execution, 8 model unavailable, 9 generation, 10 configuration, 11 limit, "
+        "20 probe.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -144,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_argument("--no-open", action="store_true", help="do not open a browser")
     _add_full_images(view)
     view.set_defaults(handler=cmd_view)
+
+    from visprog.probe.commands import add_parser as add_probe_parser
+
+    add_probe_parser(sub, common)
     return parser
 
 

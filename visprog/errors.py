@@ -141,6 +141,12 @@ class LimitError(VisprogError):
     exit_code = 11
 
 
+class ProbeError(VisprogError):
+    """A probe file or a probe / few-shot data set is invalid, or belongs to another model."""
+
+    exit_code = 20
+
+
 class StepFailedError(VisprogError):
     """A step of a running program failed; carries the partial trace.
 

@@ -19,6 +19,7 @@ from visprog.checker import check
 from visprog.context import Context
 from visprog.errors import (
     CheckError,
+    DiagnosticError,
     LimitError,
     StepFailedError,
     ToolArgumentError,
@@ -28,7 +29,7 @@ from visprog.errors import (
 from visprog.images import DEFAULT_MAX_PIXELS
 from visprog.models import ModelManager, default_manager, validate_device
 from visprog.program import ListValue, Literal, Program, Ref, Statement, Value
-from visprog.registry import REGISTRY, Registry, ToolSpec
+from visprog.registry import REGISTRY, UNRESOLVED, Registry, ToolSpec
 from visprog.syntax import parse
 from visprog.trace import ErrorInfo, StepRecord, Trace
 
@@ -88,6 +89,8 @@ class Interpreter:
         Raises:
             VisprogSyntaxError: The program does not parse.
             CheckError: The program fails static checking (nothing has run).
+            VisprogError: A tool's precheck refused a statement (e.g. a missing probe file),
+                before any step runs or any model loads; the message names the line.
             LimitError: Too many statements or too large an input.
             StepFailedError: A step failed; ``.trace`` holds the partial trace.
         """
@@ -101,6 +104,7 @@ class Interpreter:
         issues = check(program, {k: V.type_of(v) or V.ANY for k, v in env.items()}, self.registry)
         if issues:
             raise CheckError(issues, program.source, program.filename)
+        self._precheck(program)
         trace = Trace(
             program=program.source,
             inputs=dict(env),
@@ -119,6 +123,20 @@ class Interpreter:
         finally:
             trace.seconds = time.perf_counter() - start
         return trace
+
+    def _precheck(self, program: Program) -> None:
+        """Run the tools' prechecks on literal arguments and settings before any step runs."""
+        for st in program.statements:
+            spec = self.registry.get(st.step)
+            if spec is None or spec.precheck is None:
+                continue
+            args = {a.name: _literal(a.value) for a in st.args}
+            try:
+                spec.precheck(args, self.settings)
+            except DiagnosticError:
+                raise
+            except VisprogError as e:
+                raise _located(e, f"line {st.line} ({spec.name}): ") from e
 
     def _inputs(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         env: dict[str, Any] = {}
@@ -213,6 +231,24 @@ def normalize(value: Any) -> Any:
     if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
         return list(value)
     return value
+
+
+def _literal(value: Value) -> Any:
+    """A literal argument's value; a reference (or a list holding one) is UNRESOLVED."""
+    if isinstance(value, Literal):
+        return value.value
+    if isinstance(value, ListValue):
+        items = [_literal(v) for v in value.items]
+        return UNRESOLVED if any(v is UNRESOLVED for v in items) else items
+    return UNRESOLVED
+
+
+def _located(error: VisprogError, where: str) -> VisprogError:
+    """The same kind of error with its message prefixed by where it happened."""
+    try:
+        return type(error)(f"{where}{error}")
+    except TypeError:  # an error class with a different constructor keeps its message
+        return error
 
 
 def _resolve(value: Value, env: Mapping[str, Any]) -> Any:

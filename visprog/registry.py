@@ -18,7 +18,7 @@ import inspect
 import re
 import types
 import typing
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NewType, TypeVar, Union
 
@@ -29,6 +29,15 @@ Expression = NewType("Expression", str)
 """Annotation for a parameter holding an Eval expression (checked by the expression grammar)."""
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+UNRESOLVED: Any = type("Unresolved", (), {"__repr__": lambda self: "<unresolved>"})()
+"""What a precheck sees for an argument whose value is only known at run time (a reference)."""
+
+Precheck = Callable[[Mapping[str, Any], Mapping[str, Any]], None]
+"""``precheck(args, settings)``: validates a statement before anything runs or loads.
+
+``args`` holds the statement's literal arguments (references as :data:`UNRESOLVED`); it raises
+a :class:`~visprog.errors.VisprogError` for a problem (a missing file, an invalid setting)."""
 
 _SIMPLE: dict[Any, str] = {
     V.Image: V.IMAGE,
@@ -89,6 +98,8 @@ class ToolSpec:
         aliases: Other accepted step names (VisProg's spellings).
         context_param: Name of the parameter that receives the :class:`Context`, if any.
         model: Human description of the default model or backend, if any.
+        precheck: Validates a statement's literal arguments and the settings before the
+            program runs (see :data:`Precheck`), e.g. that a named file exists and is valid.
     """
 
     name: str
@@ -100,6 +111,7 @@ class ToolSpec:
     aliases: tuple[str, ...] = ()
     context_param: str | None = None
     model: str | None = None
+    precheck: Precheck | None = None
 
     def param(self, name: str) -> Param | None:
         """The parameter called ``name``, if declared."""
@@ -175,6 +187,7 @@ def tool(
     model: str | None = None,
     registry: Registry | None = None,
     replace: bool = False,
+    precheck: Precheck | None = None,
 ) -> Callable[[F], F]:
     """Register a function as a tool; its annotated signature becomes its spec.
 
@@ -184,6 +197,7 @@ def tool(
         model: Description of the default model or backend, shown by ``visprog tools``.
         registry: Where to register; the default registry when omitted.
         replace: Allow replacing an existing tool of the same name.
+        precheck: Validation run before the program starts (see :data:`Precheck`).
 
     Returns:
         A decorator that registers the function and returns it unchanged.
@@ -193,7 +207,7 @@ def tool(
     """
 
     def decorate(fn: F) -> F:
-        spec = build_spec(fn, name, aliases=aliases, model=model)
+        spec = build_spec(fn, name, aliases=aliases, model=model, precheck=precheck)
         (registry if registry is not None else REGISTRY).add(spec, replace=replace)
         return fn
 
@@ -208,15 +222,21 @@ def register_tool(
     model: str | None = None,
     registry: Registry | None = None,
     replace: bool = False,
+    precheck: Precheck | None = None,
 ) -> ToolSpec:
     """Register ``fn`` as a tool without the decorator form; returns its spec."""
-    spec = build_spec(fn, name, aliases=aliases, model=model)
+    spec = build_spec(fn, name, aliases=aliases, model=model, precheck=precheck)
     (registry if registry is not None else REGISTRY).add(spec, replace=replace)
     return spec
 
 
 def build_spec(
-    fn: Callable[..., Any], name: str, *, aliases: Sequence[str] = (), model: str | None = None
+    fn: Callable[..., Any],
+    name: str,
+    *,
+    aliases: Sequence[str] = (),
+    model: str | None = None,
+    precheck: Precheck | None = None,
 ) -> ToolSpec:
     """Read a tool's spec from its annotated signature, or fail with the reason."""
     where = f"tool {name!r} ({getattr(fn, '__qualname__', fn)!r})"
@@ -240,6 +260,8 @@ def build_spec(
     for alias in aliases:
         if not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", alias):
             raise ToolDeclarationError(f"{where}: invalid alias {alias!r}")
+    if precheck is not None and not callable(precheck):
+        raise ToolDeclarationError(f"{where}: precheck must be callable")
     return ToolSpec(
         name,
         fn,
@@ -250,6 +272,7 @@ def build_spec(
         tuple(aliases),
         context_param,
         model,
+        precheck,
     )
 
 

@@ -163,7 +163,7 @@ def test_select_category_narrows_the_candidates(clip_dir: str, rgb: Image) -> No
 def test_select_and_classify_on_no_objects_load_nothing(rgb: Image) -> None:
     ctx = Context(device="cpu", models=ModelManager(log=None), settings={"model.clip": "/none"})
     assert len(select(rgb, Objects.empty(), "dog", ctx)) == 0
-    assert len(classify(rgb, Objects.empty(), ["a", "b"], ctx)) == 0
+    assert len(classify(rgb, Objects.empty(), ctx, ["a", "b"])) == 0
     assert ctx.models.loaded() == []
 
 
@@ -172,7 +172,7 @@ def test_classify_labels_with_probabilities(
     clip_dir: str, rgb: Image, three: Objects, categories: object
 ) -> None:
     ctx = _ctx(clip_dir, **{"classify.one_per_category": False})
-    out = classify(rgb, three, categories, ctx)  # type: ignore[arg-type]
+    out = classify(rgb, three, ctx, categories)  # type: ignore[arg-type]
     assert len(out) == 3 and set(out.labels) <= {"cat", "dog", "bus"}
     assert all(1 / 3 <= s <= 1.0 for s in out.scores)  # the winner of three classes
     assert sorted(map(tuple, out.boxes)) == sorted(map(tuple, three.boxes))
@@ -181,14 +181,14 @@ def test_classify_labels_with_probabilities(
 def test_classify_default_keeps_one_object_per_category(
     clip_dir: str, rgb: Image, three: Objects
 ) -> None:
-    out = classify(rgb, three, ["cat", "dog"], _ctx(clip_dir))
+    out = classify(rgb, three, _ctx(clip_dir), ["cat", "dog"])
     assert 1 <= len(out) <= 2 and len(set(out.labels)) == len(out)
 
 
 def test_classify_one_category_returns_the_best_object(
     clip_dir: str, rgb: Image, three: Objects
 ) -> None:
-    out = classify(rgb, three, "harry potter", _ctx(clip_dir))
+    out = classify(rgb, three, _ctx(clip_dir), "harry potter")
     assert len(out) == 1 and out.labels == ("harry potter",)
 
 
@@ -196,10 +196,10 @@ def test_classify_rejects_no_categories_and_bad_templates(
     clip_dir: str, rgb: Image, three: Objects
 ) -> None:
     with pytest.raises(ToolArgumentError, match="no categories"):
-        classify(rgb, three, " , ", _ctx(clip_dir))
+        classify(rgb, three, _ctx(clip_dir), " , ")
     with pytest.raises(ToolArgumentError, match="template"):
-        classify(rgb, three, "a,b", _ctx(clip_dir, **{"clip.templates": ["no slot"]}))
-    one = classify(rgb, three, "a,b", _ctx(clip_dir, **{"clip.templates": "a photo of {}"}))
+        classify(rgb, three, _ctx(clip_dir, **{"clip.templates": ["no slot"]}), "a,b")
+    one = classify(rgb, three, _ctx(clip_dir, **{"clip.templates": "a photo of {}"}), "a,b")
     assert set(one.labels) <= {"a", "b"}  # a single template given as text
 
 
@@ -226,7 +226,7 @@ def test_classify_in_a_program_takes_visprog_comma_string(
 
 def test_half_precision_plumbing(clip_dir: str, rgb: Image, three: Objects) -> None:
     ctx = _ctx(clip_dir, **{"models.dtype": "bfloat16"})
-    out = classify(rgb, three, "cat,dog", ctx)
+    out = classify(rgb, three, ctx, "cat,dog")
     assert 1 <= len(out) <= 2 and np.all(np.isfinite(out.scores))
     processor, model = ctx.models.get(f"clip:{clip_dir}", "cpu", lambda d: pytest.fail("reload"))
     assert str(model.dtype) == "torch.bfloat16"
