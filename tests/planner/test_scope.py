@@ -229,3 +229,10 @@ FINAL_RESULT = Result(var=ANSWER2)"""
     both = scoped("nlvr", "Both images show a bird.", ("LEFT", "RIGHT"))
     assert admits(tiny, both, program)
     assert not admits(tiny, both, program.replace(" and ", " xor "))
+
+
+def test_final_grammar_admits_only_the_result_line() -> None:
+    sp = scoped("count", "How many faces?")
+    lark = sp.grammar("OBJ0 = FaceDet(image=IMAGE)\n", final=True).to_lark()
+    assert '"FaceDet("' not in lark and '"FINAL_RESULT = Result(var="' in lark
+    assert '"FaceDet("' in sp.grammar("", final=True).to_lark()  # nothing to name yet

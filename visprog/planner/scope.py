@@ -104,8 +104,11 @@ class ScopedProgram:
         self.vocabulary = vocabulary
         self.max_statements = max_statements
 
-    def grammar(self, written: str) -> Grammar:
+    def grammar(self, written: str, final: bool = False) -> Grammar:
         """The grammar of the line after ``written`` (complete lines of this program so far).
+
+        ``final``: only the Result line (the writer is running out of tokens), when a variable
+        is defined to name.
 
         Raises:
             VisprogSyntaxError: When ``written`` does not parse (it always does when it was
@@ -115,12 +118,13 @@ class ScopedProgram:
         g = Grammar()
         defined = [n for n in scope.types if n not in self.inputs]
         lines: list[list[str]] = []
-        calls = self._calls(g, scope) if scope.statements < self.max_statements else []
+        room = scope.statements < self.max_statements and not (final and defined)
+        calls = self._calls(g, scope) if room else []
         if calls:
             g.lexemes["NEWTARGET"] = _new_target(scope.types)
             g.add("call", *[[c] for c in calls])
             lines.append(["NEWTARGET", lit(" = "), "call", lit("\n")])
-        if defined and self._relations_done(scope):
+        if defined and (final or self._relations_done(scope)):
             g.add("defined", *[[lit(n)] for n in defined])
             lines.append([lit(RESULT_LINE), "defined", lit(")")])
         if not lines:  # nothing callable and nothing defined: only possible with no inputs

@@ -58,6 +58,7 @@ def load_causal_lm(model: str, device: str, progress: Progress | None = None) ->
 
 
 PREFIX_SLOTS = 5  # one per prompt task
+LINE_TOKENS = 120  # with fewer tokens left, a scoped program is ended with its Result line
 
 
 class TransformersBackend:
@@ -137,7 +138,8 @@ class TransformersBackend:
         with inference_mode():
             logits, past = self._read(prompt, prefix_len)
             while len(tokens) < max_tokens:
-                matcher = self.matcher(scoped.grammar(text))
+                final = max_tokens - len(tokens) < LINE_TOKENS  # keep room for the Result line
+                matcher = self.matcher(scoped.grammar(text, final))
                 line, logits, past = self._decode(
                     logits, past, matcher, max_tokens - len(tokens), temperature, (), True
                 )
