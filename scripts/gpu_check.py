@@ -29,6 +29,10 @@ sys.path.insert(0, str(ROOT))
 from tests.tools import conftest as tiny  # noqa: E402  (builders shared with the tests)
 
 IMAGE = ROOT / "demos" / "images" / "astronaut.jpg"
+
+from visprog.models import ModelManager  # noqa: E402
+
+MODELS = ModelManager()  # shared by each check's Session (cleared after each): models built here
 Setup = Callable[[Path, bool, str], dict[str, Any]]
 
 
@@ -42,7 +46,8 @@ def molmo_primed(folder: Path, small: bool, device: str) -> dict[str, Any]:
     import torch
     from transformers import Molmo2ForConditionalGeneration
 
-    from visprog.models import default_manager, torch_dtype
+    from visprog.models import dtype_name, torch_dtype
+    from visprog.tools.point import MOLMO
 
     tok = tiny.molmo_tokenizer()
     dtype = torch_dtype(device)
@@ -52,7 +57,8 @@ def molmo_primed(folder: Path, small: bool, device: str) -> dict[str, Any]:
     model.generation_config.pad_token_id = tok.eos_token_id
     bundle = (tiny.molmo_processor(tok, small=False), model)
     model_id = "random/Molmo2-4B-shapes"
-    default_manager().get(f"molmo:{model_id}", device, lambda d: bundle)
+    key = MOLMO.cache_key(model_id, dtype_name(device, {}), {})
+    MODELS.get(key, device, lambda d: bundle)
     return {"model.point": model_id, "point.max_new_tokens": 32}
 
 
@@ -157,7 +163,7 @@ def seg_points(settings: dict[str, Any], device: str) -> list[tuple[str, float, 
     from visprog.values import Points
 
     image = visprog_image()
-    ctx = Context(device=device, settings=settings)
+    ctx = Context(device=device, models=MODELS, settings=settings)
     out = []
     for label, xy, multimask in [("1 click, multimask", [[256, 200]], True),
                                  ("2 clicks", [[256, 200], [100, 400]], False)]:  # fmt: skip
@@ -269,7 +275,6 @@ def run_check(name: str, setup: Setup, program: str | Direct, folder: Path, args
     import torch
 
     import visprog
-    from visprog.models import default_manager
 
     if args.device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
@@ -280,7 +285,8 @@ def run_check(name: str, setup: Setup, program: str | Direct, folder: Path, args
         if callable(program):
             steps = program(settings, args.device)
         else:
-            trace = visprog.execute(program, IMAGE, device=args.device, settings=settings)
+            session = visprog.Session(settings, device=args.device, models=MODELS)
+            trace = session.run(program, IMAGE)
             steps = [(f"{s.target} = {s.step}", s.seconds, s.models) for s in trace.steps]
             steps.append(("result", 0.0, trace.result))
     except Exception as e:  # report and go on: one failure must not hide the others
@@ -289,7 +295,7 @@ def run_check(name: str, setup: Setup, program: str | Direct, folder: Path, args
             traceback.print_exc()
         return False
     finally:
-        default_manager().clear()
+        MODELS.clear()
     total = time.perf_counter() - start
     print(f"OK   {name}: build {built:.1f} s, total {total:.1f} s, peak {peak_gib(args.device)}")
     for label, seconds, detail in steps:

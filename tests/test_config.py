@@ -10,7 +10,6 @@ import visprog
 from visprog import cli
 from visprog.config import (
     load_settings,
-    number_setting,
     parse_assignments,
     parse_value,
     read_file,
@@ -104,7 +103,7 @@ def test_cli_run_passes_settings_to_tools(
     program = str(Path(__file__).parents[1] / "demos" / "programs" / "count_faces.vp")
     base = ["run", "-q", "--device", "cpu", "-p", program, str(astronaut_path)]
     assert cli.main(base) == 0
-    assert cli.main([*base, "--set", "facedet.min_score=1.01"]) == 0
+    assert cli.main([*base, "--set", "facedet.min_score=1.0"]) == 0
     assert capsys.readouterr().out.split() == ["1", "0"]  # the setting reached FaceDet
     assert cli.main([*base, "--set", "loc=1"]) == 10  # a malformed key: configuration error
 
@@ -118,27 +117,53 @@ def test_api_config_argument(toml_file: Path, rgb: visprog.Image) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "match"),
-    [("abc", "expected a number, got 'abc'"), (True, "expected a number"),
-     (1.5, r"in \[0.0, 1.0\], got 1.5"), ([1], "expected a number")],
+    ("settings", "match"),
+    [({"loc.nms": "abc"}, r"setting loc.nms: expected number in \[0, 1\], got 'abc'"),
+     ({"loc.nms": True}, "loc.nms: expected number"),
+     ({"loc.nms": 1.5}, r"in \[0, 1\], got 1.5"),
+     ({"loc.nms": [1]}, "expected number"),
+     ({"loc.threshold": float("nan")}, "loc.threshold: expected number in"),
+     ({"loc.threshold": "nan"}, "loc.threshold: expected number in"),
+     ({"models.budget_gb": float("inf")}, r"models.budget_gb: expected number in \[1e-06"),
+     ({"models.budget_gb": 0}, "models.budget_gb"),
+     ({"seg.max_objects": 2.5}, "seg.max_objects: expected integer >= 1, got 2.5"),
+     ({"classify.one_per_category": "yes"}, "expected true or false"),
+     ({"models.dtype": "fp8"}, "models.dtype: expected one of auto, float32"),
+     ({"loc.backend": "detr"}, "loc.backend: expected one of auto, owlv2"),
+     ({"clip.templates": [1, 2]}, "clip.templates: expected list of text"),
+     ({"loc.treshold": 0.3}, "unknown setting 'loc.treshold'; did you mean loc.threshold"),
+     ({"vqa.max_tokens": 3}, "did you mean vqa.max_new_tokens"),
+     ({"zzz.qqq": 3}, r"unknown setting 'zzz.qqq' \(visprog tools"),
+     ({"vqa.prompt": "Describe it."}, r"vqa.prompt: expected text holding \{question\}"),
+     ({"clip.templates": ["a {}", "no slot"]}, "clip.templates: expected list of text holding")],
 )  # fmt: skip
-def test_number_setting_rejects(value: object, match: str) -> None:
-    with pytest.raises(ConfigurationError, match=match):
-        number_setting({"loc.nms": value}, "loc.nms", 0.5, 0.0, 1.0)
+def test_session_rejects_bad_settings_before_anything_loads(
+    settings: dict[str, object], match: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=match) as info:
+        visprog.Session(settings, environ={})
+    assert info.value.exit_code == 10
 
 
-def test_number_setting_reads_text_and_defaults() -> None:
-    assert number_setting({"loc.nms": "0.25"}, "loc.nms", 0.5) == 0.25
-    assert number_setting({}, "loc.nms", 0.5) == 0.5
+def test_settings_are_converted_once() -> None:
+    session = visprog.Session(
+        {"loc.nms": "0.25", "seg.max_objects": 3.0, "loc.threshold": 1}, environ={}
+    )
+    assert session.settings == {"loc.nms": 0.25, "seg.max_objects": 3, "loc.threshold": 1.0}
+    assert isinstance(session.settings["seg.max_objects"], int)
 
 
-def test_bad_tool_setting_is_a_configuration_error(rgb: visprog.Image) -> None:
-    program = "B = Loc(image=IMAGE, object='dog')\nR = Result(var=B)"
-    with pytest.raises(visprog.StepFailedError) as info:
-        visprog.execute(
-            program,
-            rgb,
-            device="cpu",
-            settings={"loc.threshold": "high", "model.loc": "/nonexistent"},
-        )
-    assert isinstance(info.value.error, ConfigurationError) and info.value.error.exit_code == 10
+def test_cli_unknown_and_out_of_range_settings_exit_10(
+    rgb: visprog.Image, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    program = tmp_path / "p.vp"
+    program.write_text("B = Loc(image=IMAGE, object='TOP')\nR = Result(var=B)\n")
+    image = tmp_path / "i.png"
+    rgb.to_pil().save(image)
+    base = ["run", "-q", "-p", str(program), str(image)]
+    assert cli.main([*base, "--set", "loc.treshold=0.3"]) == 10
+    assert "did you mean loc.threshold" in capsys.readouterr().err
+    assert cli.main([*base, "--set", "loc.threshold=abc"]) == 10
+    assert "expected number in [0, 1], got 'abc'" in capsys.readouterr().err
+    assert cli.main([*base, "--set", "models.budget_gb=inf"]) == 10
+    assert cli.main([*base, "--set", "loc.threshold=0.3"]) == 0

@@ -44,7 +44,7 @@ def test_budget_evicts_least_recently_used() -> None:
 
 def test_a_model_larger_than_the_budget_still_loads_alone() -> None:
     mm = ModelManager(log=None)
-    mm.configure({"models.budget_gb": 1 / 1024})  # 1 MiB
+    mm.set_budget(1 / 1024)  # 1 MiB
     mm.get("a", "cpu", lambda d: linear_mib(1))
     mm.get("big", "cpu", lambda d: linear_mib(3))
     assert mm.loaded() == ["big@cpu"]

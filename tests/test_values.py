@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from visprog import Image, Objects, Points, ToolArgumentError
+from visprog import Image, InvalidValueError, Objects, Points
 from visprog import values as V
 
 
@@ -33,7 +33,7 @@ from visprog import values as V
     ],
 )
 def test_validation_says_expected_and_got(make: object, message: str) -> None:
-    with pytest.raises(ToolArgumentError, match=message):
+    with pytest.raises(InvalidValueError, match=message):
         make()  # type: ignore[operator]
 
 
@@ -53,9 +53,12 @@ def test_crop_keeps_provenance_and_maps_boxes_back(rgb: Image) -> None:
     np.testing.assert_array_equal(inner.to_local([[12, 8, 22, 18]]), [[0, 0, 10, 10]])
 
 
-def test_crop_clips_and_never_builds_an_empty_image(rgb: Image) -> None:
+def test_crop_clips_and_refuses_a_box_outside_the_image(rgb: Image) -> None:
     assert rgb.crop((-10, -10, 1000, 1000)).size == (64, 48)
-    assert rgb.crop((70, 70, 80, 80)).size == (1, 1)
+    assert rgb.crop((10.2, 5, 10.4, 9)).size == (1, 4)  # a thin overlap keeps one pixel
+    for outside in [(70, 70, 80, 80), (10, 5, 10, 30), (30, 5, 10, 20), (float("nan"), 0, 5, 5)]:
+        with pytest.raises(InvalidValueError, match="Image.crop"):
+            rgb.crop(outside)
 
 
 def test_masks_and_boxes_in_root_frame_give_local_masks(rgb: Image) -> None:

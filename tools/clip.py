@@ -28,8 +28,10 @@ from typing import Any
 import numpy as np
 
 from visprog.context import Context
-from visprog.errors import ConfigurationError, ToolArgumentError
+from visprog.errors import ToolArgumentError
+from visprog.geometry import box_area, clip_boxes
 from visprog.models import hub_load, inference_mode, require, torch_dtype
+from visprog.options import TEXT_LIST, declare_model, option
 from visprog.probe.probefile import Probe, unit_rows
 from visprog.probe.probefile import load as load_probe
 from visprog.registry import UNRESOLVED, tool
@@ -56,12 +58,56 @@ EXAMPLES_WEIGHT = 0.5
 # -- model ----------------------------------------------------------------------------------
 
 
-def load_clip(model_id: str, device: str, dtype_setting: Any = None) -> tuple[Any, Any]:
+def load_clip(
+    model_id: str,
+    device: str,
+    dtype_setting: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> tuple[Any, Any]:
     """(processor, model) of a CLIP-like dual encoder on ``device``."""
     tf = require("transformers", "models", "Select/Classify")
     processor = hub_load("Select/Classify", model_id, tf.AutoProcessor.from_pretrained, SETTING)
     model = hub_load("Select/Classify", model_id, tf.AutoModel.from_pretrained, SETTING)
     return processor, model.to(device=device, dtype=torch_dtype(device, dtype_setting)).eval()
+
+
+TEMPLATES_OPTION = option(
+    "clip.templates",
+    TEXT_LIST,
+    list(TEMPLATES),
+    "Select/Classify prompt templates, each with {} for the name",
+    contains="{}",
+)
+ONE_PER_CATEGORY = option(
+    "classify.one_per_category",
+    bool,
+    True,
+    "Classify keeps only the best object per category (VisProg)",
+)
+CLASSIFY_PROBE = option(
+    "classify.probe", str, None, "Classify's default probe file (visprog probe fit)"
+)
+EXAMPLES_WEIGHT_OPTION = option(
+    "classify.examples_weight",
+    float,
+    EXAMPLES_WEIGHT,
+    "Classify: share of example-image prototypes beside text (0..1)",
+    0.0,
+    1.0,
+)
+SELECT_PROBE = option(
+    "select.probe", str, None, "Select's default probe file: queries are its classes"
+)
+MODEL = declare_model(
+    "Select, Classify",
+    SETTING,
+    DEFAULT_ID,
+    load_clip,
+    kind="clip",
+    help="Select/Classify's CLIP model: a Hugging Face id or a local folder",
+    options=(TEMPLATES_OPTION, ONE_PER_CATEGORY, CLASSIFY_PROBE, EXAMPLES_WEIGHT_OPTION,
+             SELECT_PROBE),
+)  # fmt: skip
 
 
 def _unit(features: Any) -> FloatArray:
@@ -133,17 +179,19 @@ def split_names(value: str | Sequence[str] | None) -> list[str]:
 
 def crops(image: Image, objects: Objects) -> list[Any]:
     """Each object's box cut from ``image`` (root-frame boxes mapped to its pixels), as PIL."""
-    local = image.to_local(objects.boxes)
+    local = clip_boxes(image.to_local(objects.boxes), image.width, image.height)
+    empty = np.flatnonzero(box_area(local) <= 0)
+    if empty.size:
+        raise ToolArgumentError(
+            f"object {int(empty[0]) + 1} ({objects.labels[int(empty[0])]!r}, box "
+            f"{objects.boxes[int(empty[0])].round(1).tolist()}) lies outside this image"
+        )
     return [image.crop(box).to_pil() for box in local]
 
 
 def templates(settings: Mapping[str, Any]) -> tuple[str, ...]:
     """The prompt templates of ``clip.templates`` (default :data:`TEMPLATES`), checked."""
-    setting = settings.get("clip.templates", TEMPLATES)
-    out = (setting,) if isinstance(setting, str) else tuple(setting)
-    if not out or any(not isinstance(t, str) or "{}" not in t for t in out):
-        raise ToolArgumentError("clip.templates: every template needs a '{}' for the name")
-    return out
+    return tuple(TEMPLATES_OPTION.read(settings))
 
 
 def similarity(
@@ -151,7 +199,7 @@ def similarity(
 ) -> tuple[FloatArray, float]:
     """Cosine similarities (objects x names) of the crops and the prompt-ensembled names."""
     chosen = templates(ctx.settings)
-    bundle, _ = ctx.load_model("clip", SETTING, DEFAULT_ID, load_clip)
+    bundle, _ = ctx.load_model(MODEL)
     sims = embed_images(bundle, crops(image, objects)) @ class_vectors(bundle, names, chosen).T
     return sims, logit_scale(bundle)
 
@@ -235,16 +283,13 @@ def _text_vectors(names: list[str], ctx: Context) -> FloatArray:
     """Prompt-ensembled text prototypes of ``names`` ((0, D) for none: no text tower call)."""
     if not names:
         return np.zeros((0, 0))
-    bundle, _ = ctx.load_model("clip", SETTING, DEFAULT_ID, load_clip)
+    bundle, _ = ctx.load_model(MODEL)
     return class_vectors(bundle, names, templates(ctx.settings))
 
 
 def examples_weight(settings: Mapping[str, Any]) -> float:
     """``classify.examples_weight`` (default 0.5): the image prototypes' share, 0..1."""
-    w = settings.get("classify.examples_weight", EXAMPLES_WEIGHT)
-    if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0.0 <= w <= 1.0:
-        raise ConfigurationError(f"classify.examples_weight must be a number in [0, 1], got {w!r}")
-    return float(w)
+    return float(EXAMPLES_WEIGHT_OPTION.read(settings))
 
 
 def _probe_for(arg: str | None, settings: Mapping[str, Any], key: str) -> str | None:
@@ -333,7 +378,7 @@ def select(
             ctx.note(f"{len(keep)} of {len(object)} objects have the category {category!r}")
     if len(candidates) == 0:
         ctx.note("no objects to select from")
-        return Objects.empty(object.source)
+        return Objects.empty(object.source, object.root_size)
     path = _probe_for(probe, ctx.settings, "select.probe")
     if path is not None:
         found = open_probe(path, ctx.settings)
@@ -404,7 +449,7 @@ def classify_by_prototypes(
         sims, scale = similarity(image, objects, names, ctx)
     else:
         names, vectors = prototypes(names, examples, ctx)
-        bundle, _ = ctx.load_model("clip", SETTING, DEFAULT_ID, load_clip)
+        bundle, _ = ctx.load_model(MODEL)
         sims, scale = embed_images(bundle, crops(image, objects)) @ vectors.T, logit_scale(bundle)
     return names, softmax(sims * scale, axis=1)
 
@@ -453,12 +498,12 @@ def classify(
         raise ToolArgumentError("Classify: no categories given (nor a probe= or examples=)")
     if len(object) == 0:
         ctx.note("no objects to classify")
-        return Objects.empty(object.source)
+        return Objects.empty(object.source, object.root_size)
     if path is not None:
         names, probs = classify_by_probe(image, object, names, path, ctx)
     else:
         names, probs = classify_by_prototypes(image, object, names, examples, ctx)
-    one = bool(ctx.settings.get("classify.one_per_category", True))
+    one = ctx.option(ONE_PER_CATEGORY)
     keep, labels, scores = assign(probs, names, one)
     if len(keep) < len(object):
         ctx.note(f"kept {len(keep)} of {len(object)} objects (one per category)")

@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from visprog.errors import ToolArgumentError
+from visprog.geometry import clip_boxes
 from visprog.registry import tool
 from visprog.values import Image, Objects
 
@@ -22,9 +24,8 @@ def _best_box(image: Image, box: Objects) -> tuple[float, float, float, float] |
     """The highest-scoring box, in the image's own pixels, clipped to it; None if no objects."""
     if len(box) == 0:
         return None
-    b = image.to_local(box.boxes[int(np.argmax(box.scores))])[0]
-    x0, x1 = np.clip([b[0], b[2]], 0, image.width)
-    y0, y1 = np.clip([b[1], b[3]], 0, image.height)
+    b = image.to_local(box.boxes[int(np.argmax(box.scores))])
+    x0, y0, x1, y1 = clip_boxes(b, image.width, image.height)[0]
     return float(x0), float(y0), float(x1), float(y1)
 
 
@@ -48,7 +49,15 @@ def _crop_with(
     region: Callable[[tuple[float, float, float, float], Image], tuple[float, ...]],
 ) -> Image:
     b = _best_box(image, box)
-    return image if b is None else image.crop(region(b, image))
+    if b is None:
+        return image
+    x0, y0, x1, y1 = region(b, image)
+    if x1 <= x0 or y1 <= y0:
+        raise ToolArgumentError(
+            f"the region to crop is empty: the best object (box {tuple(round(v) for v in b)} "
+            f"in this {image.width}x{image.height} image) leaves nothing on that side"
+        )
+    return image.crop((x0, y0, x1, y1))
 
 
 @tool("Crop")

@@ -12,6 +12,7 @@ import importlib.util
 import numpy as np
 
 from visprog.context import Context
+from visprog.geometry import feather, mask_box
 from visprog.registry import tool
 from visprog.values import BoolArray, FloatArray, Image, Objects, UInt8Array
 
@@ -36,10 +37,10 @@ def grabcut_union(image: Image, objects: Objects, iterations: int = 3) -> BoolAr
     out = np.zeros((image.height, image.width), dtype=bool)
     for i in range(len(objects)):
         box_mask = objects.object_mask(i, image)
-        ys, xs = np.nonzero(box_mask)
-        if len(xs) == 0:
+        found = mask_box(box_mask)
+        if found is None:
             continue
-        x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+        x0, y0, x1, y1 = found
         if (
             (x1 - x0) < 8
             or (y1 - y0) < 8
@@ -62,17 +63,6 @@ def _blurred(image: Image, radius: float) -> UInt8Array:
     return np.asarray(image.to_pil().filter(ImageFilter.GaussianBlur(radius)), dtype=np.uint8)
 
 
-def _soft(mask: BoolArray, radius: float) -> FloatArray:
-    """A feathered alpha (H, W, 1) in [0, 1] from a hard mask, so edits blend at the edges."""
-    from PIL import Image as PILImage
-    from PIL import ImageFilter
-
-    alpha = PILImage.fromarray(mask.astype(np.uint8) * 255, "L")
-    if radius > 0:
-        alpha = alpha.filter(ImageFilter.GaussianBlur(radius))
-    return (np.asarray(alpha, dtype=np.float64) / 255.0)[:, :, None]
-
-
 def _blend(inside: UInt8Array, outside: UInt8Array, alpha: FloatArray) -> UInt8Array:
     mixed = alpha * inside.astype(np.float32) + (1 - alpha) * outside.astype(np.float32)
     out: UInt8Array = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
@@ -88,7 +78,7 @@ def color_pop(image: Image, object: Objects, ctx: Context) -> Image:
     """Keep the objects in colour and turn everything else grey."""
     mask = region(image, object, ctx)
     gray = np.asarray(image.to_pil().convert("L").convert("RGB"), dtype=np.uint8)
-    return image.with_pixels(_blend(image.pixels, gray, _soft(mask, _scale(image) * 0.15)))
+    return image.with_pixels(_blend(image.pixels, gray, feather(mask, _scale(image) * 0.15)))
 
 
 @tool("BgBlur")
@@ -96,7 +86,7 @@ def bg_blur(image: Image, object: Objects, ctx: Context) -> Image:
     """Blur the background, keeping the objects sharp."""
     mask = region(image, object, ctx)
     blurred = _blurred(image, _scale(image) * 1.5)
-    return image.with_pixels(_blend(image.pixels, blurred, _soft(mask, _scale(image) * 0.3)))
+    return image.with_pixels(_blend(image.pixels, blurred, feather(mask, _scale(image) * 0.3)))
 
 
 @tool("Blur")
@@ -105,7 +95,7 @@ def blur(image: Image, object: Objects, ctx: Context) -> Image:
     mask = region(image, object, ctx, grabcut=False)
     radius = _strength(object, image)
     blurred = _blurred(image, radius)
-    return image.with_pixels(_blend(blurred, image.pixels, _soft(mask, radius * 0.2)))
+    return image.with_pixels(_blend(blurred, image.pixels, feather(mask, radius * 0.2)))
 
 
 def _strength(objects: Objects, image: Image) -> float:

@@ -25,12 +25,16 @@ import numpy as np
 from visprog.context import Context
 from visprog.errors import ModelUnavailableError, ToolArgumentError
 from visprog.models import require
+from visprog.options import option
 from visprog.registry import tool
 from visprog.values import Image, Objects
 
 CREDIT = "OpenMoji emoji font (CC BY-SA 4.0)"
 FONT_FILE = "glyf_colr0.ttf"  # COLRv0: the colour-font format FreeType (and so Pillow) draws
 DEFAULT_SCALE = 1.1
+SCALE = option(
+    "emoji.scale", float, DEFAULT_SCALE, "Emoji size relative to the object's box", 0.01, 10.0
+)
 _MISSING = "\ue000"  # a private-use code point no emoji font maps: shows the 'missing' glyph
 
 
@@ -146,7 +150,7 @@ def emoji(image: Image, object: Objects, emoji: str, ctx: Context) -> Image:
     if len(object) == 0:
         ctx.note("no objects: the image is returned unchanged")
         return image
-    scale = float(ctx.settings.get("emoji.scale", DEFAULT_SCALE))
+    scale = ctx.option(SCALE)
     if scale <= 0:
         raise ToolArgumentError(f"emoji.scale must be positive, got {scale}")
     return draw_emoji(image, object, char, scale)

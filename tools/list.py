@@ -1,7 +1,7 @@
 """List: VisProg's knowledge step ("main characters of Friends", max=6), by the program writer.
 
-The step asks the same language model that writes programs (``ctx.services["llm"]``; when no
-service is given, the configured backend, see :mod:`visprog.planner.backends`). Local models
+The step asks the same language model that writes programs: the Session's ``llm`` service
+(tools never build backends themselves). Local models
 write under a grammar of ``- item`` lines, so the answer always reads as a list.
 """
 
@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from visprog.context import Context
-from visprog.errors import ToolArgumentError
+from visprog.errors import ModelUnavailableError, ToolArgumentError
 from visprog.registry import tool
 
 MODEL = "the program-writing language model (--llm)"
@@ -70,11 +70,12 @@ def parse_list(text: str, max_items: int) -> list[str]:
 
 def _backend(ctx: Context) -> Any:
     llm = ctx.services.get("llm")
-    if llm is not None:
-        return llm
-    from visprog.planner.backends import backend_spec, shared_backend
-
-    return shared_backend(backend_spec(None, ctx.settings), ctx.settings, ctx.device)
+    if llm is None:
+        raise ModelUnavailableError(
+            "List needs the program-writing language model, and this run has none: run "
+            "through a visprog.Session (it provides one), or pass services={'llm': backend}"
+        )
+    return llm
 
 
 @tool("List", model=MODEL)
@@ -85,11 +86,11 @@ def list_step(query: str, ctx: Context, max: int = 5) -> list[str]:
     from visprog.planner.grammar import list_grammar
 
     backend = _backend(ctx)
-    ctx.used_model(backend.name)
     grammar = list_grammar(max) if backend.constrained else None
     text = backend.complete(
         list_prompt(query, max), grammar=grammar, max_tokens=16 * max, stop=("\n\n",)
     )
+    ctx.used_model(backend.name)  # after the call: a lazy backend knows its model only then
     items = parse_list(text, max)
     if not items:
         ctx.note(f"the model returned no items: {text[:200]!r}")

@@ -25,19 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from visprog.config import number_setting
 from visprog.context import Context
 from visprog.errors import ModelUnavailableError, ToolArgumentError
-from visprog.models import (
-    host_reachable,
-    hub_load,
-    inference_mode,
-    require,
-    resolve_device,
-    torch_dtype,
-)
+from visprog.geometry import clip_boxes, nms
+from visprog.models import host_reachable, hub_load, inference_mode, require, torch_dtype
+from visprog.options import declare_model, option
 from visprog.registry import tool
-from visprog.values import FloatArray, Image, Objects
+from visprog.values import Image, Objects
 
 DEFAULT_ID = "google/owlv2-base-patch16-ensemble"
 HALVES = ("TOP", "BOTTOM", "LEFT", "RIGHT")
@@ -51,6 +45,26 @@ DEFAULT_THRESHOLDS = {
 DEFAULT_NMS = 0.5
 BACKENDS = tuple(DEFAULT_THRESHOLDS)
 
+BACKEND = option(
+    "loc.backend",
+    str,
+    "auto",
+    "auto (from the model id), owlv2, grounding_dino, yolo, yoloe, yolo_world",
+    choices=("auto", *BACKENDS),
+)
+THRESHOLD = option(
+    "loc.threshold", float, None, "Loc's minimum score (0..1; default per backend)", 0.0, 1.0
+)
+NMS = option(
+    "loc.nms",
+    float,
+    DEFAULT_NMS,
+    "Loc's IoU above which overlapping boxes are merged (0..1; 1 disables NMS)",
+    0.0,
+    1.0,
+)
+MAX_OBJECTS = option("loc.max_objects", int, None, "Loc keeps at most this many objects", 0)
+
 
 def half(image: Image, which: str) -> Objects:
     """One half of ``image`` ('TOP', 'BOTTOM', 'LEFT' or 'RIGHT') as an object in root pixels."""
@@ -61,7 +75,7 @@ def half(image: Image, which: str) -> Objects:
         "LEFT": (0, 0, w / 2, h),
         "RIGHT": (w / 2, 0, w, h),
     }[which]
-    return Objects(image.to_root(box), np.ones(1), [which.lower()], source=image.source)
+    return Objects.from_local(image, box, np.ones(1), [which.lower()])
 
 
 def backend_for(model_id: str, setting: str = "auto") -> str:
@@ -82,41 +96,37 @@ def backend_for(model_id: str, setting: str = "auto") -> str:
     return "grounding_dino" if "grounding" in name else "owlv2"
 
 
-def nms(boxes: FloatArray, scores: FloatArray, iou: float) -> np.ndarray:
-    """Indices kept by greedy non-maximum suppression, best score first (pure numpy)."""
-    order = np.argsort(-scores, kind="stable")
-    if iou >= 1.0:
-        return order
-    keep: list[int] = []
-    areas = np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(
-        boxes[:, 3] - boxes[:, 1], 0, None
-    )
-    while order.size:
-        i, rest = int(order[0]), order[1:]
-        keep.append(i)
-        x0 = np.maximum(boxes[i, 0], boxes[rest, 0])
-        y0 = np.maximum(boxes[i, 1], boxes[rest, 1])
-        x1 = np.minimum(boxes[i, 2], boxes[rest, 2])
-        y1 = np.minimum(boxes[i, 3], boxes[rest, 3])
-        inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-        union = areas[i] + areas[rest] - inter
-        overlap = np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
-        order = rest[overlap <= iou]
-    return np.asarray(keep, dtype=np.int64)
-
-
 def finish(
     image: Image, name: str, boxes: Any, scores: Any, settings: Mapping[str, Any]
 ) -> Objects:
     """Detections in ``image`` pixels -> Objects in root pixels, clipped, NMS'd, best first."""
-    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    b = clip_boxes(boxes, image.width, image.height)
     s = np.asarray(scores, dtype=np.float64).reshape(-1)
-    b[:, [0, 2]] = np.clip(b[:, [0, 2]], 0, image.width)
-    b[:, [1, 3]] = np.clip(b[:, [1, 3]], 0, image.height)
-    keep = nms(b, s, number_setting(settings, "loc.nms", DEFAULT_NMS, 0.0, 1.0))
-    if "loc.max_objects" in settings:
-        keep = keep[: int(number_setting(settings, "loc.max_objects", 0, 0))]
-    return Objects(image.to_root(b[keep]), s[keep], [name] * len(keep), source=image.source)
+    keep = nms(b, s, NMS.read(settings))
+    limit = MAX_OBJECTS.read(settings)
+    if limit is not None:
+        keep = keep[:limit]
+    return Objects.from_local(image, b[keep], s[keep], [name] * len(keep))
+
+
+def load_detector(model_id: str, device: str, dtype: str, settings: Mapping[str, Any]) -> Any:
+    """The detector ``model.loc`` names: (processor, model) from transformers, or a YOLO."""
+    backend = backend_for(model_id, BACKEND.read(settings))
+    if backend in ("owlv2", "grounding_dino"):
+        return load_transformers(model_id, device, dtype)
+    return load_yolo(model_id, backend)
+
+
+DETECTOR = declare_model(
+    "Loc",
+    "model.loc",
+    DEFAULT_ID,
+    load_detector,
+    kind="loc",
+    help="Loc's detector: a Hugging Face id, a local folder, or a YOLO .pt/.yaml",
+    options=(BACKEND, THRESHOLD, NMS, MAX_OBJECTS),
+    key_settings=("loc.backend",),
+)
 
 
 @tool("Loc", model=f"OWLv2 ({DEFAULT_ID}); Grounding DINO, YOLO, YOLOE, YOLO-World by config")
@@ -134,39 +144,29 @@ def loc(image: Image, object: str, ctx: Context) -> Objects:
 def detect(image: Image, name: str, ctx: Context) -> Objects:
     """Run the configured detector for ``name`` on ``image``; Objects in root pixels."""
     model_id = str(ctx.settings.get("model.loc", DEFAULT_ID))
-    backend = backend_for(model_id, str(ctx.settings.get("loc.backend", "auto")))
-    _threshold(ctx, backend)  # a bad value fails here, before a model loads
-    device = resolve_device(ctx.device)
+    backend = backend_for(model_id, ctx.option(BACKEND))
     if backend in ("owlv2", "grounding_dino"):
-        bundle = ctx.models.get(
-            model_id, device, lambda d: load_transformers(model_id, d, ctx.settings)
-        )
+        model, device = ctx.load_model(DETECTOR, record=False)
         # The checkpoint's own config says which of the two it is (a local folder's name may not).
-        backend = "grounding_dino" if "grounding" in bundle[1].config.model_type else "owlv2"
-        threshold = _threshold(ctx, backend)
-        boxes, scores = run_transformers(bundle, image, name, threshold)
+        backend = "grounding_dino" if "grounding" in model[1].config.model_type else "owlv2"
+        ctx.used_model(f"{backend} {model_id} on {device}")
+        threshold = ctx.option(THRESHOLD, DEFAULT_THRESHOLDS[backend])
+        boxes, scores = run_transformers(model, image, name, threshold)
     else:
-        yolo = ctx.models.get(
-            f"{backend}:{model_id}", device, lambda d: load_yolo(model_id, backend)
-        )
-        threshold = _threshold(ctx, backend)
-        boxes, scores = run_yolo(yolo, backend, image, name, threshold, device)
-    ctx.used_model(f"{backend} {model_id} on {device}")
+        model, device = ctx.load_model(DETECTOR, f"{backend} {model_id}")
+        threshold = ctx.option(THRESHOLD, DEFAULT_THRESHOLDS[backend])
+        boxes, scores = run_yolo(model, backend, image, name, threshold, device)
     ctx.note(f"{backend}: kept scores >= {threshold}")
     return finish(image, name, boxes, scores, ctx.settings)
-
-
-def _threshold(ctx: Context, backend: str) -> float:
-    return number_setting(ctx.settings, "loc.threshold", DEFAULT_THRESHOLDS[backend], 0.0, 1.01)
 
 
 # -- transformers: OWLv2 and Grounding DINO ------------------------------------------------------
 
 
-def load_transformers(model_id: str, device: str, settings: Any) -> tuple[Any, Any]:
-    """(processor, model) of a zero-shot detector, on ``device`` in the configured dtype."""
+def load_transformers(model_id: str, device: str, dtype_name: str) -> tuple[Any, Any]:
+    """(processor, model) of a zero-shot detector, on ``device`` in dtype ``dtype_name``."""
     tf = require("transformers", "models", "Loc")
-    dtype = torch_dtype(device, settings.get("models.dtype"))
+    dtype = torch_dtype(device, dtype_name)
     processor = hub_load("Loc", model_id, tf.AutoProcessor.from_pretrained, "model.loc")
     model = hub_load(
         "Loc", model_id, tf.AutoModelForZeroShotObjectDetection.from_pretrained, "model.loc"
@@ -187,8 +187,10 @@ def run_transformers(
     with inference_mode():
         outputs = model(**inputs)
     outputs = _to_float(outputs)
+    # The library's own path with the image's (height, width): OWLv2's processor knows that it
+    # padded the image to a square at the bottom right and scales by the longer side itself.
+    target = [(image.height, image.width)]
     if gdino:
-        target = [(image.height, image.width)]
         result = processor.post_process_grounded_object_detection(
             outputs,
             inputs["input_ids"],
@@ -197,10 +199,8 @@ def run_transformers(
             target_sizes=target,
         )[0]
     else:
-        # OWLv2 pads the image to a square at the bottom right; boxes are relative to that square.
-        side = max(image.width, image.height)
         result = processor.post_process_grounded_object_detection(
-            outputs, threshold=threshold, target_sizes=[(side, side)]
+            outputs, threshold=threshold, target_sizes=target
         )[0]
     return result["boxes"].float().cpu().numpy(), result["scores"].float().cpu().numpy()
 

@@ -18,14 +18,15 @@ replaced by the name), ``point.max_new_tokens``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from visprog.config import number_setting
 from visprog.context import Context
 from visprog.errors import ToolArgumentError
-from visprog.models import hub_load, inference_mode, require, resolve_device, torch_dtype
+from visprog.models import hub_load, inference_mode, require, torch_dtype
+from visprog.options import declare_model, option
 from visprog.registry import tool
 from visprog.values import Image, Points
 
@@ -102,16 +103,18 @@ def _in_range(x: float, y: float, scale: float) -> list[tuple[float, float]]:
 def to_points(image: Image, parsed: list[tuple[float, float, str]], name: str) -> Points:
     """Parsed fractions of ``image`` -> Points in root pixels, labelled ``name``."""
     if not parsed:
-        return Points.empty(image.source)
+        return Points.empty(image.source, image.root_size)
     frac = np.asarray([(x, y) for x, y, _ in parsed], dtype=np.float64)
-    xy = frac * np.asarray([image.width, image.height]) + np.asarray(image.offset)
-    return Points(xy, [name] * len(parsed), image.source)
+    xy = image.to_root_points(frac * np.asarray([image.width, image.height]))
+    return Points(xy, [name] * len(parsed), image.source, image.root_size)
 
 
-def load_molmo(model_id: str, device: str, settings: Any) -> tuple[Any, Any]:
-    """(processor, model) of a Molmo 2 checkpoint on ``device`` (half precision on GPU)."""
+def load_molmo(
+    model_id: str, device: str, dtype_name: str, settings: Mapping[str, Any] | None = None
+) -> tuple[Any, Any]:
+    """(processor, model) of a Molmo 2 checkpoint on ``device`` in dtype ``dtype_name``."""
     tf = require("transformers", "models", "Point")
-    dtype = torch_dtype(device, settings.get("models.dtype"))
+    dtype = torch_dtype(device, dtype_name)
     processor = hub_load("Point", model_id, tf.AutoProcessor.from_pretrained, "model.point")
     model = hub_load(
         "Point",
@@ -121,6 +124,25 @@ def load_molmo(model_id: str, device: str, settings: Any) -> tuple[Any, Any]:
         dtype=dtype,
     )
     return processor, model.to(device).eval()
+
+
+PROMPT = option(
+    "point.prompt",
+    str,
+    DEFAULT_PROMPT,
+    "Point's instruction to Molmo, with {object}",
+    contains="{object}",
+)
+MAX_TOKENS = option("point.max_new_tokens", int, MAX_NEW_TOKENS, "Point's generation budget", 1)
+MOLMO = declare_model(
+    "Point",
+    "model.point",
+    DEFAULT_ID,
+    load_molmo,
+    kind="molmo",
+    help="Point's Molmo 2 model: a Hugging Face id or a local folder",
+    options=(PROMPT, MAX_TOKENS),
+)
 
 
 def ask(bundle: tuple[Any, Any], image: Image, prompt: str, max_new_tokens: int) -> str:
@@ -142,14 +164,9 @@ def point(image: Image, object: str, ctx: Context) -> Points:
     name = object.strip()
     if not name:
         raise ToolArgumentError("Point: the object name is empty")
-    model_id = str(ctx.settings.get("model.point", DEFAULT_ID))
-    device = resolve_device(ctx.device)
-    bundle = ctx.models.get(
-        f"molmo:{model_id}", device, lambda d: load_molmo(model_id, d, ctx.settings)
-    )
-    ctx.used_model(f"Molmo 2 {model_id} on {device}")
-    prompt = str(ctx.settings.get("point.prompt", DEFAULT_PROMPT)).replace("{object}", name)
-    limit = int(number_setting(ctx.settings, "point.max_new_tokens", MAX_NEW_TOKENS, 1))
+    prompt = ctx.option(PROMPT).replace("{object}", name)
+    limit = ctx.option(MAX_TOKENS)
+    bundle, _ = ctx.load_model(MOLMO, f"Molmo 2 {ctx.settings.get(MOLMO.setting, MOLMO.default)}")
     answer = ask(bundle, image, prompt, limit)
     parsed = parse_points(answer)
     ctx.note(f"Molmo answered {answer[:200]!r}: {len(parsed)} points")

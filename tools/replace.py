@@ -16,15 +16,18 @@ model; default: the model's native size).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from visprog.context import Context
 from visprog.errors import ToolArgumentError
+from visprog.geometry import feather, mask_box
 from visprog.models import hub_load, inference_mode, require, torch_dtype
+from visprog.options import declare_model, option
 from visprog.registry import tool
-from visprog.values import BoolArray, FloatArray, Image, Objects, UInt8Array
+from visprog.values import BoolArray, Image, Objects, UInt8Array
 
 DEFAULT_ID = "stable-diffusion-v1-5/stable-diffusion-inpainting"
 SETTING = "model.replace"
@@ -33,7 +36,12 @@ DEFAULT_GUIDANCE = 7.5
 CONTEXT_MARGIN = 0.25  # of the region's size, on each side: the model sees the surroundings
 
 
-def load_inpainting(model_id: str, device: str, dtype_setting: Any = None) -> Any:
+def load_inpainting(
+    model_id: str,
+    device: str,
+    dtype_setting: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> Any:
     """A diffusers inpainting pipeline for ``model_id`` on ``device`` (half precision on GPU)."""
     require("torch", "replace", "Replace")
     diffusers = require("diffusers", "replace", "Replace")
@@ -49,6 +57,28 @@ def load_inpainting(model_id: str, device: str, dtype_setting: Any = None) -> An
     return pipe.to(device)
 
 
+SEED = option("replace.seed", int, 0, "Replace's random seed (same seed, same image)", 0, 2**32 - 1)
+STEPS = option("replace.steps", int, DEFAULT_STEPS, "Replace's diffusion steps", 1, 1000)
+GUIDANCE = option(
+    "replace.guidance",
+    float,
+    DEFAULT_GUIDANCE,
+    "Replace's classifier-free guidance scale",
+    0.0,
+    100.0,
+)
+SIZE = option("replace.size", int, None, "Replace's working size in pixels", 64, 4096)
+MODEL = declare_model(
+    "Replace",
+    SETTING,
+    DEFAULT_ID,
+    load_inpainting,
+    kind="inpaint",
+    help="Replace's diffusers inpainting pipeline: a Hugging Face id or a local folder",
+    options=(SEED, STEPS, GUIDANCE, SIZE),
+)
+
+
 def native_size(pipe: Any) -> int:
     """The long side the pipeline was trained at (UNet sample size x VAE scale), else 512."""
     unet = getattr(pipe, "unet", None)
@@ -61,8 +91,10 @@ def native_size(pipe: Any) -> int:
 
 def window(mask: BoolArray, margin: float = CONTEXT_MARGIN) -> tuple[int, int, int, int]:
     """The box (xyxy, pixels) around the mask's pixels, grown by ``margin`` of its size."""
-    ys, xs = np.nonzero(mask)
-    x0, y0, x1, y1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+    box = mask_box(mask)
+    if box is None:
+        raise ValueError("window() of an empty mask")  # the caller checks mask.any() first
+    x0, y0, x1, y1 = box
     dx = max(8, int((x1 - x0) * margin))
     dy = max(8, int((y1 - y0) * margin))
     h, w = mask.shape
@@ -87,18 +119,6 @@ def grow(mask: BoolArray, pixels: int) -> BoolArray:
     pil = PILImage.fromarray(mask.astype(np.uint8) * 255, "L")
     out: BoolArray = np.asarray(pil.filter(ImageFilter.MaxFilter(2 * pixels + 1))) > 127
     return out
-
-
-def feather(mask: BoolArray, radius: float) -> FloatArray:
-    """A soft alpha (H, W, 1) in [0, 1] from a hard mask."""
-    from PIL import Image as PILImage
-    from PIL import ImageFilter
-
-    pil = PILImage.fromarray(mask.astype(np.uint8) * 255, "L")
-    if radius > 0:
-        pil = pil.filter(ImageFilter.GaussianBlur(radius))
-    alpha: FloatArray = (np.asarray(pil, dtype=np.float64) / 255.0)[:, :, None]
-    return alpha
 
 
 def inpaint(
@@ -163,12 +183,7 @@ def replace(image: Image, object: Objects, prompt: str, ctx: Context) -> Image:
     if not mask.any():
         ctx.note("the objects do not overlap this image: it is returned unchanged")
         return image
-    pipe, device = ctx.load_model("inpaint", SETTING, DEFAULT_ID, load_inpainting)
-    options = {
-        "seed": ctx.settings.get("replace.seed", 0),
-        "steps": ctx.settings.get("replace.steps", DEFAULT_STEPS),
-        "guidance": ctx.settings.get("replace.guidance", DEFAULT_GUIDANCE),
-        "size": ctx.settings.get("replace.size"),
-    }
+    options = {o.key.split(".")[1]: ctx.option(o) for o in (SEED, STEPS, GUIDANCE, SIZE)}
+    pipe, device = ctx.load_model(MODEL)
     ctx.note(f"seed {options['seed']}, {options['steps']} steps")
     return image.with_pixels(inpaint(pipe, image, mask, prompt.strip(), options))

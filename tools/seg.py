@@ -21,17 +21,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from visprog.config import number_setting
 from visprog.context import Context
 from visprog.errors import ModelUnavailableError, ToolArgumentError
-from visprog.models import hub_file, inference_mode, require, resolve_device
+from visprog.geometry import clip_boxes, mask_boxes
+from visprog.models import hub_file, inference_mode, require
+from visprog.options import declare_model, option
 from visprog.registry import tool
-from visprog.values import BoolArray, FloatArray, Image, Objects, Points
+from visprog.values import Image, Objects, Points, check_frames
 
 DEFAULT_ID = "facebook/sam2.1-hiera-large"
 DEFAULT_MAX_AUTO = 64
@@ -68,13 +70,13 @@ def config_from_filename(ckpt: str) -> str | None:
     return None
 
 
-def locate(model_id: str, settings: Any) -> tuple[str, str]:
+def locate(model_id: str, settings: Mapping[str, Any]) -> tuple[str, str]:
     """(config path, checkpoint path) for ``model.seg`` (downloads a hub checkpoint if needed).
 
     Raises:
         ModelUnavailableError: When the checkpoint or its config cannot be found.
     """
-    config = settings.get("seg.config")
+    config = CONFIG.read(settings)
     if os.path.isdir(model_id):
         ckpts = sorted(Path(model_id).glob("*.pt"))
         yamls = sorted(Path(model_id).glob("*.yaml"))
@@ -123,10 +125,50 @@ def build_sam2(config: str, ckpt: str | None, device: str) -> Any:
     return model.to(device).eval()
 
 
-def load_sam2(model_id: str, device: str, settings: Any) -> Any:
-    """Locate and build the configured SAM 2 model on ``device``."""
+def load_sam2(model_id: str, device: str, dtype: str, settings: Mapping[str, Any]) -> Any:
+    """Locate and build the configured SAM 2 model on ``device``.
+
+    Weights stay float32; on CUDA it runs under bf16 autocast, SAM 2's own recipe.
+    """
     config, ckpt = locate(model_id, settings)
     return build_sam2(config, ckpt, device)
+
+
+CONFIG = option(
+    "seg.config", str, None, "SAM 2 config for a local checkpoint, e.g. sam2.1_hiera_l or a .yaml"
+)
+POINTS_PER_SIDE = option(
+    "seg.points_per_side", int, 32, "Seg's automatic mask generator grid (no prompt)", 1, 256
+)
+PRED_IOU = option(
+    "seg.pred_iou_thresh", float, 0.8, "Seg's automatic masks: minimum predicted IoU", 0.0, 1.0
+)
+STABILITY = option(
+    "seg.stability_score_thresh",
+    float,
+    0.95,
+    "Seg's automatic masks: minimum stability score",
+    0.0,
+    1.0,
+)
+MAX_AUTO = option(
+    "seg.max_objects",
+    int,
+    DEFAULT_MAX_AUTO,
+    "Seg keeps at most this many automatic masks (the largest)",
+    1,
+)
+SAM2 = declare_model(
+    "Seg",
+    "model.seg",
+    DEFAULT_ID,
+    load_sam2,
+    kind="sam2",
+    help="Seg's SAM 2 checkpoint: a Hugging Face id, a .pt file or a folder",
+    dtype="float32",
+    options=(CONFIG, POINTS_PER_SIDE, PRED_IOU, STABILITY, MAX_AUTO),
+    key_settings=("seg.config",),
+)
 
 
 # -- running --------------------------------------------------------------------------------------
@@ -159,26 +201,6 @@ def predictor_for(image: Image, model: Any, model_key: str, ctx: Context, device
         predictor.set_image(image.pixels)
     ctx.run_cache[key] = predictor
     return predictor
-
-
-def to_root_masks(image: Image, masks: Any) -> BoolArray:
-    """(N, h, w) masks in ``image`` pixels -> (N, H_root, W_root) in the root frame."""
-    local = np.asarray(masks).reshape(-1, image.height, image.width) > 0
-    root_w, root_h = image.root_size
-    out = np.zeros((local.shape[0], root_h, root_w), dtype=bool)
-    x0, y0, x1, y1 = image.root_box
-    out[:, y0:y1, x0:x1] = local
-    return out
-
-
-def mask_boxes(masks: BoolArray, fallback: FloatArray) -> FloatArray:
-    """Tight xyxy boxes of (N, H, W) masks; ``fallback[i]`` where mask ``i`` is empty."""
-    boxes = np.array(fallback, dtype=np.float64).reshape(-1, 4)
-    for i, m in enumerate(masks):
-        ys, xs = np.nonzero(m)
-        if len(xs):
-            boxes[i] = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
-    return boxes
 
 
 def prompt_masks(
@@ -225,10 +247,9 @@ def segment_prompts(
         fallback.extend([local_box] * len(s))
         centre = point if point is not None else _centre(local_box)
         points.extend([centre] * len(s))
-    root = to_root_masks(image, np.concatenate(masks))
-    boxes = mask_boxes(root, image.to_root(np.asarray(fallback)))
-    xy = np.asarray(points, dtype=np.float64).reshape(-1, 2) + np.asarray(image.offset)
-    return Objects(boxes, np.asarray(scores), labels, root, xy, image.source)
+    local = np.concatenate(masks) > 0
+    boxes = mask_boxes(local, np.asarray(fallback))
+    return Objects.from_local(image, boxes, np.asarray(scores), labels, local, points)
 
 
 def _centre(box: Any) -> tuple[float, float]:
@@ -239,29 +260,27 @@ def _centre(box: Any) -> tuple[float, float]:
 def automatic_masks(image: Image, model: Any, ctx: Context) -> Objects:
     """SAM 2's automatic mask generator over the whole image (largest masks first)."""
     amg = require("sam2.automatic_mask_generator", "seg", "Seg")
-    s = ctx.settings
     generator = amg.SAM2AutomaticMaskGenerator(
         model,
-        points_per_side=int(number_setting(s, "seg.points_per_side", 32, 1, 256)),
-        pred_iou_thresh=number_setting(s, "seg.pred_iou_thresh", 0.8, 0.0, 1.0),
-        stability_score_thresh=number_setting(s, "seg.stability_score_thresh", 0.95, 0.0, 1.0),
+        points_per_side=ctx.option(POINTS_PER_SIDE),
+        pred_iou_thresh=ctx.option(PRED_IOU),
+        stability_score_thresh=ctx.option(STABILITY),
     )
     device = str(model.device)
     with inference_mode(), autocast(device):
         found = generator.generate(image.pixels)
     found.sort(key=lambda r: -int(r["area"]))
-    limit = int(number_setting(s, "seg.max_objects", DEFAULT_MAX_AUTO, 1))
+    limit = ctx.option(MAX_AUTO)
     if len(found) > limit:
         ctx.note(f"kept the {limit} largest of {len(found)} masks (seg.max_objects)")
         found = found[:limit]
     if not found:
-        return Objects.empty(image.source)
+        return Objects.none_in(image)
     local = np.stack([r["segmentation"] for r in found])
-    root = to_root_masks(image, local)
     x, y, w, h = np.asarray([r["bbox"] for r in found], dtype=np.float64).T
-    boxes = image.to_root(np.stack([x, y, x + w, y + h], axis=1))
+    boxes = np.stack([x, y, x + w, y + h], axis=1)
     scores = np.asarray([float(r["predicted_iou"]) for r in found])
-    return Objects(boxes, scores, ["object"] * len(found), root, source=image.source)
+    return Objects.from_local(image, boxes, scores, ["object"] * len(found), local)
 
 
 # -- the step -------------------------------------------------------------------------------------
@@ -270,20 +289,11 @@ def automatic_masks(image: Image, model: Any, ctx: Context) -> Objects:
 def _prompts(image: Image, object: Objects | None, point: Points | None) -> list[Any]:
     """(label, local box, local point) prompts from objects or points given in root pixels."""
     if object is not None:
-        boxes = image.to_local(object.boxes)
-        boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, image.width)
-        boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, image.height)
+        boxes = clip_boxes(image.to_local(object.boxes), image.width, image.height)
         return [(object.labels[i], boxes[i], None) for i in range(len(object))]
     assert point is not None  # noqa: S101 - the caller passes one of the two
-    xy = point.xy - np.asarray(image.offset, dtype=np.float64)
+    xy = image.to_local_points(point.xy)
     return [(point.labels[i], None, xy[i]) for i in range(len(point))]
-
-
-def _check_source(image: Image, value: Objects | Points, name: str) -> None:
-    if value.source != image.source:
-        raise ToolArgumentError(
-            f"Seg: {name} were found in {value.source!r}, but the image is {image.source!r}"
-        )
 
 
 @tool("Seg", model=f"SAM 2 ({DEFAULT_ID})")
@@ -313,15 +323,12 @@ def seg(
         ctx.note(f"query {query!r}: {len(object)} boxes from Loc")
     prompt_value = object if object is not None else point
     if prompt_value is not None:
-        _check_source(image, prompt_value, "the objects" if object is not None else "the points")
+        # The interpreter checked the arguments; objects from the query's Loc are checked here.
+        check_frames("Seg", {"image": image, given[0] if given else "object": prompt_value})
         if len(prompt_value) == 0:
-            return Objects.empty(image.source)
-    model_id = str(ctx.settings.get("model.seg", DEFAULT_ID))
-    device = resolve_device(ctx.device)
-    model = ctx.models.get(
-        f"sam2:{model_id}", device, lambda d: load_sam2(model_id, d, ctx.settings)
-    )
-    ctx.used_model(f"SAM 2 {model_id} on {device}")
+            return Objects.none_in(image)
+    model_id = str(ctx.settings.get(SAM2.setting, SAM2.default))
+    model, device = ctx.load_model(SAM2, f"SAM 2 {model_id}")
     if prompt_value is None:
         ctx.note("no prompt: automatic masks over the whole image")
         return automatic_masks(image, model, ctx)

@@ -39,7 +39,7 @@ def draw_objects(image: Image, objects: Objects, show_scores: bool = True) -> Im
         x0, y0, x1, y1 = image.to_local(objects.boxes[i])[0].tolist()
         draw.rectangle((x0, y0, x1, y1), outline=color, width=width)
         if objects.points is not None:
-            px, py = objects.points[i] - np.array(image.offset)
+            px, py = image.to_local_points(objects.points[i])[0]
             draw.ellipse(
                 (px - width * 2, py - width * 2, px + width * 2, py + width * 2), fill=color
             )

@@ -20,12 +20,15 @@ lower case, numbers as digits, ``yes``/``no``, no trailing punctuation. Other se
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from visprog.context import Context
 from visprog.errors import ToolArgumentError
+from visprog.geometry import number_word
 from visprog.models import hub_load, inference_mode, require, torch_dtype
+from visprog.options import declare_model, option
 from visprog.registry import tool
 from visprog.values import Image
 
@@ -35,19 +38,10 @@ PROMPT = "{question} Answer the question using a single word or phrase."
 PLAIN_PROMPT = "Question: {question} Answer:"
 MAX_NEW_TOKENS = 16
 
-_UNITS = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen"
-).split()
-_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
-NUMBER_WORDS: dict[str, int] = {w: i for i, w in enumerate(_UNITS)}
-NUMBER_WORDS.update({w: 20 + 10 * i for i, w in enumerate(_TENS)})
-NUMBER_WORDS.update({"hundred": 100, "a hundred": 100, "one hundred": 100, "none": 0})
 
 _PREFIX = re.compile(r"^\s*(?:answer|assistant|a)\s*:\s*", re.IGNORECASE)
 _YES_NO = re.compile(r"^(yes|no)(?:[\s,.!;:]*$|[,.!;:]\s)")
 _ARTICLE = re.compile(r"^(?:a|an|the)\s+")
-_COMPOUND = re.compile(r"^([a-z]+)[\s-]([a-z]+)$")
 
 
 def normalize_answer(text: str) -> str:
@@ -66,22 +60,12 @@ def normalize_answer(text: str) -> str:
     match = _YES_NO.match(s)
     if match:
         return match.group(1)
-    number = _number(s)
+    number = number_word(s)
     if number is not None:
         return str(number)
     without_article = _ARTICLE.sub("", s)
-    number = _number(without_article)
+    number = number_word(without_article)
     return str(number) if number is not None else without_article
-
-
-def _number(s: str) -> int | None:
-    """``"two"`` -> 2, ``"twenty one"`` / ``"twenty-one"`` -> 21; None for anything else."""
-    if s in NUMBER_WORDS:
-        return NUMBER_WORDS[s]
-    match = _COMPOUND.match(s)
-    if match and match.group(1) in _TENS and match.group(2) in _UNITS[1:10]:
-        return NUMBER_WORDS[match.group(1)] + NUMBER_WORDS[match.group(2)]
-    return None
 
 
 @dataclass
@@ -100,7 +84,12 @@ class VqaModel:
     model: Any
 
 
-def load_vqa(model_id: str, device: str, dtype_setting: Any = None) -> VqaModel:
+def load_vqa(
+    model_id: str,
+    device: str,
+    dtype_setting: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> VqaModel:
     """Load ``model_id`` (hub id or folder) for VQA on ``device``, in half precision on GPU.
 
     Raises:
@@ -114,6 +103,23 @@ def load_vqa(model_id: str, device: str, dtype_setting: Any = None) -> VqaModel:
     model = hub_load("VQA", model_id, cls.from_pretrained, SETTING)
     model = model.to(device=device, dtype=torch_dtype(device, dtype_setting)).eval()
     return VqaModel(kind, processor, model)
+
+
+MAX_TOKENS = option(
+    "vqa.max_new_tokens", int, MAX_NEW_TOKENS, "VQA's answer length budget", 1, 4096
+)
+PROMPT_OPTION = option(
+    "vqa.prompt", str, PROMPT, "VQA's instruction, with {question}", contains="{question}"
+)
+MODEL = declare_model(
+    "VQA",
+    SETTING,
+    DEFAULT_ID,
+    load_vqa,
+    kind="vqa",
+    help="VQA's image-text-to-text model (or BLIP VQA): a Hugging Face id or a local folder",
+    options=(MAX_TOKENS, PROMPT_OPTION),
+)
 
 
 def ask(vqa: VqaModel, image: Image, question: str, max_new_tokens: int, prompt: str) -> str:
@@ -153,11 +159,9 @@ def vqa(image: Image, question: str, ctx: Context) -> str:
     """Answer a question about the image in a word or short phrase ('2', 'yes', 'red')."""
     if not question.strip():
         raise ToolArgumentError("VQA: the question is empty")
-    model, _ = ctx.load_model("vqa", SETTING, DEFAULT_ID, load_vqa)
-    max_new_tokens = int(ctx.settings.get("vqa.max_new_tokens", MAX_NEW_TOKENS))
-    prompt = str(ctx.settings.get("vqa.prompt", PROMPT))
-    if "{question}" not in prompt:
-        raise ToolArgumentError(f"vqa.prompt must contain '{{question}}', got {prompt!r}")
+    max_new_tokens = ctx.option(MAX_TOKENS)
+    prompt = ctx.option(PROMPT_OPTION)
+    model, _ = ctx.load_model(MODEL)
     raw = ask(model, image, question.strip(), max_new_tokens, prompt)
     answer = normalize_answer(raw)
     if answer != raw:

@@ -18,10 +18,10 @@ from visprog.errors import (
     Diagnostic,
     GenerationError,
     ImageLoadError,
+    InvalidValueError,
     LimitError,
     ModelUnavailableError,
     ProbeError,
-    StepFailedError,
     ToolArgumentError,
     ToolDeclarationError,
     ToolExecutionError,
@@ -29,8 +29,10 @@ from visprog.errors import (
     VisprogSyntaxError,
 )
 from visprog.images import load_image
+from visprog.interpreter import StepFailedError
 from visprog.program import Program
 from visprog.registry import REGISTRY, Expression, Registry, ToolSpec, register_tool, tool
+from visprog.session import Session
 from visprog.syntax import parse
 from visprog.trace import StepRecord, Trace
 from visprog.values import Image, Objects, Points
@@ -46,6 +48,7 @@ __all__ = [
     "GenerationError",
     "Image",
     "ImageLoadError",
+    "InvalidValueError",
     "LimitError",
     "ModelUnavailableError",
     "Objects",
@@ -53,6 +56,7 @@ __all__ = [
     "ProbeError",
     "Program",
     "Registry",
+    "Session",
     "StepFailedError",
     "StepRecord",
     "ToolArgumentError",

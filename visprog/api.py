@@ -1,4 +1,4 @@
-"""The Python API: parse, check and execute programs on images."""
+"""The Python API: check and execute programs on images (conveniences over :class:`Session`)."""
 
 from __future__ import annotations
 
@@ -6,22 +6,17 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from visprog import values as V
 from visprog.checker import check as _check
-from visprog.config import load_settings
-from visprog.errors import Diagnostic, ImageLoadError
-from visprog.images import DEFAULT_MAX_PIXELS, as_image
-from visprog.interpreter import DEFAULT_MAX_STEPS, Interpreter
-from visprog.models import default_manager
+from visprog.errors import Diagnostic
+from visprog.images import DEFAULT_MAX_PIXELS
+from visprog.interpreter import DEFAULT_MAX_STEPS
 from visprog.program import Program
 from visprog.registry import Registry
+from visprog.session import ImageLike, Session, bind_inputs, default_session, ensure_tools
 from visprog.syntax import parse
 from visprog.trace import Trace
 
-
-def ensure_tools() -> None:
-    """Import the built-in tools so they are registered (cheap after the first call)."""
-    import visprog.tools  # noqa: F401
+__all__ = ["ImageLike", "Session", "bind_inputs", "check", "ensure_tools", "execute"]
 
 
 def check(
@@ -46,41 +41,6 @@ def check(
     return _check(parse(program) if isinstance(program, str) else program, inputs, registry)
 
 
-ImageLike = Any  # a path, a PIL image, an (H, W, 3) uint8 array, or a visprog Image
-
-
-def bind_inputs(
-    images: ImageLike | Mapping[str, Any] | None, max_pixels: int = DEFAULT_MAX_PIXELS
-) -> dict[str, Any]:
-    """Name the inputs as the CLI does: ``IMAGE``, a pair as ``LEFT``/``RIGHT``, or by mapping.
-
-    One image is ``IMAGE``, a pair (list or tuple) is ``LEFT`` and ``RIGHT``, and a mapping keeps
-    its names.
-
-    Numbers and bools in a mapping pass through as typed inputs; anything else must be an image
-    (a path, a PIL image, an array or an :class:`~visprog.values.Image`).
-
-    Raises:
-        ImageLoadError: For a value that is not an image, or a sequence that is not a pair.
-    """
-    if images is None:
-        return {}
-    if isinstance(images, (list, tuple)):
-        if len(images) != 2:
-            raise ImageLoadError(
-                f"{len(images)} images given as a sequence: pass one image, a pair (LEFT, RIGHT), "
-                "or a mapping of input names to images"
-            )
-        images = {"LEFT": images[0], "RIGHT": images[1]}
-    if not isinstance(images, Mapping):
-        return {"IMAGE": as_image(images, "IMAGE", max_pixels)}
-    out: dict[str, Any] = {}
-    for name, value in images.items():
-        scalar = V.type_of(value) in (V.NUMBER, V.BOOL)
-        out[name] = value if scalar else as_image(value, name, max_pixels)
-    return out
-
-
 def execute(
     program: Program | str,
     images: ImageLike | Mapping[str, Any] | None = None,
@@ -93,8 +53,14 @@ def execute(
     settings: Mapping[str, Any] | None = None,
     services: Mapping[str, Any] | None = None,
     config: str | os.PathLike[str] | None = None,
+    session: Session | None = None,
 ) -> Trace:
-    """Check and run a program on images.
+    """Check and run a program on images: a one-call convenience over a :class:`Session`.
+
+    With no session options this uses one process-wide default Session (built from the config
+    file and the environment on first use), so repeated calls reuse its loaded models; with
+    options it builds a Session for this call. For many runs with options, make a Session
+    yourself and call :meth:`Session.run`.
 
     Args:
         program: Parsed program or source text.
@@ -111,6 +77,7 @@ def execute(
         config: A TOML settings file (default ``$VISPROG_CONFIG`` or the user's config file).
             ``settings`` override it, and ``VISPROG_*`` variables sit between the two (see
             :mod:`visprog.config`).
+        session: The Session to run in (then the other options must be left at their defaults).
 
     Returns:
         The trace; ``trace.result`` is the answer.
@@ -119,16 +86,16 @@ def execute(
         VisprogSyntaxError, CheckError, ImageLoadError, LimitError, StepFailedError: See
         :mod:`visprog.errors`; a StepFailedError carries the partial trace.
     """
-    ensure_tools()
-    inputs = bind_inputs(images, max_pixels)
-    settings = load_settings(config, settings)
-    default_manager().configure(settings)
-    interpreter = Interpreter(
-        registry,
-        device=device,
-        max_steps=max_steps,
-        max_pixels=max_pixels,
-        settings=settings,
-        services=services,
-    )
-    return interpreter.run(program, inputs, query=query)
+    options = dict(
+        settings=settings, config=config, device=device, registry=registry, services=services,
+        max_steps=max_steps, max_pixels=max_pixels,
+    )  # fmt: skip
+    custom = session is not None or any(v != _DEFAULTS[k] for k, v in options.items())
+    chosen = session or (Session(**options) if custom else default_session())  # type: ignore[arg-type]
+    return chosen.run(parse(program) if isinstance(program, str) else program, images, query=query)
+
+
+_DEFAULTS: dict[str, Any] = dict(
+    settings=None, config=None, device="auto", registry=None, services=None,
+    max_steps=DEFAULT_MAX_STEPS, max_pixels=DEFAULT_MAX_PIXELS,
+)  # fmt: skip

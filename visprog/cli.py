@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from visprog.errors import ConfigurationError, StepFailedError, VisprogError
+from visprog.errors import ConfigurationError, VisprogError
 
 if TYPE_CHECKING:
     from visprog.planner.repair import RuntimeRepair
@@ -50,6 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report(error: VisprogError, args: argparse.Namespace) -> None:
+    from visprog.interpreter import StepFailedError
+
     if args.debug:
         traceback.print_exception(error)
     name = type(error.error if isinstance(error, StepFailedError) else error).__name__
@@ -217,11 +219,15 @@ def cmd_tools(args: argparse.Namespace) -> int:
         if spec.model:
             print(f"    model: {spec.model}")
         print()
-    from visprog.config import KNOWN_KEYS
+    from visprog.options import MODELS, OPTIONS
 
+    print("Models (set the setting to a Hugging Face id or a local path):")
+    for decl in MODELS.values():
+        print(f"  {decl.setting:28} {decl.default}  ({decl.tool}; offline: {decl.source})")
+    print()
     print("Settings (--set KEY=VALUE, --config FILE, or VISPROG_SECTION_NAME):")
-    for key, meaning in KNOWN_KEYS.items():
-        print(f"  {key:28} {meaning}")
+    for key, opt in OPTIONS.items():
+        print(f"  {key:28} {opt.help} [{opt.accepted()}]")
     return 0
 
 
@@ -247,99 +253,103 @@ def _bind(args: argparse.Namespace, images: list[str]) -> dict[str, str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """``visprog run``."""
+    """``visprog run``: one Session from the options; it writes (if asked) and runs the program."""
     if args.quiet:
         # The model libraries draw their own progress bars (weights, downloads); quiet means none.
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        from visprog.models import default_manager
-
-        default_manager().log = lambda message: None
-    from visprog.api import bind_inputs, ensure_tools
-    from visprog.images import DEFAULT_MAX_PIXELS
-    from visprog.interpreter import DEFAULT_MAX_STEPS, Interpreter
-    from visprog.planner.repair import RuntimeRepair
+    from visprog.interpreter import StepFailedError
     from visprog.syntax import parse
 
-    query: str | None = None
+    session = make_session(args)
     images = list(args.items)
-    if args.program is None and not images:
-        raise ConfigurationError("nothing to run: give a query and images, or --program FILE")
-    max_pixels = args.max_pixels or DEFAULT_MAX_PIXELS
-    ensure_tools()
-    interp = Interpreter(
-        device=args.device,
-        settings=run_settings(args),
-        max_pixels=max_pixels,
-        max_steps=args.max_steps or DEFAULT_MAX_STEPS,
-    )
-    inputs: dict[str, Any] = {}
-
-    def run(program: Program) -> Trace:
-        interp.on_step = None if args.quiet else _progress(len(program.statements))
-        interp.services = _services(args)  # after generation: List asks the program writer
-        return interp.run(program, inputs, query=query)
-
-    trace = None
-    generation: list[dict[str, Any]] = []
     try:
         if args.program is None:
-            query = images.pop(0)
-            if args.program_only:
-                source, name, generation = _generate(query, args)
+            if not images:
+                raise ConfigurationError(
+                    "nothing to run: give a query and images, or --program FILE"
+                )
+            trace = _write_and_run(session, images.pop(0), images, args)
+            if trace is None:  # --program-only
                 return 0
-            inputs = bind_inputs(_bind(args, images), max_pixels)
-            # Tool-argument errors at run time go back to the model (bounded by --attempts).
-            runner = RuntimeRepair(run)
-            source, name, generation = _generate(query, args, runner)
-            trace = runner.trace
         else:
-            source, name = read_program(args.program)
-            inputs = bind_inputs(_bind(args, images), max_pixels)
-        if trace is None:
-            trace = run(parse(source, name))
+            program = parse(*read_program(args.program))
+            on_step = None if args.quiet else _progress(len(program.statements))
+            trace = session.run(program, _bind(args, images), on_step=on_step)
     except StepFailedError as e:
-        e.trace.generation = generation
         _write_outputs(e.trace, args, result_ok=False)
         raise
-    trace.generation = generation
     _write_outputs(trace, args, result_ok=True)
     _print_result(trace.result, args)
     return 0
 
 
-def run_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """Settings for ``visprog run``: config file < VISPROG_* variables < ``--set``."""
-    from visprog.config import load_settings, parse_assignments
-    from visprog.models import default_manager
+def _write_and_run(
+    session: Any, query: str, images: list[str], args: argparse.Namespace
+) -> Trace | None:
+    """Write the program for ``query`` and run it (None with ``--program-only``).
 
-    settings = load_settings(args.config, parse_assignments(args.settings))
-    default_manager().configure(settings)
-    return settings
+    Each candidate that checks is run at once (:class:`~visprog.planner.repair.RuntimeRepair`),
+    so a tool-argument error (an unknown emoji, a bad category) goes back to the model with its
+    message, bounded by ``--attempts``, and the successful run is kept rather than repeated.
+    """
+    from visprog.planner.repair import RuntimeRepair
+
+    if args.program_only:
+        _generate(session, query, args)
+        return None
+    inputs = session.bind(_bind(args, images))
+
+    def run(program: Program) -> Trace:
+        on_step = None if args.quiet else _progress(len(program.statements))
+        return session.run(program, inputs, query=query, on_step=on_step)  # type: ignore[no-any-return]
+
+    runner = RuntimeRepair(run)
+    gen = _generate(session, query, args, runner)
+    trace = runner.trace if runner.trace is not None else run(gen.program)
+    trace.generation = gen.records()
+    return trace
+
+
+def run_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """Settings for ``visprog run`` (before validation): config file < VISPROG_* < ``--set``."""
+    from visprog.config import load_settings, parse_assignments
+
+    return load_settings(args.config, parse_assignments(args.settings))
+
+
+def make_session(args: argparse.Namespace) -> Any:
+    """The one Session of a ``visprog run``, from its options (settings validated here)."""
+    from visprog.config import parse_assignments
+    from visprog.images import DEFAULT_MAX_PIXELS
+    from visprog.interpreter import DEFAULT_MAX_STEPS
+    from visprog.session import Session
+
+    return Session(
+        parse_assignments(args.settings),
+        config=args.config,
+        device=args.device,
+        llm=args.llm,
+        max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
+        max_steps=args.max_steps or DEFAULT_MAX_STEPS,
+        log=(lambda message: None) if args.quiet else None,
+    )
 
 
 def _generate(
-    query: str, args: argparse.Namespace, runner: RuntimeRepair | None = None
-) -> tuple[str, str, list[dict[str, Any]]]:
-    """Write the program for ``query`` with the chosen backend: (source, name, records).
+    session: Any, query: str, args: argparse.Namespace, runner: RuntimeRepair | None = None
+) -> Any:
+    """Write the program for ``query`` with the session's language model.
 
-    With ``runner``, each candidate that checks is also run, and tool-argument errors are
-    repaired (its ``trace`` then holds the successful run).
+    With ``runner``, each candidate that checks is also run and tool-argument errors repaired.
     """
-    from visprog.api import ensure_tools
-    from visprog.planner import ProgramCache, generate_program
-    from visprog.planner.backends import LazyBackend, backend_spec
+    from visprog.planner import ProgramCache
 
-    ensure_tools()
     names = list(_bind(args, list(args.items)[1:]))
     if not names:
         raise ConfigurationError("give the images the query is about (one IMAGE, or LEFT RIGHT)")
-    settings = run_settings(args)
     say = None if args.quiet else _say
-    backend = LazyBackend(backend_spec(args.llm, settings), settings, args.device, say)
-    args.llm_service = backend  # List steps of this run ask the same model
-    gen = generate_program(
+    gen = session.write_program(
         query,
-        backend,
         names,
         task=None if args.task == "auto" else args.task,
         attempts=args.attempts,
@@ -352,18 +362,7 @@ def _generate(
         say(f"program written ({gen.task} prompt, {gen.model}) {how}")
     if args.show_program or args.program_only:
         print(gen.program.rstrip("\n"), flush=True)
-    return gen.program, f"<generated: {query}>", gen.records()
-
-
-def _services(args: argparse.Namespace) -> dict[str, Any]:
-    """The run's language model for List steps: the program writer's, else the --llm choice."""
-    service = getattr(args, "llm_service", None)
-    if service is None and args.llm:
-        from visprog.planner.backends import LazyBackend
-
-        say = None if args.quiet else _say
-        service = LazyBackend(args.llm, run_settings(args), args.device, say)
-    return {"llm": service} if service is not None else {}
+    return gen
 
 
 def _say(message: str) -> None:

@@ -1,7 +1,8 @@
 """Settings for tools: model ids and options from a TOML file, the environment and arguments.
 
-Settings are flat ``section.name`` keys (``"model.loc"``, ``"loc.threshold"``); tools read them
-with ``ctx.settings.get("model.loc", DEFAULT_ID)``, so a key nobody sets keeps the tool's default.
+Settings are flat ``section.name`` keys (``"model.loc"``, ``"loc.threshold"``); every key is
+declared once, with its type and range, by the tool that reads it (:mod:`visprog.options`), and
+:func:`validate_settings` checks them all before anything loads.
 
 Precedence, lowest first (a later source overrides an earlier one, key by key):
 
@@ -41,47 +42,6 @@ ENV_PREFIX = "VISPROG_"
 CONFIG_ENV = "VISPROG_CONFIG"
 _KEY_RE = re.compile(r"^[a-z][a-z0-9]*\.[a-z][a-z0-9_]*$")
 
-KNOWN_KEYS: dict[str, str] = {
-    "model.loc": "Loc's detector: a Hugging Face id, a local folder, or a YOLO .pt/.yaml",
-    "model.seg": "Seg's SAM 2 checkpoint: a Hugging Face id, a .pt file or a folder",
-    "model.point": "Point's Molmo 2 model: a Hugging Face id or a local folder",
-    "model.vqa": "VQA's image-text-to-text model",
-    "model.clip": "Select/Classify's CLIP model",
-    "model.replace": "Replace's inpainting pipeline",
-    "loc.backend": "auto (from the model id), owlv2, grounding_dino, yolo, yoloe, yolo_world",
-    "loc.threshold": "Loc's minimum score (0..1)",
-    "loc.nms": "Loc's IoU above which overlapping boxes are merged (0..1; 1 disables NMS)",
-    "loc.max_objects": "Loc keeps at most this many objects",
-    "seg.config": "SAM 2 config for a local checkpoint, e.g. sam2.1_hiera_l or a .yaml path",
-    "seg.points_per_side": "Seg's automatic mask generator grid (no prompt)",
-    "point.max_new_tokens": "Point's generation budget",
-    "seg.max_objects": "Seg keeps at most this many automatic masks (the largest)",
-    "seg.pred_iou_thresh": "Seg's automatic masks: minimum predicted IoU",
-    "seg.stability_score_thresh": "Seg's automatic masks: minimum stability score",
-    "point.prompt": "Point's instruction to Molmo, with {object}",
-    "facedet.min_score": "FaceDet's minimum face probability (0..1)",
-    "vqa.max_new_tokens": "VQA's answer length budget",
-    "vqa.prompt": "VQA's instruction, with {question}",
-    "clip.templates": "Select/Classify prompt templates, each with {} for the name",
-    "classify.one_per_category": "Classify keeps only the best object per category (VisProg)",
-    "classify.probe": "Classify's default probe file (visprog probe fit)",
-    "classify.examples_weight": "Classify: share of example-image prototypes beside text (0..1)",
-    "select.probe": "Select's default probe file: queries are its classes",
-    "replace.seed": "Replace's random seed (same seed, same image)",
-    "replace.steps": "Replace's diffusion steps",
-    "replace.guidance": "Replace's classifier-free guidance scale",
-    "replace.size": "Replace's working size in pixels",
-    "emoji.scale": "Emoji size relative to the object's box",
-    "llm.backend": "program writer: default, hf:ID_OR_PATH, a .gguf file, openai:MODEL[@URL]",
-    "llm.mode": "OpenAI-compatible servers: chat or completion",
-    "llm.grammar": "OpenAI-compatible servers: none, gbnf (llama.cpp) or lark (vLLM)",
-    "llm.timeout": "OpenAI-compatible servers: seconds per request",
-    "llm.retries": "OpenAI-compatible servers: retries on 429, 5xx and lost connections",
-    "models.budget_gb": "memory budget for loaded models; least recently used ones are evicted",
-    "models.dtype": "auto (bf16/fp16 on GPU, fp32 on CPU), float32, bfloat16, float16",
-}
-"""Keys the built-in tools read, with what they mean (listed by ``visprog tools``)."""
-
 
 def parse_value(text: str) -> Any:
     """A value given as text: a TOML literal when it is one (numbers, booleans, lists), else text."""
@@ -106,30 +66,17 @@ def check_key(key: str, where: str) -> str:
     return key
 
 
-def number_setting(
-    settings: Mapping[str, Any],
-    key: str,
-    default: float,
-    low: float | None = None,
-    high: float | None = None,
-) -> float:
-    """A numeric setting, checked: ``settings[key]`` or ``default``.
+def validate_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Check settings against the declared options (the tools' and the engine's).
+
+    See :func:`visprog.options.validate`; import the tools first so their options are declared.
 
     Raises:
-        ConfigurationError: When the value is not a number or lies outside ``[low, high]``.
+        ConfigurationError: For an unknown key (with a "did you mean") or a bad value.
     """
-    value = settings.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ConfigurationError(f"setting {key}: expected a number, got {value!r}")
-    try:
-        number = float(value)
-    except ValueError:
-        raise ConfigurationError(f"setting {key}: expected a number, got {value!r}") from None
-    if (low is not None and number < low) or (high is not None and number > high):
-        raise ConfigurationError(
-            f"setting {key}: expected a number in [{low}, {high}], got {value!r}"
-        )
-    return number
+    from visprog.options import validate
+
+    return validate(settings)
 
 
 def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:

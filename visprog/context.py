@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from visprog.models import ModelManager, default_manager, resolve_device
+from visprog.models import ModelManager, dtype_name, resolve_device
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from visprog.options import ModelDecl, Option
 
 
 @dataclass
@@ -27,7 +28,7 @@ class Context:
     """
 
     device: str = "auto"
-    models: ModelManager = field(default_factory=default_manager)
+    models: ModelManager = field(default_factory=ModelManager)
     env: Mapping[str, Any] = field(default_factory=dict)
     run_cache: dict[str, Any] = field(default_factory=dict)
     settings: Mapping[str, Any] = field(default_factory=dict)
@@ -44,28 +45,46 @@ class Context:
         if description not in self.models_used:
             self.models_used.append(description)
 
+    def option(self, declared: Option, default: Any = None) -> Any:
+        """The checked value of a declared setting (else ``default``, else its declared default).
+
+        Raises:
+            ConfigurationError: For a value of the wrong type or out of range.
+        """
+        return declared.read(self.settings, default)
+
     def load_model(
-        self, kind: str, setting: str, default_id: str, loader: Callable[[str, str, Any], T]
-    ) -> tuple[T, str]:
-        """The model that ``setting`` names (else ``default_id``), loaded once per process.
+        self, decl: ModelDecl, label: str | None = None, record: bool = True
+    ) -> tuple[Any, str]:
+        """The model ``decl`` declares (or the one its setting names), loaded once per session.
+
+        The cache key is (kind, model id, device, dtype): a session whose ``models.dtype``
+        changes gets a new model.
 
         Args:
-            kind: Cache-key prefix, so one id loaded by two kinds of loader stays apart.
-            setting: The setting that chooses the model, e.g. ``"model.vqa"``.
-            default_id: The model used when the setting is absent.
-            loader: ``loader(model_id, device, dtype_setting)`` builds the model.
+            decl: The tool's model declaration.
+            label: How the trace names the model (default: its id).
+            record: False when the tool records the model itself (once it knows its kind).
 
         Returns:
             The model and the device it is on; the step's trace records both.
         """
-        model_id = str(self.settings.get(setting, default_id))
+        model_id = str(self.settings.get(decl.setting, decl.default))
         device = resolve_device(self.device)
-        dtype_setting = self.settings.get("models.dtype")
+        dtype = decl.dtype if decl.dtype != "auto" else dtype_name(device, self.settings)
         model = self.models.get(
-            f"{kind}:{model_id}", device, lambda d: loader(model_id, d, dtype_setting)
+            self.model_key(decl), device, lambda d: decl.loader(model_id, d, dtype, self.settings)
         )
-        self.used_model(f"{model_id} on {device}")
+        if record:
+            self.used_model(f"{label or model_id} on {device}")
         return model, device
+
+    def model_key(self, decl: ModelDecl) -> str:
+        """The model manager's key for ``decl`` under these settings (it adds the device)."""
+        model_id = str(self.settings.get(decl.setting, decl.default))
+        device = resolve_device(self.device)
+        dtype = decl.dtype if decl.dtype != "auto" else dtype_name(device, self.settings)
+        return decl.cache_key(model_id, dtype, self.settings)
 
     def for_step(self, env: Mapping[str, Any]) -> Context:
         """A fresh per-step context sharing this run's device, models, caches and settings."""

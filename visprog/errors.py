@@ -1,17 +1,17 @@
 """The error hierarchy: one root, one class per kind of failure, one CLI exit code each.
 
 Every error the project raises on purpose derives from :class:`VisprogError`. Anything else that
-escapes is a bug in visprog (or in a tool) and the CLI reports it as such.
+escapes is a bug in visprog (or in a tool) and the CLI reports it as such. This module imports
+nothing from visprog (it sits at the bottom of the import graph, with values and program);
+:class:`~visprog.interpreter.StepFailedError`, which carries a trace, lives beside the
+interpreter.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
-
-if TYPE_CHECKING:
-    from visprog.trace import Trace
+from typing import ClassVar
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,13 @@ class ToolExecutionError(VisprogError):
     exit_code = 7
 
 
+class InvalidValueError(ToolExecutionError, ValueError):
+    """A value (Image, Objects, Points) was built from arrays of the wrong shape or type.
+
+    Inside a step that is the tool's bug, not the caller's: exit code 7, like any tool failure.
+    """
+
+
 class ModelUnavailableError(VisprogError):
     """A model or an optional dependency is missing; the message names how to provide it."""
 
@@ -145,27 +152,3 @@ class ProbeError(VisprogError):
     """A probe file or a probe / few-shot data set is invalid, or belongs to another model."""
 
     exit_code = 20
-
-
-class StepFailedError(VisprogError):
-    """A step of a running program failed; carries the partial trace.
-
-    The original typed error is ``__cause__`` and :attr:`error`; the CLI reports that error's
-    exit code.
-
-    Attributes:
-        error: The typed error the step raised.
-        trace: The trace up to and including the failed step.
-    """
-
-    def __init__(self, error: VisprogError, trace: Trace) -> None:
-        self.error = error
-        self.trace = trace
-        step = trace.steps[-1] if trace.steps else None
-        where = f"line {step.line} ({step.step}): " if step is not None else ""
-        super().__init__(f"{where}{error}")
-
-    @property
-    def exit_code(self) -> int:  # type: ignore[override]
-        """The exit code of the underlying error."""
-        return self.error.exit_code

@@ -26,17 +26,11 @@ import lark
 from lark import Token, Transformer, v_args
 
 from visprog.errors import Diagnostic, ToolExecutionError, VisprogSyntaxError
+from visprog.geometry import number_word
 from visprog.syntax import describe_token, diagnose, lark_parser, number_value, unescape
 
 Scalar = int | float | str | bool
 
-_NUMBER_WORDS = {
-    w: i
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-        "fifteen sixteen seventeen eighteen nineteen twenty".split()
-    )
-}
 _TRUE_WORDS, _FALSE_WORDS = {"yes", "true"}, {"no", "false"}
 
 
@@ -180,8 +174,9 @@ def as_number(value: Any) -> int | float:
         return value
     if isinstance(value, str):
         text = value.strip().lower().rstrip(".")
-        if text in _NUMBER_WORDS:
-            return _NUMBER_WORDS[text]
+        word = number_word(text)
+        if word is not None:
+            return word
         try:
             return number_value(text.lstrip("+")) if text else _no(value, "a number")
         except ValueError:

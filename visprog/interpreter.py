@@ -20,14 +20,14 @@ from visprog.context import Context
 from visprog.errors import (
     CheckError,
     DiagnosticError,
+    InvalidValueError,
     LimitError,
-    StepFailedError,
     ToolArgumentError,
     ToolExecutionError,
     VisprogError,
 )
 from visprog.images import DEFAULT_MAX_PIXELS
-from visprog.models import ModelManager, default_manager, validate_device
+from visprog.models import ModelManager, validate_device
 from visprog.program import ListValue, Literal, Program, Ref, Statement, Value
 from visprog.registry import REGISTRY, UNRESOLVED, Registry, ToolSpec
 from visprog.syntax import parse
@@ -38,6 +38,30 @@ DEFAULT_MAX_STEPS = 1000
 StepCallback = Callable[[StepRecord], None]
 
 
+class StepFailedError(VisprogError):
+    """A step of a running program failed; carries the partial trace.
+
+    The original typed error is ``__cause__`` and :attr:`error`; the CLI reports that error's
+    exit code.
+
+    Attributes:
+        error: The typed error the step raised.
+        trace: The trace up to and including the failed step.
+    """
+
+    def __init__(self, error: VisprogError, trace: Trace) -> None:
+        self.error = error
+        self.trace = trace
+        step = trace.steps[-1] if trace.steps else None
+        where = f"line {step.line} ({step.step}): " if step is not None else ""
+        super().__init__(f"{where}{error}")
+
+    @property
+    def exit_code(self) -> int:  # type: ignore[override]
+        """The exit code of the underlying error."""
+        return self.error.exit_code
+
+
 class Interpreter:
     """Runs checked programs.
 
@@ -46,7 +70,7 @@ class Interpreter:
         device: Device for model tools: auto, cpu, cuda, cuda:N, mps.
         max_steps: Refuse programs with more statements than this.
         max_pixels: Refuse input or intermediate images with more pixels than this.
-        models: The model manager (the process-wide one when omitted).
+        models: The model manager (a new, empty one when omitted; a Session passes its own).
         settings: Options passed to tools through their context (model ids, thresholds).
         services: Collaborators for tools (e.g. ``{"llm": backend}`` for List).
         on_step: Called after every step with its record (progress display).
@@ -68,7 +92,7 @@ class Interpreter:
         self.device = validate_device(device)
         self.max_steps = max_steps
         self.max_pixels = max_pixels
-        self.models = models or default_manager()
+        self.models = models if models is not None else ModelManager()
         self.settings = dict(settings or {})
         self.services = dict(services or {})
         self.on_step = on_step
@@ -173,6 +197,14 @@ class Interpreter:
         try:
             record.args = {a.name: _resolve(a.value, env) for a in st.args}
             out = self._call(spec, record.args, ctx)
+        except InvalidValueError as e:
+            # The tool built a malformed value: its bug, whatever argument it was given.
+            wrapped = ToolExecutionError(
+                f"{spec.name} built an invalid value: {e} (a bug in the tool)"
+            )
+            wrapped.__cause__ = e
+            self._fail(trace, record, ctx, wrapped, t0)
+            raise StepFailedError(wrapped, trace) from wrapped
         except VisprogError as e:
             self._fail(trace, record, ctx, e, t0)
             raise StepFailedError(e, trace) from e
@@ -209,6 +241,7 @@ class Interpreter:
                     f"{spec.name}: argument {name!r} expects {V.describe_type(param.types)}, "
                     f"got {tag or type(value).__name__}"
                 )
+        V.check_frames(spec.name, args)
         kwargs = dict(args)
         if spec.context_param is not None:
             kwargs[spec.context_param] = ctx

@@ -1,4 +1,4 @@
-"""Loading models: once per process, on first use, on the best device, with clear failures.
+"""Loading models: once per session, on first use, on the best device, with clear failures.
 
 Tools ask the manager for a model by key with a loader function; the first call loads it (and
 says so on stderr), later calls return the cached object. Torch is imported only here, inside
@@ -74,7 +74,7 @@ def resolve_device(device: str = "auto") -> str:
 
 
 class ModelManager:
-    """A per-process cache of loaded models, keyed by (name, device), with an optional budget.
+    """A Session's cache of loaded models, keyed by (name, device), with an optional budget.
 
     With a memory budget, loading a model that brings the total over it first evicts the least
     recently used models (never the one being returned). Sizes count the parameters and buffers
@@ -146,11 +146,6 @@ class ModelManager:
     def total_bytes(self) -> int:
         """Estimated memory held by the loaded models."""
         return sum(self._sizes.get(k, 0) for k in self._models)
-
-    def configure(self, settings: Mapping[str, Any]) -> None:
-        """Apply the ``models.*`` settings (``models.budget_gb``)."""
-        if "models.budget_gb" in settings:
-            self.set_budget(settings["models.budget_gb"])
 
     def loaded(self) -> list[str]:
         """Keys of the models currently loaded, least recently used first."""
@@ -225,6 +220,14 @@ def torch_dtype(device: str, setting: str | None = "auto") -> Any:
     if device.startswith("cuda"):
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.float16 if device.startswith("mps") else torch.float32
+
+
+def dtype_name(device: str, settings: Mapping[str, Any]) -> str:
+    """The name of the dtype :func:`torch_dtype` picks for ``models.dtype`` on ``device``.
+
+    Part of every model's cache key, so changing ``models.dtype`` loads the model anew.
+    """
+    return str(torch_dtype(device, settings.get("models.dtype"))).removeprefix("torch.")
 
 
 def inference_mode() -> Any:
@@ -331,14 +334,3 @@ def hub_file(what: str, repo_id: str, filename: str, setting: str) -> str:
         return str(hf.hf_hub_download(rid, filename, **kw))
 
     return hub_load(what, repo_id, fetch, setting)
-
-
-_DEFAULT: ModelManager | None = None
-
-
-def default_manager() -> ModelManager:
-    """The process-wide model manager."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = ModelManager()
-    return _DEFAULT

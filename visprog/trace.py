@@ -282,6 +282,7 @@ class _Encoder:
             return {
                 "kind": "objects",
                 "source": v.source,
+                "root_size": list(v.root_size),
                 "boxes": v.boxes.tolist(),
                 "scores": v.scores.tolist(),
                 "labels": list(v.labels),
@@ -293,6 +294,7 @@ class _Encoder:
             return {
                 "kind": "points",
                 "source": v.source,
+                "root_size": list(v.root_size),
                 "xy": v.xy.tolist(),
                 "labels": list(v.labels),
             }
@@ -339,9 +341,11 @@ class _Decoder:
                 masks,
                 points,
                 v["source"],
+                tuple(v.get("root_size", (0, 0))),  # traces written before root_size: unknown
             )
         if kind == "points":
-            return Points(np.asarray(v["xy"]).reshape(-1, 2), v["labels"], v["source"])
+            xy = np.asarray(v["xy"]).reshape(-1, 2)
+            return Points(xy, v["labels"], v["source"], tuple(v.get("root_size", (0, 0))))
         raise ConfigurationError(f"unknown value kind in trace: {kind!r}")
 
 

@@ -9,14 +9,15 @@ This module imports numpy only; adapters never import the library they adapt.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from visprog.errors import ToolArgumentError
+from visprog.errors import InvalidValueError, ToolArgumentError
+from visprog.masks import BoxMasks
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -24,7 +25,7 @@ UInt8Array = npt.NDArray[np.uint8]
 
 
 def _fail(message: str) -> None:
-    raise ToolArgumentError(message)
+    raise InvalidValueError(message)
 
 
 def _shape(a: Any) -> str:
@@ -92,6 +93,22 @@ class Image:
         x, y = self.offset
         return b - np.array([x, y, x, y], dtype=np.float64)
 
+    def to_root_points(self, xy: npt.ArrayLike) -> FloatArray:
+        """Map (N, 2) points from this image's pixels to root pixels."""
+        out: FloatArray = np.asarray(xy, dtype=np.float64).reshape(-1, 2) + np.asarray(self.offset)
+        return out
+
+    def to_local_points(self, xy: npt.ArrayLike) -> FloatArray:
+        """Map (N, 2) points from root pixels to this image's pixels (not clipped)."""
+        out: FloatArray = np.asarray(xy, dtype=np.float64).reshape(-1, 2) - np.asarray(self.offset)
+        return out
+
+    def masks_to_root(self, masks: npt.ArrayLike) -> BoxMasks:
+        """(N, h, w) masks in this image's pixels -> N masks of the root frame (within boxes)."""
+        local = np.asarray(masks).reshape(-1, self.height, self.width) > 0
+        root_w, root_h = self.root_size
+        return BoxMasks.from_dense(local, self.offset, (root_h, root_w))
+
     def local_mask(self, root_mask: BoolArray) -> BoolArray:
         """Cut a root-frame (H_root, W_root) mask down to this image's (H, W) extent."""
         x0, y0, x1, y1 = self.root_box
@@ -100,13 +117,23 @@ class Image:
     def crop(self, box: Sequence[float]) -> Image:
         """Crop to a box given in this image's pixels (clipped to bounds), keeping provenance.
 
-        An empty or inverted box after clipping yields a 1x1 crop rather than an invalid image.
+        Raises:
+            InvalidValueError: When the box is not finite or does not overlap the image (a crop
+                outside the image is a mistake upstream, never a silent 1x1 image).
         """
-        x0, y0, x1, y1 = (int(round(v)) for v in box)
-        x0, x1 = sorted((min(max(x0, 0), self.width), min(max(x1, 0), self.width)))
-        y0, y1 = sorted((min(max(y0, 0), self.height), min(max(y1, 0), self.height)))
-        x1, y1 = max(x1, min(x0 + 1, self.width)), max(y1, min(y0 + 1, self.height))
-        x0, y0 = min(x0, x1 - 1), min(y0, y1 - 1)
+        b = np.asarray(box, dtype=np.float64).reshape(-1)
+        if b.shape != (4,) or not np.isfinite(b).all():
+            _fail(f"Image.crop: expected a finite (x0, y0, x1, y1) box, got {box!r}")
+        x0f, x1f = max(b[0], 0.0), min(b[2], float(self.width))
+        y0f, y1f = max(b[1], 0.0), min(b[3], float(self.height))
+        if x1f <= x0f or y1f <= y0f:
+            _fail(
+                f"Image.crop: the box {tuple(round(float(v), 1) for v in b)} does not overlap "
+                f"the {self.width}x{self.height} image"
+            )
+        # Round to pixels, keeping at least one pixel of a thin but real overlap.
+        x0, y0 = min(int(round(x0f)), self.width - 1), min(int(round(y0f)), self.height - 1)
+        x1, y1 = max(int(round(x1f)), x0 + 1), max(int(round(y1f)), y0 + 1)
         pixels = np.ascontiguousarray(self.pixels[y0:y1, x0:x1])
         ox, oy = self.offset
         return Image(pixels, self.source, (ox + x0, oy + y0), self.root_size)
@@ -138,17 +165,21 @@ class Objects:
         boxes: float64 (N, 4), xyxy in root-image pixels.
         scores: float64 (N,), detector confidence in [0, 1] (1.0 where not applicable).
         labels: N strings.
-        masks: optional bool (N, H_root, W_root), in the root frame.
+        masks: optional N masks of the root frame, (N, H_root, W_root) as an array would be;
+            stored within their boxes (:class:`~visprog.masks.BoxMasks`; an array given here
+            is converted).
         points: optional float64 (N, 2), (x, y) in root pixels (e.g. the prompt of a mask).
         source: Name of the root input the coordinates refer to.
+        root_size: (width, height) of that root input; (0, 0) when unknown (built by hand).
     """
 
     boxes: FloatArray
     scores: FloatArray
     labels: Sequence[str]
-    masks: BoolArray | None = None
+    masks: BoxMasks | None = None
     points: FloatArray | None = None
     source: str = "IMAGE"
+    root_size: tuple[int, int] = (0, 0)
 
     def __post_init__(self) -> None:
         boxes = np.asarray(self.boxes, dtype=np.float64)
@@ -166,10 +197,16 @@ class Objects:
         object.__setattr__(self, "boxes", boxes)
         object.__setattr__(self, "scores", scores)
         object.__setattr__(self, "labels", labels)
+        object.__setattr__(self, "root_size", _size(self.root_size, "Objects.root_size"))
         if self.masks is not None:
-            masks = np.asarray(self.masks).astype(bool, copy=False)
-            if masks.ndim != 3 or masks.shape[0] != n:
-                _fail(f"Objects.masks: expected shape ({n}, H, W), got {_shape(masks)}")
+            masks: Any = self.masks
+            if not isinstance(masks, BoxMasks):
+                masks = np.asarray(masks)
+                if masks.ndim != 3:
+                    _fail(f"Objects.masks: expected shape ({n}, H, W), got {_shape(masks)}")
+                masks = BoxMasks.from_dense(masks)
+            if masks.shape[0] != n:
+                _fail(f"Objects.masks: expected shape ({n}, H, W), got {masks.shape}")
             object.__setattr__(self, "masks", masks)
         if self.points is not None:
             points = np.asarray(self.points, dtype=np.float64)
@@ -178,9 +215,77 @@ class Objects:
             object.__setattr__(self, "points", points)
 
     @classmethod
-    def empty(cls, source: str = "IMAGE") -> Objects:
+    def empty(cls, source: str = "IMAGE", root_size: tuple[int, int] = (0, 0)) -> Objects:
         """No objects."""
-        return cls(np.zeros((0, 4)), np.zeros(0), (), source=source)
+        return cls(np.zeros((0, 4)), np.zeros(0), (), source=source, root_size=root_size)
+
+    @classmethod
+    def none_in(cls, image: Image) -> Objects:
+        """No objects, in ``image``'s frame."""
+        return cls.empty(image.source, image.root_size)
+
+    @classmethod
+    def from_local(
+        cls,
+        image: Image,
+        boxes: npt.ArrayLike,
+        scores: npt.ArrayLike,
+        labels: Sequence[str],
+        masks: npt.ArrayLike | None = None,
+        points: npt.ArrayLike | None = None,
+    ) -> Objects:
+        """Objects found in ``image``'s own pixels, placed in its root frame.
+
+        Boxes (xyxy) are clipped to the image and shifted by its offset, points shifted, and
+        (N, h, w) masks placed into the root frame; source and root size come from ``image``.
+        """
+        from visprog.geometry import clip_boxes
+
+        b = image.to_root(clip_boxes(boxes, image.width, image.height))
+        root_masks = None if masks is None else image.masks_to_root(masks)
+        xy = None if points is None else image.to_root_points(points)
+        s = np.asarray(scores, dtype=np.float64)
+        return cls(b, s, labels, root_masks, xy, image.source, image.root_size)
+
+    # Adapters (visprog.adapters): they read other libraries' results and import none of them.
+
+    @classmethod
+    def from_transformers(
+        cls, image: Image, result: Mapping[str, Any], names: Any = None, label: str = "object"
+    ) -> Objects:
+        """From a transformers ``post_process_*`` result (see :mod:`visprog.adapters`)."""
+        from visprog.adapters import from_transformers
+
+        return from_transformers(image, result, names, label)
+
+    @classmethod
+    def from_ultralytics(cls, image: Image, result: Any) -> Objects:
+        """From an ultralytics ``Results`` (see :mod:`visprog.adapters`)."""
+        from visprog.adapters import from_ultralytics
+
+        return from_ultralytics(image, result)
+
+    @classmethod
+    def from_sam2(
+        cls, image: Image, masks: Any, scores: Any, label: str = "object", points: Any = None
+    ) -> Objects:
+        """From SAM 2 masks and scores (see :mod:`visprog.adapters`)."""
+        from visprog.adapters import from_sam2
+
+        return from_sam2(image, masks, scores, label, points)
+
+    @classmethod
+    def from_supervision(cls, image: Image, detections: Any, label: str = "object") -> Objects:
+        """From ``supervision.Detections`` (see :mod:`visprog.adapters`)."""
+        from visprog.adapters import from_supervision
+
+        return from_supervision(image, detections, label)
+
+    def to_supervision(self) -> Any:
+        """As ``supervision.Detections`` in root pixels (imports supervision now)."""
+        from visprog.adapters import to_supervision
+
+        return to_supervision(self)
 
     def __len__(self) -> int:
         return int(self.boxes.shape[0])
@@ -198,12 +303,16 @@ class Objects:
             None if self.masks is None else self.masks[idx],
             None if self.points is None else self.points[idx],
             self.source,
+            self.root_size,
         )
 
     def with_labels(self, labels: Sequence[str], scores: npt.ArrayLike | None = None) -> Objects:
         """The same objects with new labels (and optionally new scores)."""
         new_scores = self.scores if scores is None else np.asarray(scores, dtype=np.float64)
-        return Objects(self.boxes, new_scores, tuple(labels), self.masks, self.points, self.source)
+        return Objects(
+            self.boxes, new_scores, tuple(labels), self.masks, self.points, self.source,
+            self.root_size,
+        )  # fmt: skip
 
     def union_mask(self, image: Image) -> BoolArray:
         """Union of all objects as a bool (H, W) mask in ``image``'s own pixels.
@@ -219,7 +328,7 @@ class Objects:
         """Object ``i`` as a bool (H, W) mask in ``image``'s pixels (its mask, else its box)."""
         root_w, root_h = image.root_size
         if self.masks is not None and self.masks.shape[1:] == (root_h, root_w):
-            return image.local_mask(self.masks[i]).copy()
+            return self.masks.window(i, image.root_box)
         out = np.zeros((image.height, image.width), dtype=bool)
         x0, y0, x1, y1 = image.to_local(self.boxes[i])[0]
         xa, ya = max(int(np.floor(x0)), 0), max(int(np.floor(y0)), 0)
@@ -241,11 +350,13 @@ class Points:
         xy: float64 (N, 2), (x, y) in root pixels.
         labels: N strings.
         source: Name of the root input the coordinates refer to.
+        root_size: (width, height) of that root input; (0, 0) when unknown.
     """
 
     xy: FloatArray
     labels: Sequence[str]
     source: str = "IMAGE"
+    root_size: tuple[int, int] = (0, 0)
 
     def __post_init__(self) -> None:
         xy = np.asarray(self.xy, dtype=np.float64)
@@ -258,17 +369,54 @@ class Points:
             _fail(f"Points.labels: expected {xy.shape[0]} labels, got {len(labels)}")
         object.__setattr__(self, "xy", xy)
         object.__setattr__(self, "labels", labels)
+        object.__setattr__(self, "root_size", _size(self.root_size, "Points.root_size"))
 
     @classmethod
-    def empty(cls, source: str = "IMAGE") -> Points:
+    def empty(cls, source: str = "IMAGE", root_size: tuple[int, int] = (0, 0)) -> Points:
         """No points."""
-        return cls(np.zeros((0, 2)), (), source)
+        return cls(np.zeros((0, 2)), (), source, root_size)
 
     def __len__(self) -> int:
         return int(self.xy.shape[0])
 
     def __repr__(self) -> str:
         return f"Points({len(self)}, labels={list(self.labels)[:6]})"
+
+
+def _size(size: Any, what: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in size)
+    except (TypeError, ValueError):
+        w = h = -1
+    if w < 0 or h < 0:
+        _fail(f"{what}: expected (width, height) of non-negative integers, got {size!r}")
+    return (w, h)
+
+
+def check_frames(step: str, args: Mapping[str, Any]) -> None:
+    """Refuse objects or points of one input used with an image of another (or of another size).
+
+    Boxes, masks and points are in the pixels of the input they came from; drawn on another
+    input's image they would land in the wrong place, silently.
+
+    Raises:
+        ToolArgumentError: Naming both inputs (the caller's mistake: exit 6).
+    """
+    images = [(n, v) for n, v in args.items() if isinstance(v, Image)]
+    located = [(n, v) for n, v in args.items() if isinstance(v, (Objects, Points))]
+    for (iname, image), (name, value) in ((i, x) for i in images for x in located):
+        what = "objects" if isinstance(value, Objects) else "points"
+        if value.source != image.source:
+            raise ToolArgumentError(
+                f"{step}: {name}= holds {what} found in input {value.source!r}, but image= is "
+                f"from input {image.source!r}; use {what} found in {image.source!r}"
+            )
+        if value.root_size != (0, 0) and value.root_size != image.root_size:
+            raise ToolArgumentError(
+                f"{step}: {name}= holds {what} of a {value.root_size[0]}x{value.root_size[1]} "
+                f"input {value.source!r}, but {iname}= comes from a "
+                f"{image.root_size[0]}x{image.root_size[1]} input of that name"
+            )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -109,6 +109,7 @@ def test_run_repairs_a_tool_argument_error_with_the_model(
     )
     scripted = ScriptedBackend([bad, bad.replace("'smiling'", "'grinning_face'")])
     monkeypatch.setattr(backends, "shared_backend", lambda *a, **k: scripted)
+    monkeypatch.setattr(backends, "make_backend", lambda *a, **k: scripted)
     trace = tmp_path / "trace.json"
     query = "Hide every face with a smiling emoji"
     code = main(["run", query, str(astronaut_path), "--llm", "scripted", "--json", str(trace)])
@@ -138,6 +139,7 @@ def test_runtime_repair_is_bounded(
     )
     scripted = ScriptedBackend([bad, bad])
     monkeypatch.setattr(backends, "shared_backend", lambda *a, **k: scripted)
+    monkeypatch.setattr(backends, "make_backend", lambda *a, **k: scripted)
     args = ["run", "Hide the faces", str(astronaut_path), "--llm", "x", "--attempts", "2", "-q"]
     assert main(args) == 9  # GenerationError: no valid program in 2 attempts
     assert "unknown emoji" in capsys.readouterr().err and scripted.replies == []

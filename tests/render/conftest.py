@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import visprog
-from visprog.errors import StepFailedError
+from visprog.interpreter import StepFailedError
 from visprog.trace import ErrorInfo, StepRecord, Trace
 from visprog.values import Image, Objects, Points
 

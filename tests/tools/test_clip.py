@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from visprog.context import Context
-from visprog.errors import ToolArgumentError
+from visprog.errors import ConfigurationError, ToolArgumentError
 from visprog.interpreter import Interpreter
 from visprog.models import ModelManager
 from visprog.tools.clip import (
+    MODEL,
     TEMPLATES,
     assign,
     class_vectors,
@@ -197,7 +200,7 @@ def test_classify_rejects_no_categories_and_bad_templates(
 ) -> None:
     with pytest.raises(ToolArgumentError, match="no categories"):
         classify(rgb, three, _ctx(clip_dir), " , ")
-    with pytest.raises(ToolArgumentError, match="template"):
+    with pytest.raises(ConfigurationError, match="clip.templates: expected list of text holding"):
         classify(rgb, three, _ctx(clip_dir, **{"clip.templates": ["no slot"]}), "a,b")
     one = classify(rgb, three, _ctx(clip_dir, **{"clip.templates": "a photo of {}"}), "a,b")
     assert set(one.labels) <= {"a", "b"}  # a single template given as text
@@ -219,8 +222,14 @@ def test_classify_in_a_program_takes_visprog_comma_string(
     )
     interpreter = Interpreter(device="cpu", models=manager, settings={"model.clip": clip_dir})
     trace = interpreter.run(program, {"IMAGE": rgb, "OBJ": two_boxes})
-    assert isinstance(trace.result, Objects) and len(trace.result) <= 1
-    assert set(trace.steps[0].output.labels) <= {"apple", "orange"}
+    classified = trace.steps[0].output
+    assert len(classified) >= 1 and set(classified.labels) <= {"apple", "orange"}
+    apples = [i for i, label in enumerate(classified.labels) if label == "apple"]
+    if apples:  # Select by label: exactly the objects Classify called apples, no model call
+        np.testing.assert_array_equal(trace.result.boxes, classified.boxes[apples])
+    else:  # no apple: CLIP picks the one object that best matches 'apple'
+        assert len(trace.result) == 1 and trace.result.labels == ("apple",)
+        assert trace.result.boxes.tolist()[0] in classified.boxes.tolist()
     assert len(manager.load_seconds) == 1  # Select and Classify share one CLIP
 
 
@@ -228,5 +237,86 @@ def test_half_precision_plumbing(clip_dir: str, rgb: Image, three: Objects) -> N
     ctx = _ctx(clip_dir, **{"models.dtype": "bfloat16"})
     out = classify(rgb, three, ctx, "cat,dog")
     assert 1 <= len(out) <= 2 and np.all(np.isfinite(out.scores))
-    processor, model = ctx.models.get(f"clip:{clip_dir}", "cpu", lambda d: pytest.fail("reload"))
+    processor, model = ctx.models.get(ctx.model_key(MODEL), "cpu", lambda d: pytest.fail("reload"))
     assert str(model.dtype) == "torch.bfloat16"
+
+
+# -- against a hand computation of CLIP's prompt-ensemble prototypes ---------------------------
+
+
+def _hand_probs(clip_dir: str, image: Image, objects: Objects, names: list[str]) -> np.ndarray:
+    """CLIP by hand with transformers: unit crop features against unit mean-of-unit-template
+    prototypes, times exp(logit_scale); rows are objects."""
+    import torch
+    from transformers import AutoModel, AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(clip_dir)
+    model = AutoModel.from_pretrained(clip_dir).eval()
+
+    def unit(x: Any) -> np.ndarray:
+        out = getattr(x, "pooler_output", x).detach().double().numpy()  # transformers 5: output
+        return out / np.linalg.norm(out, axis=-1, keepdims=True)
+
+    pil = image.to_pil()
+    with torch.inference_mode():
+        pics = [pil.crop(tuple(int(v) for v in box)) for box in objects.boxes]
+        img = unit(model.get_image_features(**processor(images=pics, return_tensors="pt")))
+        protos = []
+        for name in names:
+            texts = [t.format(name) for t in TEMPLATES]
+            batch = processor(text=texts, return_tensors="pt", padding=True)
+            protos.append(unit(model.get_text_features(**batch)).mean(axis=0))
+    p = np.stack(protos)
+    p /= np.linalg.norm(p, axis=1, keepdims=True)
+    logits = (img @ p.T) * float(model.logit_scale.exp())
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_classify_equals_the_hand_computed_ensemble(
+    clip_dir: str, rgb: Image, three: Objects
+) -> None:
+    names = ["cat", "dog", "bird"]
+    probs = _hand_probs(clip_dir, rgb, three, names)
+    ctx = _ctx(clip_dir, **{"classify.one_per_category": False})
+    out = classify(rgb, three, ctx, "cat,dog,bird")
+    order = np.argsort(-probs.max(axis=1), kind="stable")
+    assert out.labels == tuple(names[int(probs[i].argmax())] for i in order)
+    np.testing.assert_allclose(out.scores, probs.max(axis=1)[order], rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(out.boxes, three.boxes[order])
+
+
+def test_select_equals_the_hand_computed_ensemble(
+    clip_dir: str, rgb: Image, three: Objects
+) -> None:
+    """Select's probability is the softmax over the objects of their similarity to the query."""
+    from transformers import AutoModel
+
+    scale = float(AutoModel.from_pretrained(clip_dir).logit_scale.exp().detach())
+    logits = _sims_for(clip_dir, rgb, three, "dog") * scale
+    over_objects = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    out = select(rgb, three, "dog", _ctx(clip_dir))
+    best = int(np.argmax(over_objects))
+    assert len(out) == 1 and out.labels == ("dog",)
+    np.testing.assert_array_equal(out.boxes[0], three.boxes[best])
+    np.testing.assert_allclose(out.scores[0], over_objects[best], rtol=1e-4)
+
+
+def _sims_for(clip_dir: str, image: Image, objects: Objects, name: str) -> np.ndarray:
+    """Cosine similarity of each crop with ``name``'s ensemble prototype, by hand."""
+    import torch
+    from transformers import AutoModel, AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(clip_dir)
+    model = AutoModel.from_pretrained(clip_dir).eval()
+    texts = [t.format(name) for t in TEMPLATES]
+    with torch.inference_mode():
+        pics = [image.to_pil().crop(tuple(int(v) for v in box)) for box in objects.boxes]
+        img = model.get_image_features(**processor(images=pics, return_tensors="pt"))
+        txt = model.get_text_features(**processor(text=texts, return_tensors="pt", padding=True))
+    img = getattr(img, "pooler_output", img).double()
+    txt = getattr(txt, "pooler_output", txt).double()
+    img = img / img.norm(dim=-1, keepdim=True)
+    txt = txt / txt.norm(dim=-1, keepdim=True)
+    proto = txt.mean(dim=0)
+    return (img @ (proto / proto.norm())).numpy()

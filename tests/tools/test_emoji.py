@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from visprog.context import Context
-from visprog.errors import StepFailedError, ToolArgumentError
-from visprog.interpreter import Interpreter
+from visprog.errors import ToolArgumentError
+from visprog.interpreter import Interpreter, StepFailedError
 from visprog.models import ModelManager
 from visprog.tools.emoji import CREDIT, emoji, normalize_name, render, resolve_emoji
 from visprog.values import Image, Objects

@@ -13,7 +13,8 @@ import pytest
 
 import visprog
 from visprog.context import Context
-from visprog.errors import ModelUnavailableError, StepFailedError, ToolArgumentError
+from visprog.errors import ModelUnavailableError, ToolArgumentError
+from visprog.interpreter import StepFailedError
 from visprog.models import ModelManager
 from visprog.tools import loc as L
 from visprog.values import Image
@@ -104,7 +105,7 @@ def test_threshold_and_max_objects(owlv2_dir: str, rgb: Image) -> None:
         "dog",
         Context("cpu", models, settings={**base, "loc.threshold": 0.0, "loc.max_objects": 3}),
     )
-    none = L.loc(rgb, "dog", Context("cpu", models, settings={**base, "loc.threshold": 1.01}))
+    none = L.loc(rgb, "dog", Context("cpu", models, settings={**base, "loc.threshold": 1.0}))
     assert len(few) == 3 and len(none) == 0
     assert len(models.loaded()) == 1  # one load shared by both steps
 

@@ -11,6 +11,7 @@ from visprog.errors import ModelUnavailableError, ToolArgumentError
 from visprog.interpreter import Interpreter
 from visprog.models import ModelManager
 from visprog.tools.replace import (
+    MODEL,
     grow,
     inpaint,
     load_inpainting,
@@ -186,5 +187,5 @@ def test_half_precision_plumbing(sd_dir: str, rgb: Image, two_boxes: Objects) ->
     ctx = _ctx(sd_dir, **{"models.dtype": "bfloat16"})
     out = replace(rgb, two_boxes, "grass", ctx)
     assert out.size == rgb.size
-    pipe = ctx.models.get(f"inpaint:{sd_dir}", "cpu", lambda d: pytest.fail("reloaded"))
+    pipe = ctx.models.get(ctx.model_key(MODEL), "cpu", lambda d: pytest.fail("reloaded"))
     assert str(pipe.unet.dtype) == "torch.bfloat16"

@@ -115,7 +115,7 @@ def test_two_prompts_are_an_argument_error(rgb: Image) -> None:
 
 def test_objects_from_another_image_are_refused(rgb: Image) -> None:
     other = Objects(np.array([[0, 0, 4, 4]]), [1.0], ["x"], source="LEFT")
-    with pytest.raises(ToolArgumentError, match="found in 'LEFT'"):
+    with pytest.raises(ToolArgumentError, match="object= holds objects found in input 'LEFT'"):
         S.seg(rgb, ctx_for(ModelManager(log=None)), object=other)
 
 

@@ -8,10 +8,10 @@ import pytest
 
 from visprog import execute
 from visprog.context import Context
-from visprog.errors import ModelUnavailableError, StepFailedError, ToolArgumentError
-from visprog.interpreter import Interpreter
+from visprog.errors import ConfigurationError, ModelUnavailableError, ToolArgumentError
+from visprog.interpreter import Interpreter, StepFailedError
 from visprog.models import ModelManager
-from visprog.tools.vqa import PROMPT, _drop_prompt, ask, load_vqa, normalize_answer, vqa
+from visprog.tools.vqa import MODEL, PROMPT, _drop_prompt, ask, load_vqa, normalize_answer, vqa
 from visprog.values import Image
 
 from .fixtures_hf import (
@@ -91,8 +91,8 @@ def test_chat_model_through_the_tool(idefics3_dir: str, rgb: Image) -> None:
     answer = vqa(rgb, "what is the color of dog ?", ctx)
     assert isinstance(answer, str) and answer == answer.strip()
     assert ctx.models_used == [f"{idefics3_dir} on cpu"]
-    assert manager.loaded() == [f"vqa:{idefics3_dir}@cpu"]
-    loaded = manager.get(f"vqa:{idefics3_dir}", "cpu", lambda d: pytest.fail("reloaded"))
+    assert manager.loaded() == [f"vqa:{idefics3_dir}:float32@cpu"]
+    loaded = manager.get(ctx.model_key(MODEL), "cpu", lambda d: pytest.fail("reloaded"))
     assert loaded.kind == "chat"
     assert type(loaded.model).__name__ == "Idefics3ForConditionalGeneration"
 
@@ -151,13 +151,14 @@ def test_custom_prompt_is_used_and_must_hold_the_question(idefics3_dir: str, rgb
         "model.vqa": idefics3_dir,
         "vqa.prompt": "{question} answer using a single word {x}",
     }
-    loaded = manager.get(f"vqa:{idefics3_dir}", "cpu", lambda d: load_vqa(idefics3_dir, d))
+    ctx = Context("cpu", manager, settings=settings)
+    loaded = manager.get(ctx.model_key(MODEL), "cpu", lambda d: load_vqa(idefics3_dir, d))
     seen = _spy_generate(loaded)
-    vqa(rgb, "what is the dog ?", Context("cpu", manager, settings=settings))
+    vqa(rgb, "what is the dog ?", ctx)
     text = loaded.processor.tokenizer.decode(seen["input_ids"][0])
     assert "what is the dog ? answer using a single word" in text
     bad = {**settings, "vqa.prompt": "Describe the image."}
-    with pytest.raises(ToolArgumentError, match=r"\{question\}"):
+    with pytest.raises(ConfigurationError, match=r"vqa.prompt: expected text holding \{question\}"):
         vqa(rgb, "what?", Context("cpu", manager, settings=bad))
 
 
@@ -193,9 +194,10 @@ def test_half_precision_plumbing(idefics3_dir: str, rgb: Image) -> None:
     # What a GPU run uses (bf16), exercised on the CPU: pixels must follow the model's dtype.
     manager = ModelManager(log=None)
     settings = {"model.vqa": idefics3_dir, "models.dtype": "bfloat16"}
-    answer = vqa(rgb, "what is the color of dog ?", Context("cpu", manager, settings=settings))
+    ctx = Context("cpu", manager, settings=settings)
+    answer = vqa(rgb, "what is the color of dog ?", ctx)
     assert isinstance(answer, str)
-    loaded = manager.get(f"vqa:{idefics3_dir}", "cpu", lambda d: pytest.fail("reloaded"))
+    loaded = manager.get(ctx.model_key(MODEL), "cpu", lambda d: pytest.fail("reloaded"))
     assert str(loaded.model.dtype) == "torch.bfloat16"
 
 
@@ -209,7 +211,7 @@ def test_qwen3_vl_runs_through_the_same_chat_path(
     assert type(loaded.model).__name__ == "Qwen3VLForConditionalGeneration"
     seen = _spy_generate(loaded)
     ctx = Context(device="cpu", models=ModelManager(log=None), settings={"model.vqa": qwen_dir})
-    ctx.models.get(f"vqa:{qwen_dir}", "cpu", lambda d: loaded)
+    ctx.models.get(ctx.model_key(MODEL), "cpu", lambda d: loaded)
     assert isinstance(vqa(rgb, "what is the color of dog ?", ctx), str)
     ids = seen["input_ids"][0].tolist()
     pad = loaded.processor.tokenizer.convert_tokens_to_ids("<|image_pad|>")
@@ -223,7 +225,7 @@ def test_molmo2_answers_through_the_same_chat_path(molmo_dir: str, rgb: Image) -
     ctx = Context(device="cpu", models=ModelManager(log=None), settings={"model.vqa": molmo_dir})
     answer = vqa(rgb.crop((8, 8, 40, 40)), "what is the color of the dog?", ctx)
     assert isinstance(answer, str) and answer == answer.lower().strip()
-    loaded = ctx.models.get(f"vqa:{molmo_dir}", "cpu", lambda d: pytest.fail("reloaded"))
+    loaded = ctx.models.get(ctx.model_key(MODEL), "cpu", lambda d: pytest.fail("reloaded"))
     assert type(loaded.model).__name__ == "Molmo2ForConditionalGeneration"
 
 
@@ -248,3 +250,22 @@ def test_drop_prompt_only_strips_an_echoed_prefix() -> None:
     assert _drop_prompt(torch.tensor([[5, 6, 7, 9, 2]]), prompt).tolist() == [[9, 2]]
     assert _drop_prompt(torch.tensor([[1, 9, 2]]), prompt).tolist() == [[1, 9, 2]]
     assert _drop_prompt(torch.tensor([[5, 6]]), prompt).tolist() == [[5, 6]]
+
+
+def test_chat_answer_equals_the_image_text_to_text_pipeline(idefics3_dir: str, rgb: Image) -> None:
+    """The same prompt and greedy settings through transformers' own pipeline: the same text."""
+    from transformers import pipeline
+
+    loaded = load_vqa(idefics3_dir, "cpu")
+    question = "what is the color of dog ?"
+    raw = ask(loaded, rgb, question, 8, PROMPT)
+    pipe = pipeline("image-text-to-text", model=loaded.model, processor=loaded.processor)
+    content = [{"type": "image", "image": rgb.to_pil()},
+               {"type": "text", "text": PROMPT.replace("{question}", question)}]  # fmt: skip
+    out = pipe(
+        text=[{"role": "user", "content": content}],
+        max_new_tokens=8,
+        generate_kwargs={"do_sample": False},
+        return_full_text=False,
+    )
+    assert raw.strip() and out[0]["generated_text"].strip() == raw.strip()

@@ -16,13 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from visprog.checker import check
-from visprog.errors import (
-    DiagnosticError,
-    GenerationError,
-    StepFailedError,
-    ToolArgumentError,
-    VisprogError,
-)
+from visprog.errors import DiagnosticError, GenerationError, ToolArgumentError, VisprogError
 from visprog.planner.backends.base import Backend, Progress, is_stepwise
 from visprog.planner.cache import ProgramCache, cache_key
 from visprog.planner.extract import extract_program
@@ -211,6 +205,8 @@ class RuntimeRepair:
 
     def __call__(self, program: Program) -> list[str]:
         """Run ``program``: ``[]`` when it ran, else the tool-argument error as a diagnostic."""
+        from visprog.interpreter import StepFailedError
+
         try:
             self.trace = self.run(program)
         except StepFailedError as e:

@@ -41,15 +41,22 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _common(args: argparse.Namespace) -> dict[str, Any]:
-    from visprog.cli import run_settings
-    from visprog.models import default_manager
+    from visprog.config import parse_assignments
+    from visprog.session import Session
 
     if args.quiet:  # as for visprog run: no model-loading messages or library progress bars
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        default_manager().log = lambda message: None
+    # One Session, as for visprog run: settings validated before anything loads, its models.
+    session = Session(
+        parse_assignments(args.settings),
+        config=args.config,
+        device=args.device,
+        log=(lambda message: None) if args.quiet else None,
+    )
     return {
-        "settings": run_settings(args),
-        "device": args.device,
+        "settings": session.settings,
+        "device": session.device,
+        "models": session.models,
         "quiet": args.quiet,
         **({"cache_dir": None} if args.no_cache else {}),
     }

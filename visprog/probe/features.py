@@ -76,9 +76,9 @@ def configured_model_id(settings: Any) -> str:
 
 def load_encoder(ctx: Context) -> Encoder:
     """The CLIP model of ``ctx``'s settings, through ``ctx.load_model`` (shared with the tools)."""
-    from visprog.tools.clip import DEFAULT_ID, SETTING, load_clip
+    from visprog.tools.clip import MODEL
 
-    bundle, _ = ctx.load_model("clip", SETTING, DEFAULT_ID, load_clip)
+    bundle, _ = ctx.load_model(MODEL)
     model_id = configured_model_id(ctx.settings)
     key = f"clip.revision:{model_id}"  # fingerprinting reads files: once per run is enough
     if key not in ctx.run_cache:

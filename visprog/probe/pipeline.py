@@ -95,7 +95,7 @@ def fit(
         folds: Cross-validation folds for choosing the L2 strength.
         cache_dir: Feature cache root; the default is ``$VISPROG_CACHE/features``, None disables.
         quiet: No progress bar.
-        models: The model manager (the process-wide one by default).
+        models: The model manager (a Session's; a new one by default).
 
     Returns:
         The probe (``predict(features)``, ``classes``, ``meta``).

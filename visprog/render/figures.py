@@ -136,12 +136,13 @@ def _clip(label: str, n: int = 40) -> str:
 def _mask(objects: Objects, i: int, image: Image | None, color: str, scale: float) -> str:
     if objects.masks is None:
         return ""
-    mask = objects.masks[i]
     if image is not None:
         root_w, root_h = image.root_size
-        if mask.shape != (root_h, root_w):
+        if objects.masks.shape[1:] != (root_h, root_w):
             return ""  # a mask in another frame cannot be placed; the table still lists it
-        mask = image.local_mask(mask)
+        mask = objects.masks.window(i, image.root_box)  # only this image's part, never the root
+    else:
+        mask = objects.masks[i]
     tile = mask_tile(mask, color, scale)
     if tile is None:
         return ""

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from visprog.geometry import mask_box
 from visprog.render.html import attrs
 from visprog.values import Image
 
@@ -147,10 +148,10 @@ def mask_tile(
     """
     from PIL import Image as PILImage
 
-    ys, xs = np.nonzero(local)
-    if xs.size == 0:
+    found = mask_box(local)
+    if found is None:
         return None
-    x0, x1, y0, y1 = int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1
+    x0, y0, x1, y1 = found
     bits = local[y0:y1, x0:x1]
     if scale < 1.0:
         size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))

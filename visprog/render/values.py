@@ -147,7 +147,7 @@ def objects_table(objs: Objects) -> str:
             _coords(objs.boxes[i]),
         ]
         if objs.masks is not None:
-            cells.append(str(int(objs.masks[i].sum())))
+            cells.append(str(objs.masks.area(i)))
         if objs.points is not None:
             cells.append(_coords(objs.points[i]))
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from visprog.errors import ConfigurationError
+from visprog.models import ModelManager
 from visprog.planner.backends.base import Backend, Progress, is_stepwise
 from visprog.planner.backends.http import OpenAIBackend
 from visprog.planner.grammar import Grammar
@@ -113,6 +114,8 @@ class LazyBackend:
         settings: Settings (``llm.*`` keys).
         device: Device for local models.
         progress: Receives loading messages.
+        models: The model manager that holds the backend (a Session's, so the program writer
+            counts against its memory budget); None: one backend per process and spec.
     """
 
     def __init__(
@@ -121,6 +124,7 @@ class LazyBackend:
         settings: Mapping[str, Any] | None = None,
         device: str = "auto",
         progress: Progress | None = None,
+        models: ModelManager | None = None,
     ) -> None:
         self.spec, self.settings, self.device, self.progress = (
             spec,
@@ -128,13 +132,26 @@ class LazyBackend:
             device,
             progress,
         )
+        self.models = models
         self._backend: Backend | None = None
+        self._seen: tuple[str, bool] | None = None  # (name, constrained) once loaded
 
     @property
     def backend(self) -> Backend:
-        """The real backend (built, once per process, on first access)."""
+        """The real backend (built on first access, held by the model manager if given)."""
+        if self.models is not None:
+            # Asked each time: the manager may evict it under the budget, then it loads again.
+            # Kept only as its name and grammar support, so an eviction frees it.
+            backend: Backend = self.models.get(
+                f"llm:{self.spec}",
+                self.device,
+                lambda d: make_backend(self.spec, self.settings, d, self.progress),
+            )
+            self._seen = (backend.name, backend.constrained)
+            return backend
         if self._backend is None:
             self._backend = shared_backend(self.spec, self.settings, self.device, self.progress)
+            self._seen = (self._backend.name, self._backend.constrained)
         return self._backend
 
     @property
@@ -145,21 +162,21 @@ class LazyBackend:
     @property
     def name(self) -> str:
         """The spec until the model is loaded, then the model's name."""
-        return self.spec if self._backend is None else self._backend.name
+        return self.spec if self._seen is None else self._seen[0]
 
     @property
     def constrained(self) -> bool:
         """Whether the backend honours grammars (known without loading for HTTP specs)."""
-        if self._backend is None and self.spec.startswith("openai:"):
+        if self._seen is None and self.spec.startswith("openai:"):
             return _option(self.settings, "llm.grammar", "VISPROG_LLM_GRAMMAR", "none") != "none"
-        return self._backend.constrained if self._backend is not None else True
+        return self._seen[1] if self._seen is not None else True
 
     @property
     def stepwise(self) -> bool:
         """Whether the backend writes line by line under scoped grammars (local models do)."""
-        if self._backend is None and self.spec.startswith("openai:"):
+        if self._seen is None and self.spec.startswith("openai:"):
             return False
-        return bool(getattr(self.backend, "stepwise", False))
+        return is_stepwise(self.backend)
 
     def complete(
         self,
