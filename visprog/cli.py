@@ -293,6 +293,7 @@ def _write_and_run(
     message, bounded by ``--attempts``, and the successful run is kept rather than repeated.
     """
     from visprog.planner.repair import RuntimeRepair
+    from visprog.syntax import parse
 
     if args.program_only:
         _generate(session, query, args)
@@ -305,7 +306,10 @@ def _write_and_run(
 
     runner = RuntimeRepair(run)
     gen = _generate(session, query, args, runner)
-    trace = runner.trace if runner.trace is not None else run(gen.program)
+    if runner.trace is not None:  # the last candidate ran already
+        trace = runner.trace
+    else:  # from the program cache
+        trace = run(parse(gen.program, f"<generated: {query}>"))
     trace.generation = gen.records()
     return trace
 
