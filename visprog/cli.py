@@ -15,7 +15,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from visprog.errors import (
     ConfigurationError,
@@ -24,6 +24,11 @@ from visprog.errors import (
     UsageError,
     VisprogError,
 )
+
+if TYPE_CHECKING:
+    from visprog.planner.repair import RuntimeRepair
+    from visprog.program import Program
+    from visprog.trace import Trace
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -315,25 +320,56 @@ def cmd_run(args: argparse.Namespace) -> int:
     inputs = images[1:] if args.program is None else images
     program_file = [args.program] if args.program else []
     _check_outputs(args, [*_bind(args, inputs).values(), *program_file])
-    if args.program is None:
-        if not images:
-            raise ConfigurationError("nothing to run: give a query and images, or --program FILE")
-        program: Any = _generate(session, images.pop(0), args)
-        if args.program_only:
-            return 0
-        statements = program.program.count("\n") + 1
-    else:
-        program = parse(*read_program(args.program))
-        statements = len(program.statements)
-    on_step = None if args.quiet else _progress(statements)
     try:
-        trace = session.run(program, _bind(args, images), on_step=on_step)
+        if args.program is None:
+            if not images:
+                raise ConfigurationError(
+                    "nothing to run: give a query and images, or --program FILE"
+                )
+            trace = _write_and_run(session, images.pop(0), images, args)
+            if trace is None:  # --program-only
+                return 0
+        else:
+            program = parse(*read_program(args.program))
+            on_step = None if args.quiet else _progress(len(program.statements))
+            trace = session.run(program, _bind(args, images), on_step=on_step)
     except StepFailedError as e:
         _write_outputs(e.trace, args, result_ok=False)
         raise
     _write_outputs(trace, args, result_ok=True)
     _print_result(trace.result, args)
     return 0
+
+
+def _write_and_run(
+    session: Any, query: str, images: list[str], args: argparse.Namespace
+) -> Trace | None:
+    """Write the program for ``query`` and run it (None with ``--program-only``).
+
+    Each candidate that checks is run at once (:class:`~visprog.planner.repair.RuntimeRepair`),
+    so a tool-argument error (an unknown emoji, a bad category) goes back to the model with its
+    message, bounded by ``--attempts``, and the successful run is kept rather than repeated.
+    """
+    from visprog.planner.repair import RuntimeRepair
+    from visprog.syntax import parse
+
+    if args.program_only:
+        _generate(session, query, args)
+        return None
+    inputs = session.bind(_bind(args, images))
+
+    def run(program: Program) -> Trace:
+        on_step = None if args.quiet else _progress(len(program.statements))
+        return session.run(program, inputs, query=query, on_step=on_step)  # type: ignore[no-any-return]
+
+    runner = RuntimeRepair(run)
+    gen = _generate(session, query, args, runner)
+    if runner.trace is not None:  # the last candidate ran already
+        trace = runner.trace
+    else:  # from the program cache
+        trace = run(parse(gen.program, f"<generated: {query}>"))
+    trace.generation = gen.records()
+    return trace
 
 
 def run_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -361,8 +397,13 @@ def make_session(args: argparse.Namespace) -> Any:
     )
 
 
-def _generate(session: Any, query: str, args: argparse.Namespace) -> Any:
-    """Write the program for ``query`` with the session's language model."""
+def _generate(
+    session: Any, query: str, args: argparse.Namespace, runner: RuntimeRepair | None = None
+) -> Any:
+    """Write the program for ``query`` with the session's language model.
+
+    With ``runner``, each candidate that checks is also run and tool-argument errors repaired.
+    """
     from visprog.planner import ProgramCache
 
     names = list(_bind(args, list(args.items)[1:]))
@@ -375,6 +416,7 @@ def _generate(session: Any, query: str, args: argparse.Namespace) -> Any:
         task=None if args.task == "auto" else args.task,
         attempts=args.attempts,
         cache=None if args.no_cache else ProgramCache(),
+        runtime_check=runner,
         progress=say,
     )
     if say:

@@ -85,3 +85,61 @@ def test_a_bad_llm_spec_is_a_configuration_error(
 def test_query_without_images(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "Blur every face"]) == 10
     assert "images" in capsys.readouterr().err
+
+
+def test_run_repairs_a_tool_argument_error_with_the_model(
+    program_cache_dir: Path,
+    astronaut_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A program that checks but fails at run time (an unknown emoji) goes back to the model."""
+    pytest.importorskip("emoji")
+    pytest.importorskip("facenet_pytorch")
+    import json
+
+    import visprog.planner.backends as backends
+
+    from .conftest import ScriptedBackend
+
+    bad = (
+        "OBJ0 = FaceDet(image=IMAGE)\nIMAGE0 = Emoji(image=IMAGE, object=OBJ0, emoji='smiling')\n"
+        "FINAL_RESULT = Result(var=IMAGE0)\n"
+    )
+    scripted = ScriptedBackend([bad, bad.replace("'smiling'", "'grinning_face'")])
+    monkeypatch.setattr(backends, "shared_backend", lambda *a, **k: scripted)
+    monkeypatch.setattr(backends, "make_backend", lambda *a, **k: scripted)
+    trace = tmp_path / "trace.json"
+    query = "Hide every face with a smiling emoji"
+    code = main(["run", query, str(astronaut_path), "--llm", "scripted", "--json", str(trace)])
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    assert "unknown emoji 'smiling'" in scripted.prompts[1]  # the message went to the model
+    records = json.loads(trace.read_text())["generation"]
+    assert [len(r["diagnostics"]) for r in records] == [1, 0]
+    assert records[0]["diagnostics"][0].startswith("runtime error: line 2 (Emoji)")
+
+
+def test_runtime_repair_is_bounded(
+    program_cache_dir: Path,
+    astronaut_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("emoji")
+    pytest.importorskip("facenet_pytorch")
+    import visprog.planner.backends as backends
+
+    from .conftest import ScriptedBackend
+
+    bad = (
+        "OBJ0 = FaceDet(image=IMAGE)\nIMAGE0 = Emoji(image=IMAGE, object=OBJ0, emoji='smiling')\n"
+        "FINAL_RESULT = Result(var=IMAGE0)\n"
+    )
+    scripted = ScriptedBackend([bad, bad])
+    monkeypatch.setattr(backends, "shared_backend", lambda *a, **k: scripted)
+    monkeypatch.setattr(backends, "make_backend", lambda *a, **k: scripted)
+    args = ["run", "Hide the faces", str(astronaut_path), "--llm", "x", "--attempts", "2", "-q"]
+    assert main(args) == 9  # GenerationError: no valid program in 2 attempts
+    assert "unknown emoji" in capsys.readouterr().err and scripted.replies == []

@@ -61,9 +61,12 @@ class Grammar:
 
     Attributes:
         rules: Rule name -> alternatives -> items.
+        lexemes: Extra terminals for Lark only (name -> llguidance regex, which may use ``&``
+            and ``~``); a grammar with any does not print as GBNF.
     """
 
     rules: dict[str, list[list[str]]] = field(default_factory=dict)
+    lexemes: dict[str, str] = field(default_factory=dict)
 
     def add(self, name: str, *alternatives: Sequence[str]) -> None:
         """Add a rule (``name`` lowercase letters and digits)."""
@@ -76,7 +79,7 @@ class Grammar:
         seen: list[str] = []
         for alts in self.rules.values():
             for item in (i.rstrip("?*") for alt in alts for i in alt):
-                if item in TERMINALS and item not in seen:
+                if (item in TERMINALS or item in self.lexemes) and item not in seen:
                     seen.append(item)
         return seen
 
@@ -103,17 +106,28 @@ class Grammar:
                 raise ValueError(f"{it!r} repeats without bound")
             if base.startswith('"'):
                 return len(json.loads(base).encode("utf-8"))
+            if base in self.lexemes:
+                raise ValueError(f"{base!r} is a Lark-only lexeme: no length bound")
             return TERMINALS[base][2] if base in TERMINALS else rule(base, active)
 
         return rule(next(iter(self.rules)), frozenset())
 
     def to_lark(self) -> str:
         """The grammar in llguidance's Lark dialect (start rule ``start``)."""
-        terminals = [f"{t}: {TERMINALS[t][0]}" for t in self.terminals()]
+        terminals = [
+            f"{t}: {self.lexemes[t] if t in self.lexemes else TERMINALS[t][0]}"
+            for t in self.terminals()
+        ]
         return self._render("start", ":", _lark_item, terminals)
 
     def to_gbnf(self) -> str:
-        """The grammar in llama.cpp's GBNF (start rule ``root``)."""
+        """The grammar in llama.cpp's GBNF (start rule ``root``).
+
+        Raises:
+            ValueError: When the grammar uses Lark-only :attr:`lexemes`.
+        """
+        if self.lexemes:
+            raise ValueError("this grammar uses Lark-only lexemes; it has no GBNF form")
         terminals = [f"{t.lower()} ::= {TERMINALS[t][1]}" for t in self.terminals()]
         return self._render("root", " ::=", _gbnf_item, terminals)
 

@@ -16,15 +16,18 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from visprog.checker import check
-from visprog.errors import DiagnosticError, GenerationError
-from visprog.planner.backends.base import Backend, Progress
+from visprog.errors import DiagnosticError, GenerationError, ToolArgumentError, VisprogError
+from visprog.planner.backends.base import Backend, Progress, is_stepwise
 from visprog.planner.cache import ProgramCache, cache_key
 from visprog.planner.extract import extract_program
 from visprog.planner.grammar import Grammar, program_grammar
 from visprog.planner.prompts import PromptSet, block, choose_task, load_prompt, open_question
+from visprog.planner.scope import ScopedProgram
+from visprog.planner.vocab import query_vocabulary
 from visprog.program import Program
 from visprog.registry import REGISTRY, Registry
 from visprog.syntax import parse
+from visprog.trace import Trace
 
 DEFAULT_ATTEMPTS = 3
 MAX_TOKENS = 400  # a 12-statement program is about 250 tokens for common tokenizers
@@ -118,6 +121,7 @@ def generate_program(
     task: str | None = None,
     attempts: int = DEFAULT_ATTEMPTS,
     constrain: bool = True,
+    scoped: bool = True,
     cache: ProgramCache | None = None,
     runtime_check: RuntimeCheck | None = None,
     registry: Registry | None = None,
@@ -132,6 +136,9 @@ def generate_program(
         task: The prompt task; chosen from the query and the number of inputs when None.
         attempts: Most tries (first one included).
         constrain: Use the generation grammar when the backend honours one.
+        scoped: With ``constrain``, on a backend that writes line by line (``stepwise``), use
+            the scope- and type-constrained grammars of :mod:`visprog.planner.scope` (every
+            program then checks); else the syntax grammar.
         cache: Program cache to read and fill (None: no caching).
         runtime_check: Optional: runs a candidate and returns runtime diagnostics to repair.
         registry: The tools (the default registry when omitted).
@@ -153,7 +160,7 @@ def generate_program(
     if hit is not None and not diagnose(hit["program"], names, reg)[1]:
         gen.program, gen.cached = hit["program"], True
         return gen
-    grammar = program_grammar(names, prompts.tools, reg) if constrain else None
+    grammar = _grammar(query, names, prompts, reg, constrain, scoped and is_stepwise(backend))
     for n in range(max(1, attempts)):
         prompt = (
             prompts.render(query, reg)
@@ -176,20 +183,89 @@ def generate_program(
     raise _failure(gen)
 
 
+class RuntimeRepair:
+    """A ``runtime_check`` that runs each candidate program for real and keeps the outcome.
+
+    A step that fails with a :class:`~visprog.errors.ToolArgumentError` (an unknown emoji, a
+    bad category) becomes a diagnostic for the next attempt, so the model repairs it (bounded by
+    ``attempts``; every attempt and its message stay in ``trace.generation``). Any other failure
+    (a missing model, a crash inside a tool) is not the program's fault: it is raised.
+
+    Args:
+        run: Runs a program on the real inputs and returns its trace (e.g.
+            ``lambda p: interpreter.run(p, inputs, query=query)``).
+
+    Attributes:
+        trace: The trace of the last run that succeeded (None until one does).
+    """
+
+    def __init__(self, run: Callable[[Program], Trace]) -> None:
+        self.run = run
+        self.trace: Trace | None = None
+
+    def __call__(self, program: Program) -> list[str]:
+        """Run ``program``: ``[]`` when it ran, else the tool-argument error as a diagnostic."""
+        from visprog.interpreter import StepFailedError
+
+        try:
+            self.trace = self.run(program)
+        except StepFailedError as e:
+            if not isinstance(e.error, ToolArgumentError):
+                raise
+            return [f"runtime error: {str(e).splitlines()[0]}"]
+        return []
+
+
+def _grammar(
+    query: str,
+    names: tuple[str, ...],
+    prompts: PromptSet,
+    registry: Registry,
+    constrain: bool,
+    scoped: bool,
+) -> Grammar | ScopedProgram | None:
+    """The constraint for this query: scoped grammars, the syntax grammar, or none."""
+    if not constrain:
+        return None
+    if not scoped:
+        return program_grammar(names, prompts.tools, registry)
+    emoji: list[str] = []
+    if "Emoji" in prompts.tools:
+        emoji = _emoji_names()
+    return ScopedProgram(names, prompts.tools, query_vocabulary(query, emoji), registry)
+
+
+def _emoji_names() -> list[str]:
+    """The Emoji step's names, or none when its package is missing (the step then fails)."""
+    try:
+        from visprog.tools.emoji import emoji_names
+    except ImportError:
+        return []
+    try:
+        return list(emoji_names())
+    except VisprogError:
+        return []
+
+
 def _attempt(
     backend: Backend,
     prompt: str,
     prefix_len: int,
-    grammar: Grammar | None,
+    grammar: Grammar | ScopedProgram | None,
     inputs: tuple[str, ...],
     registry: Registry,
     runtime_check: RuntimeCheck | None,
 ) -> Attempt:
     start = time.perf_counter()
     use = grammar if grammar is not None and backend.constrained else None
-    raw = backend.complete(
-        prompt, grammar=use, max_tokens=MAX_TOKENS, stop=() if use else STOP, prefix_len=prefix_len
-    )
+    stop = () if use else STOP
+    if isinstance(use, ScopedProgram) and is_stepwise(backend):
+        raw = backend.complete(prompt, grammar=use, max_tokens=MAX_TOKENS, prefix_len=prefix_len)
+    else:
+        plain = use if isinstance(use, Grammar) else None
+        raw = backend.complete(
+            prompt, grammar=plain, max_tokens=MAX_TOKENS, stop=stop, prefix_len=prefix_len
+        )
     seconds = time.perf_counter() - start
     text = raw if use is not None else extract_program(raw)
     text = text.rstrip("\n") + "\n" if text.strip() else ""

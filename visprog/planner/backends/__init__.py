@@ -28,9 +28,10 @@ from typing import Any
 
 from visprog.errors import ConfigurationError
 from visprog.models import ModelManager
-from visprog.planner.backends.base import Backend, Progress
+from visprog.planner.backends.base import Backend, Progress, is_stepwise
 from visprog.planner.backends.http import OpenAIBackend
 from visprog.planner.grammar import Grammar
+from visprog.planner.scope import ScopedProgram
 
 __all__ = [
     "Backend",
@@ -170,18 +171,36 @@ class LazyBackend:
             return _option(self.settings, "llm.grammar", "VISPROG_LLM_GRAMMAR", "none") != "none"
         return self._seen[1] if self._seen is not None else True
 
+    @property
+    def stepwise(self) -> bool:
+        """Whether the backend writes line by line under scoped grammars (local models do)."""
+        if self._seen is None and self.spec.startswith("openai:"):
+            return False
+        return is_stepwise(self.backend)
+
     def complete(
         self,
         prompt: str,
         *,
-        grammar: Grammar | None = None,
+        grammar: Grammar | ScopedProgram | None = None,
         max_tokens: int = 320,
         stop: Sequence[str] = (),
         temperature: float = 0.0,
         prefix_len: int = 0,
     ) -> str:
         """Build the backend if needed, then continue ``prompt``."""
-        return self.backend.complete(
+        backend = self.backend
+        if isinstance(grammar, ScopedProgram):
+            if not is_stepwise(backend):
+                raise TypeError(f"{backend.name} does not write line by line (not stepwise)")
+            return backend.complete(
+                prompt,
+                grammar=grammar,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                prefix_len=prefix_len,
+            )
+        return backend.complete(
             prompt,
             grammar=grammar,
             max_tokens=max_tokens,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeGuard, runtime_checkable
 
 from visprog.planner.grammar import Grammar
+
+if TYPE_CHECKING:
+    from visprog.planner.scope import ScopedProgram
 
 Progress = Callable[[str], None]
 """Receives one-line progress messages (model loading, generating); the CLI prints them."""
@@ -53,6 +56,40 @@ class Backend(Protocol):
                 its reading (local models keep its key/value cache). A hint only.
         """
         ...
+
+
+class StepwiseBackend(Backend, Protocol):
+    """A backend that can also write a program line by line under scoped grammars.
+
+    Under a :class:`~visprog.planner.scope.ScopedProgram` each line follows the grammar built
+    from the lines before it. Local models can; HTTP servers take one grammar per request.
+
+    Attributes:
+        stepwise: True when ``complete`` accepts a ``ScopedProgram``.
+    """
+
+    @property
+    def stepwise(self) -> bool:
+        """True when ``complete`` accepts a ``ScopedProgram`` as ``grammar``."""
+        ...
+
+    def complete(
+        self,
+        prompt: str,
+        *,
+        grammar: Grammar | ScopedProgram | None = None,
+        max_tokens: int = 320,
+        stop: Sequence[str] = (),
+        temperature: float = 0.0,
+        prefix_len: int = 0,
+    ) -> str:
+        """As :meth:`Backend.complete`; a ``ScopedProgram`` is followed line by line."""
+        ...
+
+
+def is_stepwise(backend: Backend) -> TypeGuard[StepwiseBackend]:
+    """Whether ``backend`` writes line by line under scoped grammars."""
+    return bool(getattr(backend, "stepwise", False))
 
 
 def cut_at_stop(text: str, stop: Sequence[str]) -> str:

@@ -15,6 +15,7 @@ from visprog.models import hub_load, inference_mode, require, resolve_device, to
 from visprog.planner.backends.base import Progress, cut_at_stop
 from visprog.planner.constrained import GrammarMatcher, ll_tokenizer
 from visprog.planner.grammar import Grammar
+from visprog.planner.scope import RESULT_LINE, ScopedProgram
 
 
 def split_gguf(path: str) -> tuple[str, str | None]:
@@ -57,6 +58,7 @@ def load_causal_lm(model: str, device: str, progress: Progress | None = None) ->
 
 
 PREFIX_SLOTS = 5  # one per prompt task
+LINE_TOKENS = 120  # with fewer tokens left, a scoped program is ended with its Result line
 
 
 class TransformersBackend:
@@ -70,6 +72,7 @@ class TransformersBackend:
     """
 
     constrained = True
+    stepwise = True  # takes a ScopedProgram: one grammar per statement
 
     def __init__(self, tokenizer: Any, model: Any, name: str, seed: int = 0) -> None:
         self.tokenizer = tokenizer
@@ -99,7 +102,7 @@ class TransformersBackend:
         self,
         prompt: str,
         *,
-        grammar: Grammar | str | None = None,
+        grammar: Grammar | ScopedProgram | str | None = None,
         max_tokens: int = 320,
         stop: Sequence[str] = (),
         temperature: float = 0.0,
@@ -109,13 +112,46 @@ class TransformersBackend:
 
         ``prompt[:prefix_len]`` is text shared by many calls (the prompt's header and examples):
         its key/value cache is computed once and reused, so only the rest is read each time.
+        A :class:`ScopedProgram` is followed one statement at a time, each line under the
+        grammar built from the lines before it.
         """
+        if isinstance(grammar, ScopedProgram):
+            return self._complete_scoped(prompt, grammar, max_tokens, temperature, prefix_len)
         matcher = self.matcher(grammar) if grammar is not None else None
         with inference_mode():
             logits, past = self._read(prompt, prefix_len)
-            tokens = self._decode(logits, past, matcher, max_tokens, temperature, stop)
+            tokens, _, _ = self._decode(logits, past, matcher, max_tokens, temperature, stop)
         text = str(self.tokenizer.decode(tokens, skip_special_tokens=True))
         return text if matcher is not None else cut_at_stop(text, stop)
+
+    def _complete_scoped(
+        self,
+        prompt: str,
+        scoped: ScopedProgram,
+        max_tokens: int,
+        temperature: float,
+        prefix_len: int,
+    ) -> str:
+        """Write the program line by line, rebuilding the grammar after each line."""
+        tokens: list[int] = []
+        text = ""
+        with inference_mode():
+            logits, past = self._read(prompt, prefix_len)
+            while len(tokens) < max_tokens:
+                final = max_tokens - len(tokens) < LINE_TOKENS  # keep room for the Result line
+                matcher = self.matcher(scoped.grammar(text, final))
+                line, logits, past = self._decode(
+                    logits, past, matcher, max_tokens - len(tokens), temperature, (), True
+                )
+                tokens += line
+                text = str(self.tokenizer.decode(tokens, skip_special_tokens=True))
+                if (
+                    not line
+                    or not matcher.done()
+                    or text.rsplit("\n", 1)[-1].startswith(RESULT_LINE)
+                ):
+                    break
+        return text
 
     def _encode(self, text: str, special: bool = True) -> list[int]:
         return list(self.tokenizer(text, add_special_tokens=special)["input_ids"])
@@ -154,8 +190,13 @@ class TransformersBackend:
         max_tokens: int,
         temperature: float,
         stop: Sequence[str],
-    ) -> list[int]:
-        """The decoding loop: one forward pass per token, forced tokens fed in one batch."""
+        feed_last: bool = False,
+    ) -> tuple[list[int], Any, Any]:
+        """The decoding loop: one forward pass per token, forced tokens fed in one batch.
+
+        Returns the tokens and, when ``feed_last`` (more text follows under another grammar),
+        the logits and cache after the last of them; else the ones before it.
+        """
         out: list[int] = []
         eos = _eos_ids(self.tokenizer, self.model)
         while len(out) < max_tokens:
@@ -166,19 +207,20 @@ class TransformersBackend:
             feed = [token]
             if matcher is not None:
                 matcher.consume(token)
+                if not matcher.done():
+                    forced = matcher.forced()
+                    for t in forced:
+                        matcher.consume(t)
+                    out += forced
+                    feed += forced
                 if matcher.done():
-                    break
-                forced = matcher.forced()
-                for t in forced:
-                    matcher.consume(t)
-                out += forced
-                feed += forced
-                if matcher.done():
+                    if feed_last:
+                        logits, past = self._forward(feed, past)
                     break
             elif stop and _hit_stop(self.tokenizer, out, stop):
                 break
             logits, past = self._forward(feed, past)
-        return out
+        return out, logits, past
 
     def _pick(self, logits: Any, matcher: GrammarMatcher | None, temperature: float) -> int:
         """Greedy or sampled next token among those the grammar allows; -1 when none is."""

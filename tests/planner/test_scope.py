@@ -1,0 +1,238 @@
+"""Scope- and type-constrained generation: what each per-statement grammar admits and refuses.
+
+Grammars are compiled by llguidance against the tiny model's byte-level tokenizer (any text
+tokenizes), and programs are fed line by line exactly as the local backend writes them. The
+sampling test runs the tiny random-weight model through the real stepwise decoding loop: its
+programs are nonsense, but every one must parse and check.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import visprog
+from visprog.planner import generate_program
+from visprog.planner.backends import make_backend
+from visprog.planner.backends.local import TransformersBackend
+from visprog.planner.prompts import load_prompt
+from visprog.planner.scope import ScopedProgram
+from visprog.planner.vocab import emoji_vocabulary, listed_categories, query_vocabulary, singular
+
+EMOJI = ["grinning_face", "red_heart", "cat_face", "smiling_face_with_sunglasses"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_lm_dir: Path) -> TransformersBackend:
+    backend = make_backend(str(tiny_lm_dir), device="cpu")
+    assert isinstance(backend, TransformersBackend)
+    return backend
+
+
+def scoped(task: str, query: str, inputs: tuple[str, ...] = ("IMAGE",)) -> ScopedProgram:
+    visprog.api.ensure_tools()
+    emoji = EMOJI if "Emoji" in load_prompt(task).tools else []
+    return ScopedProgram(inputs, load_prompt(task).tools, query_vocabulary(query, emoji))
+
+
+def admits(tiny: TransformersBackend, sp: ScopedProgram, program: str) -> bool:
+    """Whether the per-statement grammars admit ``program``, fed line by line."""
+    import llguidance as llg
+
+    ll = tiny.matcher('start: "x"')._m  # builds the llguidance tokenizer once
+    del ll
+    written = ""
+    for line in program.strip().split("\n"):
+        line += "" if line.startswith("FINAL_RESULT") else "\n"
+        m = llg.LLMatcher(tiny._ll, llg.LLMatcher.grammar_from_lark(sp.grammar(written).to_lark()))
+        assert not m.is_error(), m.get_error()
+        ids = tiny.tokenizer(line, add_special_tokens=False)["input_ids"]
+        if not all(m.consume_token(i) for i in ids) or not m.is_accepting():
+            return False
+        written += line
+    return True
+
+
+COUNT_LEFT = """BOX0 = Loc(image=IMAGE, object='lamp')
+IMAGE0 = CropLeftOf(image=IMAGE, box=BOX0)
+BOX1 = Loc(image=IMAGE0, object='books')
+ANSWER0 = Count(box=BOX1)
+FINAL_RESULT = Result(var=ANSWER0)"""
+Q_LEFT = "How many books are to the left of the lamp?"
+
+
+@pytest.mark.parametrize(
+    ("program", "why"),
+    [
+        (
+            "IMAGE0 = CropLeftOf(image=IMAGE, box=BOX0)\nFINAL_RESULT = Result(var=IMAGE0)",
+            "undefined",
+        ),
+        (
+            "BOX0 = Loc(image=IMAGE, object='lamp')\nBOX0 = Loc(image=IMAGE, object='book')",
+            "redefined",
+        ),
+        ("BOX0 = Loc(image=IMAGE, object='lamp')\nIMAGE0 = Crop(image=IMAGE, box=IMAGE)", "type"),
+        ("BOX0 = Loc(image=IMAGE, object='lamp')\nFINAL_RESULT = Result(var=BOX1)", "result"),
+        ("FINAL_RESULT = Result(var=IMAGE)", "result names an input, nothing written"),
+        ("BOX0 = Loc(image=IMAGE, object='dog')", "a word the query does not use"),
+        ("BOX0 = Loc(image=IMAGE, object='Left')", "a half must be LEFT, RIGHT, TOP or BOTTOM"),
+        ("IMAGE = Loc(image=IMAGE, object='lamp')", "targets never shadow inputs"),
+    ],
+)
+def test_refuses(tiny: TransformersBackend, program: str, why: str) -> None:
+    assert admits(tiny, scoped("gqa", Q_LEFT), COUNT_LEFT)
+    assert not admits(tiny, scoped("gqa", Q_LEFT), program), why
+
+
+def test_loc_halves_are_admitted(tiny: TransformersBackend) -> None:
+    program = "BOX0 = Loc(image=IMAGE, object='LEFT')\nFINAL_RESULT = Result(var=BOX0)"
+    assert admits(tiny, scoped("gqa", "What is on the left?"), program)
+
+
+def test_eval_names_defined_scalars_only(tiny: TransformersBackend) -> None:
+    head = "BOX0 = FaceDet(image=IMAGE)\nANSWER0 = Count(box=BOX0)\n"
+    ok = (
+        head
+        + "ANSWER1 = Eval(expr=\"'yes' if {ANSWER0} > 2 else 'no'\")\nFINAL_RESULT = Result(var=ANSWER1)"
+    )
+    sp = scoped("count", "Are there more than two faces?")
+    assert admits(tiny, sp, ok)
+    assert not admits(tiny, sp, ok.replace("{ANSWER0}", "{BOX0}"))  # Objects, not a number
+    assert not admits(tiny, sp, ok.replace("{ANSWER0}", "{ANSWER7}"))  # undefined
+    assert not admits(tiny, sp, ok.replace("> 2", "> > 2"))  # not an expression
+
+
+def test_a_querys_categories_are_closed(tiny: TransformersBackend) -> None:
+    query = "Label each fruit as apple, banana or orange"
+    program = """OBJ0 = Loc(image=IMAGE, object='fruit')
+OBJ1 = Classify(image=IMAGE, object=OBJ0, categories=['apple', 'banana', 'orange'])
+IMAGE0 = Tag(image=IMAGE, object=OBJ1)
+FINAL_RESULT = Result(var=IMAGE0)"""
+    assert admits(tiny, scoped("tag", query), program)
+    assert not admits(tiny, scoped("tag", query), program.replace("'orange'", "'pear'"))
+
+
+def test_emoji_names_are_closed(tiny: TransformersBackend) -> None:
+    query = "Hide all faces with a grinning emoji"
+    program = """OBJ0 = FaceDet(image=IMAGE)
+IMAGE0 = Emoji(image=IMAGE, object=OBJ0, emoji='grinning_face')
+FINAL_RESULT = Result(var=IMAGE0)"""
+    assert admits(tiny, scoped("edit", query), program)
+    assert not admits(tiny, scoped("edit", query), program.replace("grinning_face", "smiling"))
+
+
+def test_questions_use_the_querys_words(tiny: TransformersBackend) -> None:
+    query = "Both images show a bird."
+    good = """ANSWER0 = VQA(image=LEFT, question='Is there a bird?')
+ANSWER1 = VQA(image=RIGHT, question='Is there a bird?')
+ANSWER2 = Eval(expr="{ANSWER0} == 'yes' and {ANSWER1} == 'yes'")
+FINAL_RESULT = Result(var=ANSWER2)"""
+    sp = scoped("nlvr", query, ("LEFT", "RIGHT"))
+    assert admits(tiny, sp, good)
+    assert not admits(tiny, sp, good.replace("a bird", "a dog a mammal"))
+
+
+@pytest.mark.usefixtures("one_thread")
+@pytest.mark.parametrize("task", ["gqa", "tag", "edit"])
+def test_sampled_programs_all_check(tiny: TransformersBackend, task: str) -> None:
+    visprog.api.ensure_tools()
+    queries = {
+        "gqa": "What is to the left of the red car?",
+        "tag": "Tag the faces as happy or sad",
+        "edit": "Put a heart emoji on every face",
+    }
+    sp = scoped(task, queries[task])
+    sp.max_statements = 3
+    for _ in range(4):
+        text = tiny.complete("Question: x\nProgram:\n", grammar=sp, max_tokens=600, temperature=1.5)
+        program = visprog.parse(text)
+        assert program.statements[-1].step == "Result"
+        assert visprog.check(program, ["IMAGE"]) == []
+
+
+def test_generate_program_uses_scoped_grammars_on_stepwise_backends(
+    tiny: TransformersBackend, one_thread: None
+) -> None:
+    gen = generate_program("How many faces are there?", tiny, attempts=1)
+    assert len(gen.attempts) == 1 and gen.program  # checks by construction: no repair needed
+
+
+def test_listed_categories() -> None:
+    assert listed_categories("Tag the faces as male or female") == ("male", "female")
+    assert listed_categories("Tag each bird as either a sparrow or a pigeon") == (
+        "sparrow",
+        "pigeon",
+    )
+    assert listed_categories("mood: happy, sad, or angry") == ("happy", "sad", "angry")
+    assert listed_categories("Are there more cats than dogs?") == ()
+    assert listed_categories("Is the plate left or right of the cup?") == ()
+
+
+def test_emoji_vocabulary_and_singular() -> None:
+    assert emoji_vocabulary("a heart emoji", EMOJI) == ("red_heart",)
+    assert emoji_vocabulary("sunglasses emoji", EMOJI) == ("smiling_face_with_sunglasses",)
+    assert "grinning_face" in emoji_vocabulary("cover them", EMOJI)  # faces as a fallback
+    assert [singular(w) for w in ["faces", "berries", "glass", "bus", "dogs"]] == [
+        "face",
+        "berry",
+        "glass",
+        "bus",
+        "dog",
+    ]
+
+
+@pytest.mark.parametrize("task", ["gqa", "nlvr", "edit", "tag", "count"])
+def test_every_prompt_example_is_written_in_its_querys_words(
+    tiny: TransformersBackend, task: str
+) -> None:
+    """The examples teach what the scoped grammar allows: each is admitted for its own query."""
+    from visprog.tools.emoji import emoji_names
+
+    visprog.api.ensure_tools()
+    prompts = load_prompt(task)
+    names = list(emoji_names()) if "Emoji" in prompts.tools else []
+    refused = [
+        e.query
+        for e in prompts.examples
+        if not admits(
+            tiny,
+            ScopedProgram(prompts.inputs, prompts.tools, query_vocabulary(e.query, names)),
+            e.program,
+        )
+    ]
+    assert refused == []
+
+
+def test_a_stated_relation_is_not_dropped(tiny: TransformersBackend) -> None:
+    """ "under the table": no plain Crop to the table, and no Result before the CropBelow."""
+    sp = scoped("gqa", "What is under the table?")
+    below = """BOX0 = Loc(image=IMAGE, object='table')
+IMAGE0 = CropBelow(image=IMAGE, box=BOX0)
+ANSWER0 = VQA(image=IMAGE0, question='What is under the table?')
+FINAL_RESULT = Result(var=ANSWER0)"""
+    assert admits(tiny, sp, below)
+    assert not admits(tiny, sp, below.replace("CropBelow", "Crop"))
+    assert not admits(
+        tiny,
+        sp,
+        "ANSWER0 = VQA(image=IMAGE, question='What is under the table?')\nFINAL_RESULT = Result(var=ANSWER0)",
+    )
+
+
+def test_eval_logic_follows_the_statements_words(tiny: TransformersBackend) -> None:
+    program = """ANSWER0 = VQA(image=LEFT, question='Is there a bird?')
+ANSWER1 = VQA(image=RIGHT, question='Is there a bird?')
+ANSWER2 = Eval(expr="{ANSWER0} and {ANSWER1}")
+FINAL_RESULT = Result(var=ANSWER2)"""
+    both = scoped("nlvr", "Both images show a bird.", ("LEFT", "RIGHT"))
+    assert admits(tiny, both, program)
+    assert not admits(tiny, both, program.replace(" and ", " xor "))
+
+
+def test_final_grammar_admits_only_the_result_line() -> None:
+    sp = scoped("count", "How many faces?")
+    lark = sp.grammar("OBJ0 = FaceDet(image=IMAGE)\n", final=True).to_lark()
+    assert '"FaceDet("' not in lark and '"FINAL_RESULT = Result(var="' in lark
+    assert '"FaceDet("' in sp.grammar("", final=True).to_lark()  # nothing to name yet

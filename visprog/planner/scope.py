@@ -1,0 +1,286 @@
+"""Scope- and type-constrained generation: one grammar per statement, built from the state so far.
+
+The syntax grammar (:func:`~visprog.planner.grammar.program_grammar`) makes every output parse;
+this module makes it *check* as well. A local backend writes the program one statement at a time
+and asks :meth:`ScopedProgram.grammar` for the grammar of the next line, given the lines so far:
+
+* a new target name (never one already defined, never an input);
+* only steps whose required variable arguments have a defined variable of an accepted type, and
+  for each such argument only those variables (``Crop(box=...)`` names an ``Objects`` variable
+  defined above; ``Count(box=...)`` an ``Objects`` or ``Points`` one);
+* ``Eval`` expressions in the expression language, whose ``{VAR}`` are defined numbers, text or
+  bools;
+* closed vocabularies: ``Emoji`` names, ``Loc``'s halves ``'LEFT'``/``'RIGHT'``/``'TOP'``/
+  ``'BOTTOM'``, the categories a query lists (then ``Classify`` takes exactly those, and
+  ``List``/``Select`` are not offered), and object names, questions and prompts made of the
+  query's own words (:mod:`visprog.planner.vocab`);
+* ``FINAL_RESULT = Result(var=...)`` naming a defined variable, and nothing after it.
+
+Every program written this way parses and passes :func:`visprog.checker.check`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from visprog import values as V
+from visprog.planner.grammar import Grammar, _allowed_specs, _chain, lit
+from visprog.planner.vocab import QUESTION_WORDS, Vocabulary
+from visprog.program import Program
+from visprog.registry import REGISTRY, Param, Registry, ToolSpec
+from visprog.syntax import parse
+
+RESULT_LINE = "FINAL_RESULT = Result(var="
+HALVES = ("LEFT", "RIGHT", "TOP", "BOTTOM")
+_SCALARS = frozenset({V.NUMBER, V.TEXT, V.BOOL, V.ANY})
+_REF_TYPES = frozenset({V.IMAGE, V.OBJECTS, V.POINTS, V.ANY, V.TEXT_LIST, V.NUMBER, V.BOOL})
+# Text arguments written from the query's words, and how many words each may take.
+PHRASES: dict[tuple[str, str], int] = {
+    ("Loc", "object"): 4,
+    ("Point", "object"): 4,
+    ("Seg", "query"): 4,
+    ("Select", "query"): 6,
+    ("Select", "category"): 3,
+    ("Replace", "prompt"): 6,
+    ("List", "query"): 8,
+    ("Classify", "categories"): 3,
+}
+QUESTION_WORDS_MAX = 16
+EVAL_LITERAL = r"/'[^'\"\\\x00-\x1f\x7f]{1,40}'/"
+
+
+@dataclass
+class Scope:
+    """What the lines so far define: variable -> type tags, in definition order."""
+
+    types: dict[str, frozenset[str]] = field(default_factory=dict)
+    statements: int = 0
+    steps: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, inputs: Iterable[str], program: Program, registry: Registry) -> Scope:
+        """The scope after ``program``'s statements (inputs are images)."""
+        scope = cls({name: frozenset({V.IMAGE}) for name in inputs})
+        for st in program.statements:
+            spec = registry.get(st.step)
+            scope.types[st.target] = spec.returns if spec else frozenset({V.ANY})
+            scope.statements += 1
+            scope.steps.add(spec.name if spec else st.step)
+        return scope
+
+    def names(self, accepted: frozenset[str]) -> list[str]:
+        """Variables whose type an argument accepting ``accepted`` takes."""
+        if V.ANY in accepted:
+            return list(self.types)
+        return [n for n, t in self.types.items() if V.ANY in t or t & accepted]
+
+
+class ScopedProgram:
+    """The grammar for each next statement of one program (see the module docstring).
+
+    Args:
+        inputs: Input names (images).
+        steps: Step names the task may use (``Result`` is always the last line).
+        vocabulary: The query's words, categories and emoji names.
+        registry: The tools (the default registry when omitted).
+        max_statements: Most statements before the Result line.
+    """
+
+    def __init__(
+        self,
+        inputs: Sequence[str],
+        steps: Iterable[str] | None,
+        vocabulary: Vocabulary,
+        registry: Registry | None = None,
+        max_statements: int = 12,
+    ) -> None:
+        self.inputs = tuple(inputs)
+        self.registry = registry if registry is not None else REGISTRY
+        self.specs = _allowed_specs(self.registry, steps)
+        if vocabulary.categories and any(s.name == "Classify" for s in self.specs):
+            # The query names the categories: Classify with them, not a List or a Select.
+            self.specs = [s for s in self.specs if s.name not in ("List", "Select")]
+        self.vocabulary = vocabulary
+        self.max_statements = max_statements
+
+    def grammar(self, written: str, final: bool = False) -> Grammar:
+        """The grammar of the line after ``written`` (complete lines of this program so far).
+
+        ``final``: only the Result line (the writer is running out of tokens), when a variable
+        is defined to name.
+
+        Raises:
+            VisprogSyntaxError: When ``written`` does not parse (it always does when it was
+                written under these grammars).
+        """
+        scope = Scope.of(self.inputs, parse(written), self.registry)
+        g = Grammar()
+        defined = [n for n in scope.types if n not in self.inputs]
+        lines: list[list[str]] = []
+        room = scope.statements < self.max_statements and not (final and defined)
+        calls = self._calls(g, scope) if room else []
+        if calls:
+            g.lexemes["NEWTARGET"] = _new_target(scope.types)
+            g.add("call", *[[c] for c in calls])
+            lines.append(["NEWTARGET", lit(" = "), "call", lit("\n")])
+        if defined and (final or self._relations_done(scope)):
+            g.add("defined", *[[lit(n)] for n in defined])
+            lines.append([lit(RESULT_LINE), "defined", lit(")")])
+        if not lines:  # nothing callable and nothing defined: only possible with no inputs
+            lines.append([lit(f"{RESULT_LINE}{self.inputs[0]})")] if self.inputs else [lit("")])
+        return Grammar({"line": lines, **g.rules}, g.lexemes)
+
+    def _relations(self) -> list[str]:
+        """The query's relation crops that this task offers."""
+        offered = {s.name for s in self.specs}
+        return [r for r in self.vocabulary.relations if r in offered]
+
+    def _relations_done(self, scope: Scope) -> bool:
+        """Whether every relation the query states has its crop (then Result may follow)."""
+        return all(r in scope.steps for r in self._relations())
+
+    def _calls(self, g: Grammar, scope: Scope) -> list[str]:
+        """Add one rule per step callable now; their names.
+
+        While a relation the query states ("under the table") has no crop yet, the plain
+        ``Crop`` is not offered: the relation is not dropped for a crop to the object itself.
+        """
+        out = []
+        skip = set() if self._relations_done(scope) else {"Crop"}
+        for i, spec in enumerate(self.specs):
+            if spec.name in skip:
+                continue
+            items = self._call_items(g, spec, i, scope)
+            if items is not None:
+                g.add(f"c{i}", items)
+                out.append(f"c{i}")
+        return out
+
+    def _call_items(self, g: Grammar, spec: ToolSpec, i: int, scope: Scope) -> list[str] | None:
+        """``Step(arg=value, ...)`` items, or None when a required argument has no value."""
+        items = [lit(f"{spec.name}(")]
+        for n, p in enumerate(spec.params):
+            alts = self._values(g, spec, p, scope)
+            if not alts:
+                if p.required:
+                    return None
+                continue
+            rule = f"c{i}a{n}"
+            g.add(rule, *alts)
+            part = [lit(f"{', ' if n else ''}{p.name}="), rule]
+            if p.required:
+                items += part
+            else:  # optional arguments: allowed, never required
+                g.add(f"{rule}o", part)
+                items.append(f"{rule}o?")
+        return [*items, lit(")")]
+
+    def _values(self, g: Grammar, spec: ToolSpec, p: Param, scope: Scope) -> list[list[str]]:
+        """Alternatives for one argument's value."""
+        if p.expression:
+            scalars = [n for n, t in scope.types.items() if t & _SCALARS]
+            return [[_expression(g, scalars, self.vocabulary.logic)]] if scalars else []
+        if (spec.name, p.name) == ("Classify", "categories") and self.vocabulary.categories:
+            return self._text(g, spec, p)
+        alts: list[list[str]] = [[lit(n)] for n in scope.names(p.types & _REF_TYPES)]
+        if V.TEXT in p.types or V.TEXT_LIST in p.types:
+            alts += self._text(g, spec, p)
+        if V.NUMBER in p.types:
+            alts.append(["NUMBER"])
+        if V.BOOL in p.types:
+            alts += [[lit("True")], [lit("False")]]
+        return alts
+
+    def _text(self, g: Grammar, spec: ToolSpec, p: Param) -> list[list[str]]:
+        """Alternatives for a text (or list of text) argument, closed where the step allows."""
+        vocab = self.vocabulary
+        key = (spec.name, p.name)
+        if key == ("Emoji", "emoji") and vocab.emoji:
+            return [[_closed(g, "emoji", vocab.emoji)]]
+        if key == ("Classify", "categories") and vocab.categories:
+            return [[_text_list(g, _closed(g, "given", vocab.categories))]]
+        if key == ("VQA", "question"):
+            words = (*vocab.words, *QUESTION_WORDS, *(w.capitalize() for w in QUESTION_WORDS))
+            return [[_phrase(g, "q", words, QUESTION_WORDS_MAX, "?")]]
+        if key in PHRASES:
+            phrase = _phrase(g, f"p{PHRASES[key]}x", vocab.words, PHRASES[key])
+            alts = [[_text_list(g, phrase)]] if V.TEXT_LIST in p.types else []
+            alts += [[phrase]] if V.TEXT in p.types else []
+            if key == ("Loc", "object"):
+                alts.append([_closed(g, "half", HALVES)])
+            return alts
+        return [["STRING"]] if V.TEXT in p.types else []
+
+
+def _new_target(defined: Iterable[str]) -> str:
+    """A Lark lexeme for a target name not yet used (VisProg's BOX0, ANSWER1, ...)."""
+    taken = "|".join(sorted(defined))
+    base = r"/[A-Z]{1,12}[0-9]{1,2}/"
+    return f"{base} & ~/({taken})/" if taken else base
+
+
+def _closed(g: Grammar, name: str, words: Sequence[str]) -> str:
+    """A quoted string that is exactly one of ``words`` (rule ``<name>``, added once)."""
+    if name not in g.rules:
+        g.add(name, *[[lit(f"'{w}'")] for w in dict.fromkeys(words) if "'" not in w])
+    return name
+
+
+def _phrase(g: Grammar, name: str, words: Sequence[str], most: int, end: str = "") -> str:
+    """A quoted string of 1 to ``most`` of ``words`` (optionally ending with ``end``)."""
+    if name in g.rules:  # one rule per name: callers give the length in the name
+        return name
+    g.add(f"{name}w", *[[lit(w)] for w in dict.fromkeys(words)])
+    g.add(f"{name}more", [lit(" "), f"{name}w"])
+    _chain(g, f"{name}m", f"{name}more", max(1, most - 1))
+    tail: list[str] = []
+    if end:
+        g.add(f"{name}end", [lit(end)])
+        tail = [f"{name}end?"]
+    g.add(name, [lit("'"), f"{name}w", f"{name}m0?", *tail, lit("'")])
+    return name
+
+
+def _text_list(g: Grammar, item: str) -> str:
+    """``[item, item, ...]`` (1 to 8 items)."""
+    name = f"{item}list"
+    if name not in g.rules:
+        g.add(f"{item}next", [lit(", "), item])
+        _chain(g, f"{item}n", f"{item}next", 7)
+        g.add(name, [lit("["), item, f"{item}n0?", lit("]")])
+    return name
+
+
+def _expression(g: Grammar, scalars: Sequence[str], logic: Sequence[str]) -> str:
+    """A double-quoted Eval expression over the defined scalar variables (rule ``xe``).
+
+    ``logic``: the operators among ``and``, ``or``, ``xor`` and ``not`` it may use.
+    """
+    if "xe" in g.rules:
+        return "xe"
+    g.lexemes["XSTR"] = EVAL_LITERAL
+    g.add("xe", [lit('"'), "xc", lit('"')])
+    g.add("xc", ["xo"], ["xo", lit(" if "), "xo", lit(" else "), "xc"])
+    binary = [[lit(f" {op} ")] for op in ("and", "or", "xor") if op in logic]
+    if binary:
+        g.add("xop", *binary)
+        g.add("xo", ["xn"], ["xn", "xop", "xo"])
+    else:
+        g.add("xo", ["xn"])
+    g.add("xn", ["xm"], *([[lit("not "), "xn"]] if "not" in logic else []))
+    g.add("xcmp", *[[lit(f" {op} ")] for op in ("==", "!=", ">=", "<=", ">", "<")])
+    g.add("xm", ["xs"], ["xs", "xcmp", "xs"])
+    g.add("xar", *[[lit(f" {op} ")] for op in ("+", "-", "*", "/")])
+    g.add("xs", ["xu"], ["xu", "xar", "xs"])
+    g.add("xref", *[[lit(n)] for n in scalars])
+    g.add(
+        "xu",
+        [lit("{"), "xref", lit("}")],
+        ["NUMBER"],
+        ["XSTR"],
+        [lit("True")],
+        [lit("False")],
+        [lit("("), "xc", lit(")")],
+    )
+    return "xe"

@@ -1,0 +1,180 @@
+"""The words a query lets a program use: object names, questions, categories, emoji names.
+
+A small model copies the content of its in-context examples (a question about tableware got a
+face crop; "Is a dog a mammal?" about animals nobody mentioned). The scoped grammar
+(:mod:`visprog.planner.scope`) therefore builds quoted object names, questions, prompts and
+List queries only from the query's own words (with singular and lower-case forms, and a few
+function words for questions), closes ``Classify`` categories to those the query lists, and
+offers only the emoji names the query points at. Pure functions of the query text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# Words a question or phrase may use although the query does not say them: VQA questions are
+# rephrasings ("Is there a horse?" for "Each image contains at least one horse").
+QUESTION_WORDS = tuple(
+    "what which who whom whose where when how is are was were does do did can there a an the "
+    "this that these those of in on at to from with by for any some it its he she they them "
+    "his her their color colour kind type many much made wearing holding doing and or not "
+    "yes no left right top bottom front behind above below under next image picture photo "
+    "side".split()
+)
+# Words an object name or phrase may use anywhere ("woman with a red hat", "eye of the cat").
+PHRASE_WORDS = ("a", "an", "the", "of", "with", "in", "on", "and")
+# Irregular plurals a program may need in the singular (OWLv2 and CLIP like "child").
+IRREGULAR = {
+    "children": "child",
+    "people": "person",
+    "men": "man",
+    "women": "woman",
+    "mice": "mouse",
+    "feet": "foot",
+    "teeth": "tooth",
+    "geese": "goose",
+}
+# Generic words a program may need for any image: OWLv2 finds "person" better than "everybody".
+ALWAYS = ("person", "people", "face", "object", "thing", "animal")
+_WORD = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
+_ARTICLE = re.compile(r"^(?:(?:either|both|a|an|the)\s+)+", re.IGNORECASE)
+_ITEM = r"(?:(?:either|both|a|an|the)\s+)*[A-Za-z][A-Za-z-]*"
+# "apple, banana or orange", "happy, sad, or angry", "Messi and Ronaldo", "a sparrow or a pigeon"
+_LIST = re.compile(rf"{_ITEM}(?:\s*,\s*{_ITEM})*\s*,?\s+(?:or|and)\s+{_ITEM}")
+_SPLIT = re.compile(r"\s*,\s*(?:(?:or|and)\s+)?|\s+(?:or|and)\s+")
+_NOT_CATEGORY = frozenset(
+    "is are was were be has have there it them they this that what which who how many much "
+    "more fewer less image images picture pictures photo photos left right".split()
+)
+# Words too common to pick an emoji by ("with" is in 200 names).
+_COMMON = frozenset(
+    "with face faces over every each their them cover hide replace emoji emojis photo picture "
+    "image person people everyone everybody".split()
+)
+EMOJI_FALLBACK = 400  # names offered when the query names no emoji word: the face emoji first
+
+
+# Spatial relations a query states, and the step that crops to each ("under the table" is
+# CropBelow, not a crop to the table). "on the left" (a half) is not a relation to an object.
+RELATIONS: tuple[tuple[str, str], ...] = (
+    (r"\b(?:to the )?left of\b", "CropLeftOf"),
+    (r"\b(?:to the )?right of\b", "CropRightOf"),
+    (r"\b(?:under|below|beneath|underneath)\b", "CropBelow"),
+    (r"\b(?:above|on top of)\b", "CropAbove"),
+    (r"\bin front of\b", "CropFrontOf"),
+    (r"\bbehind\b", "CropBehind"),
+)
+# Logic words in a statement about images and the Eval operators they call for; a query with
+# none of them may use any operator.
+LOGIC: tuple[tuple[str, str], ...] = (
+    (r"\b(?:both|each|every|all|and|neither)\b", "and"),
+    (r"\b(?:or|at least one|either|any)\b", "or"),
+    (r"\b(?:exactly one|only one|one of|the other)\b", "xor"),
+    (r"\b(?:neither|nor|no|not|none|without|doesn't|does not|isn't)\b", "not"),
+)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What quoted strings in a program for one query may contain.
+
+    Attributes:
+        words: Query words in their written, lower-case and singular forms, plus :data:`ALWAYS`.
+        categories: Categories the query lists ("as apple, banana or orange"), in order.
+        emoji: Emoji names (the Emoji step's vocabulary) the query points at.
+        relations: Crop steps for the spatial relations the query states (:data:`RELATIONS`).
+        logic: Eval's logic operators the query's words call for (:data:`LOGIC`); all when
+            the query has none of those words.
+    """
+
+    words: tuple[str, ...]
+    categories: tuple[str, ...] = ()
+    emoji: tuple[str, ...] = ()
+    relations: tuple[str, ...] = ()
+    logic: tuple[str, ...] = ("and", "or", "xor", "not")
+
+
+def singular(word: str) -> str:
+    """A naive singular (``faces`` -> ``face``, ``berries`` -> ``berry``); unchanged otherwise."""
+    low = word.lower()
+    if low in IRREGULAR:
+        return IRREGULAR[low]
+    if len(low) > 4 and low.endswith("ies"):
+        return word[:-3] + "y"
+    if len(low) > 4 and low.endswith(("ches", "shes", "xes", "sses")):
+        return word[:-2]
+    if len(low) > 3 and low.endswith("s") and not low.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def query_words(query: str) -> tuple[str, ...]:
+    """Every form of every word of ``query``, then :data:`ALWAYS` and :data:`PHRASE_WORDS`.
+
+    Forms: as written, lower-case, singular and plural; in first-seen order.
+    """
+    out: dict[str, None] = {}
+    for w in _WORD.findall(query):
+        one = singular(w.lower())
+        for form in (w, w.lower(), singular(w), one, plural(one)):
+            out[form] = None
+    for w in (*ALWAYS, *PHRASE_WORDS):
+        out[w] = None
+    return tuple(out)
+
+
+def plural(word: str) -> str:
+    """A naive plural (``cat`` -> ``cats``, ``bus`` -> ``buses``, ``berry`` -> ``berries``)."""
+    if word.endswith(("s", "x", "ch", "sh")):
+        return word + "es"
+    if len(word) > 2 and word.endswith("y") and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + "s"
+
+
+def listed_categories(query: str) -> tuple[str, ...]:
+    """The categories a query enumerates ("... as apple, banana or orange"), else ``()``.
+
+    The last enumeration wins ("black and white cats: tag them as Tom, Felix or Garfield").
+    """
+    found: tuple[str, ...] = ()
+    for m in _LIST.finditer(query):
+        items = [_ARTICLE.sub("", i) for i in _SPLIT.split(m.group(0)) if i]
+        if any(i.lower() in _NOT_CATEGORY for i in items):
+            continue
+        found = tuple(dict.fromkeys(items))
+    return found if len(found) >= 2 else ()
+
+
+def emoji_vocabulary(query: str, names: Iterable[str]) -> tuple[str, ...]:
+    """Emoji names the query points at (skin-tone variants left out).
+
+    The word before "emoji" ("a heart emoji" -> ``red_heart``, ``heart_suit``, ...), else any
+    less common query word that is part of a name ("a smiley" -> ``smiley``), else the face
+    emoji, so the step always gets a real name.
+    """
+    plain = [n for n in names if "skin_tone" not in n]
+    named = re.findall(r"([A-Za-z]+)[\s-]+emojis?\b", query, re.IGNORECASE)
+    pool = named or [w for w in _WORD.findall(query) if len(w) >= 4 and w.lower() not in _COMMON]
+    words = {f for w in pool for f in (w.lower(), singular(w.lower()))}
+    hits = [n for n in plain if words & set(n.split("_"))] if words else []
+    if hits:
+        return tuple(hits)
+    faces = [n for n in plain if "face" in n.split("_")]
+    return tuple(faces[:EMOJI_FALLBACK] or plain[:EMOJI_FALLBACK])
+
+
+def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
+    """The :class:`Vocabulary` of ``query`` (``emoji_names``: the Emoji step's known names)."""
+    names = list(emoji_names)
+    low = query.lower()
+    logic = tuple(op for pattern, op in LOGIC if re.search(pattern, low))
+    return Vocabulary(
+        query_words(query),
+        listed_categories(query),
+        emoji_vocabulary(query, names) if names else (),
+        tuple(step for pattern, step in RELATIONS if re.search(pattern, low)),
+        logic or ("and", "or", "xor", "not"),
+    )
