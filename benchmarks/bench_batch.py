@@ -19,6 +19,7 @@ work is identical, which is what the comparison needs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -78,10 +79,19 @@ def loop(
 ) -> tuple[float, dict[str, Any]]:
     """One ``session.run`` per item: the baseline."""
     session = visprog.Session(settings, device=device, log=lambda m: None)
-    session.run(QUESTIONS[1], str(IMAGES[0]))  # load the models before timing
+    with contextlib.suppress(visprog.VisprogError):  # random boxes may crop to nothing
+        session.run(QUESTIONS[1], str(IMAGES[0]))  # load the models before timing
     start, answers = time.perf_counter(), {}
     for item in items:
-        answers[item.id] = _plain(session.run(item.program or "", str(item.images["IMAGE"])).result)
+        try:
+            trace = session.run(item.program or "", str(item.images["IMAGE"]))
+        except visprog.VisprogError as e:
+            # Random weights can give a box that crops to nothing: a failed item, as in a batch,
+            # which records the step's own error rather than the StepFailedError around it.
+            cause = getattr(e, "error", e)
+            answers[item.id] = ("error", type(cause).__name__)
+            continue
+        answers[item.id] = _plain(trace.result)
     return time.perf_counter() - start, answers
 
 
@@ -91,9 +101,13 @@ def batch(
     """The same items through ``run_batch`` (step memo on)."""
     engine = Engine(EngineOptions(device=device, settings=settings, program_cache=False))
     engine.session.log = None
-    engine.session.run(QUESTIONS[1], str(IMAGES[-1]))  # load the models (another image)
+    with contextlib.suppress(visprog.VisprogError):
+        engine.session.run(QUESTIONS[1], str(IMAGES[-1]))  # load the models (another image)
     start = time.perf_counter()
-    answers = {r.id: r.answer for r in run_batch(items, engine)}
+    answers = {
+        r.id: r.answer if r.ok else ("error", (r.error or {}).get("type"))
+        for r in run_batch(items, engine)
+    }
     return time.perf_counter() - start, answers, engine.memo
 
 

@@ -304,7 +304,7 @@ def run_check(name: str, setup: Setup, program: str | Direct, folder: Path, args
     return True
 
 
-def batch_ratio(folder: Path, args: Any) -> None:
+def batch_ratio(folder: Path, args: Any) -> bool:
     """Batched vs loop on the GQA-like workload of benchmarks/bench_batch.py, on this device."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import bench_batch
@@ -316,6 +316,8 @@ def batch_ratio(folder: Path, args: Any) -> None:
         )
     except Exception as e:  # report and go on, like the tool checks
         print(f"FAIL batch: {type(e).__name__}: {e}", flush=True)
+        return False
+    return True
 
 
 def main() -> int:
@@ -340,8 +342,8 @@ def main() -> int:
             torch.manual_seed(0)
             if not run_check(name, setup, program, Path(tmp), args):
                 failed.append(name)
-        if not wanted or "batch" in wanted:
-            batch_ratio(Path(tmp), args)
+        if (not wanted or "batch" in wanted) and not batch_ratio(Path(tmp), args):
+            failed.append("batch")
     print(f"done in {time.perf_counter() - start:.0f} s; failed: {', '.join(failed) or 'none'}")
     return 1 if failed else 0
 
