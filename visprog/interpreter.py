@@ -8,7 +8,8 @@ API can pass anything), call the tool, check the returned type, record. A failin
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -39,6 +40,36 @@ DEFAULT_TRACE_BUDGET = 1024 * 2**20
 """Bytes of full-resolution intermediate images a trace keeps; older ones become thumbnails."""
 
 StepCallback = Callable[[StepRecord], None]
+
+
+@dataclass
+class Call:
+    """A tool call a running program waits for (see :meth:`Interpreter.steps`).
+
+    Whoever drives the program sets ``output`` (what ``spec.fn(**kwargs)`` returned) or
+    ``error`` (what it raised); the interpreter then checks and records it as for any step.
+
+    Attributes:
+        spec: The tool.
+        kwargs: The keyword arguments for ``spec.fn``, the context included.
+        output: The tool's return value.
+        error: The exception the tool raised, if any.
+    """
+
+    spec: ToolSpec
+    kwargs: dict[str, Any]
+    output: Any = None
+    error: Exception | None = None
+
+    def execute(self) -> None:
+        """Run the call on its own."""
+        try:
+            self.output = self.spec.fn(**self.kwargs)
+        except Exception as e:  # recorded; the interpreter wraps it as the step's failure
+            self.error = e
+
+
+Steps = Generator[Call, None, Trace]
 
 
 class StepFailedError(VisprogError):
@@ -125,6 +156,22 @@ class Interpreter:
             LimitError: Too many statements or too large an input.
             StepFailedError: A step failed; ``.trace`` holds the partial trace.
         """
+        steps = self.steps(program, inputs, query=query)
+        try:
+            while True:
+                next(steps).execute()
+        except StopIteration as done:
+            return done.value
+
+    def steps(
+        self, program: Program | str, inputs: Mapping[str, Any], *, query: str | None = None
+    ) -> Steps:
+        """:meth:`run` as a generator that yields each tool call instead of making it.
+
+        The caller runs each yielded :class:`Call` (alone, or batched with other programs'
+        calls) and resumes the generator; its return value is the trace. It raises what
+        :meth:`run` raises, at the same points.
+        """
         if isinstance(program, str):
             program = parse(program)
         if len(program.statements) > self.max_steps:
@@ -152,7 +199,7 @@ class Interpreter:
             for index, st in enumerate(program.statements):
                 spec = self.registry.get(st.step)
                 assert spec is not None  # noqa: S101 - guaranteed by check() above
-                self._step(trace, env, run_ctx, index, st, spec)
+                yield from self._step(trace, env, run_ctx, index, st, spec)
                 budget.add(trace.steps[-1])
                 # Nothing later reads these: keeping them would hold every intermediate image.
                 for name in drop_after.get(index, ()):
@@ -202,14 +249,14 @@ class Interpreter:
         index: int,
         st: Statement,
         spec: ToolSpec,
-    ) -> None:
+    ) -> Generator[Call, None, None]:
         record = StepRecord(index, st.line, st.target, spec.name, st.source)
         trace.steps.append(record)
         ctx = run_ctx.for_step(env)
         t0 = time.perf_counter()
         try:
             record.args = {a.name: _resolve(a.value, env) for a in st.args}
-            out = self._call(spec, record.args, ctx)
+            out = yield from self._call(spec, record.args, ctx)
         except InvalidValueError as e:
             # The tool built a malformed value: its bug, whatever argument it was given.
             wrapped = ToolExecutionError(
@@ -243,7 +290,9 @@ class Interpreter:
         if self.on_step is not None:
             self.on_step(record)
 
-    def _call(self, spec: ToolSpec, args: dict[str, Any], ctx: Context) -> Any:
+    def _call(
+        self, spec: ToolSpec, args: dict[str, Any], ctx: Context
+    ) -> Generator[Call, None, Any]:
         for name, value in args.items():
             param = spec.param(name)
             if param is None:
@@ -258,7 +307,11 @@ class Interpreter:
         kwargs = dict(args)
         if spec.context_param is not None:
             kwargs[spec.context_param] = ctx
-        out = normalize(spec.fn(**kwargs))
+        call = Call(spec, kwargs)
+        yield call
+        if call.error is not None:
+            raise call.error
+        out = normalize(call.output)
         tag = V.type_of(out)
         if tag is None or (V.ANY not in spec.returns and tag not in spec.returns):
             raise ToolExecutionError(

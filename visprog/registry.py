@@ -39,6 +39,13 @@ Precheck = Callable[[Mapping[str, Any], Mapping[str, Any]], None]
 ``args`` holds the statement's literal arguments (references as :data:`UNRESOLVED`); it raises
 a :class:`~visprog.errors.VisprogError` for a problem (a missing file, an invalid setting)."""
 
+Batched = Callable[[list[dict[str, Any]]], list[Any]]
+"""``batched(calls)``: several calls of one tool as one forward, results in the same order.
+
+Each call is the keyword arguments the tool's own function would get, its context included (so
+notes and models used land in each call's own step). It must give, for every call, what the tool
+gives for it alone; a batch runner falls back to one call at a time if it raises."""
+
 _SIMPLE: dict[Any, str] = {
     V.Image: V.IMAGE,
     V.Objects: V.OBJECTS,
@@ -100,6 +107,8 @@ class ToolSpec:
         model: Human description of the default model or backend, if any.
         precheck: Validates a statement's literal arguments and the settings before the
             program runs (see :data:`Precheck`), e.g. that a named file exists and is valid.
+        batched: The tool's batched form (see :data:`Batched`), used by batch runs to send
+            calls from several items through one forward; None when the tool has none.
     """
 
     name: str
@@ -112,6 +121,7 @@ class ToolSpec:
     context_param: str | None = None
     model: str | None = None
     precheck: Precheck | None = None
+    batched: Batched | None = None
 
     def param(self, name: str) -> Param | None:
         """The parameter called ``name``, if declared."""
@@ -188,6 +198,7 @@ def tool(
     registry: Registry | None = None,
     replace: bool = False,
     precheck: Precheck | None = None,
+    batched: Batched | None = None,
 ) -> Callable[[F], F]:
     """Register a function as a tool; its annotated signature becomes its spec.
 
@@ -198,6 +209,7 @@ def tool(
         registry: Where to register; the default registry when omitted.
         replace: Allow replacing an existing tool of the same name.
         precheck: Validation run before the program starts (see :data:`Precheck`).
+        batched: The batched form (see :data:`Batched`) for batch runs.
 
     Returns:
         A decorator that registers the function and returns it unchanged.
@@ -207,7 +219,9 @@ def tool(
     """
 
     def decorate(fn: F) -> F:
-        spec = build_spec(fn, name, aliases=aliases, model=model, precheck=precheck)
+        spec = build_spec(
+            fn, name, aliases=aliases, model=model, precheck=precheck, batched=batched
+        )
         (registry if registry is not None else REGISTRY).add(spec, replace=replace)
         return fn
 
@@ -223,9 +237,10 @@ def register_tool(
     registry: Registry | None = None,
     replace: bool = False,
     precheck: Precheck | None = None,
+    batched: Batched | None = None,
 ) -> ToolSpec:
     """Register ``fn`` as a tool without the decorator form; returns its spec."""
-    spec = build_spec(fn, name, aliases=aliases, model=model, precheck=precheck)
+    spec = build_spec(fn, name, aliases=aliases, model=model, precheck=precheck, batched=batched)
     (registry if registry is not None else REGISTRY).add(spec, replace=replace)
     return spec
 
@@ -237,6 +252,7 @@ def build_spec(
     aliases: Sequence[str] = (),
     model: str | None = None,
     precheck: Precheck | None = None,
+    batched: Batched | None = None,
 ) -> ToolSpec:
     """Read a tool's spec from its annotated signature, or fail with the reason."""
     where = f"tool {name!r} ({getattr(fn, '__qualname__', fn)!r})"
@@ -262,6 +278,7 @@ def build_spec(
             raise ToolDeclarationError(f"{where}: invalid alias {alias!r}")
     if precheck is not None and not callable(precheck):
         raise ToolDeclarationError(f"{where}: precheck must be callable")
+    _check_batched(batched, where)
     return ToolSpec(
         name,
         fn,
@@ -273,7 +290,24 @@ def build_spec(
         context_param,
         model,
         precheck,
+        batched,
     )
+
+
+def _check_batched(batched: Any, where: str) -> None:
+    """A batched form must be callable with exactly one positional argument (the calls)."""
+    if batched is None:
+        return
+    if not callable(batched):
+        raise ToolDeclarationError(f"{where}: batched must be callable")
+    try:
+        inspect.signature(batched).bind([])
+    except TypeError as e:
+        raise ToolDeclarationError(
+            f"{where}: batched must take one argument, the list of calls ({e})"
+        ) from e
+    except ValueError:  # a builtin without a signature: accept it
+        return
 
 
 def _read_params(
