@@ -161,7 +161,8 @@ class Interpreter:
             while True:
                 next(steps).execute()
         except StopIteration as done:
-            return done.value
+            trace: Trace = done.value
+            return trace
 
     def steps(
         self, program: Program | str, inputs: Mapping[str, Any], *, query: str | None = None

@@ -305,7 +305,18 @@ class Session:
         generation: list[dict[str, Any]],
         on_step: StepCallback | None,
     ) -> Trace:
-        interpreter = Interpreter(
+        interpreter = self.interpreter(on_step)
+        try:
+            trace = interpreter.run(program, inputs, query=query)
+        except StepFailedError as e:
+            e.trace.generation = generation
+            raise
+        trace.generation = generation
+        return trace
+
+    def interpreter(self, on_step: StepCallback | None = None) -> Interpreter:
+        """An interpreter with this session's tools, device, limits, models and settings."""
+        return Interpreter(
             self.registry,
             device=self.device,
             max_steps=self.max_steps,
@@ -315,13 +326,6 @@ class Session:
             services={**self.services, "llm": self.llm},
             on_step=on_step,
         )
-        try:
-            trace = interpreter.run(program, inputs, query=query)
-        except StepFailedError as e:
-            e.trace.generation = generation
-            raise
-        trace.generation = generation
-        return trace
 
 
 def _generated(gen: Generation) -> tuple[Program, list[dict[str, Any]]]:

@@ -8,9 +8,13 @@ The scheduler (see ``docs/batch.md`` for why this one):
 2. Items grouped by their images: items about the same picture run one after another, so the
    step memo (:mod:`visprog.batch.share`) finds their shared steps while they are still in its
    bounded memory.
-3. Each item runs through the ordinary interpreter, whose registry has the memo in front of
-   every deterministic tool; a result is yielded (and appended by the caller) as soon as the
-   item is done.
+3. Items run step-synchronously in groups of ``batch.size`` (default 8): each item's program
+   runs through the ordinary interpreter as a generator of tool calls
+   (:meth:`~visprog.interpreter.Interpreter.steps`); each round collects every live item's
+   next call, sends the calls of a tool that declares a batched form through it (one forward
+   for the round), and runs the others one by one. The registry has the memo in front of every
+   deterministic tool, batched forms included. A group's results are yielded (and appended by
+   the caller) as soon as the group is done.
 
 :class:`Engine` is the one seam between the batch and the rest of visprog: a
 :class:`~visprog.Session` (settings, device, models, program writer) whose tools sit behind the
@@ -40,6 +44,7 @@ from visprog.batch.results import (
 )
 from visprog.batch.score import score
 from visprog.batch.share import DEFAULT_ENTRIES, StepMemo
+from visprog.context import Context
 from visprog.errors import (
     CheckError,
     GenerationError,
@@ -49,8 +54,9 @@ from visprog.errors import (
     VisprogSyntaxError,
 )
 from visprog.images import DEFAULT_MAX_PIXELS
-from visprog.interpreter import StepFailedError
-from visprog.registry import Registry
+from visprog.interpreter import Call, StepFailedError, Steps
+from visprog.options import option
+from visprog.registry import Registry, ToolSpec
 from visprog.syntax import parse
 from visprog.trace import ErrorInfo, Trace
 
@@ -58,6 +64,10 @@ if TYPE_CHECKING:
     from visprog.session import Session
 
 ProgramKey = tuple[str, tuple[str, ...], str | None]
+
+BATCH_SIZE = option(
+    "batch.size", int, 8, "items run together, and calls per batched forward, in a batch", 1, 1024
+)
 
 
 @dataclass
@@ -74,6 +84,8 @@ class EngineOptions:
         share: Compute identical steps once per batch (:class:`StepMemo`).
         memo_entries: Bound of the step memo.
         max_pixels: Largest image accepted (None: the default).
+        batched_forward: Send calls of a tool with a batched form, from several items, through
+            one forward (False: every call alone, items one after another).
     """
 
     device: str = "auto"
@@ -85,6 +97,7 @@ class EngineOptions:
     share: bool = True
     memo_entries: int = DEFAULT_ENTRIES
     max_pixels: int | None = None
+    batched_forward: bool = True
 
 
 class Engine:
@@ -144,6 +157,15 @@ class Engine:
         a query (and sent to the language model).
         """
         return self.session.run(parse(program), inputs, query=query)
+
+    def steps(self, program: str, inputs: Mapping[str, Any], query: str | None) -> Steps:
+        """:meth:`run` as a generator of tool calls (see :meth:`Interpreter.steps`)."""
+        return self.session.interpreter().steps(parse(program), inputs, query=query)
+
+    @property
+    def batch_size(self) -> int:
+        """Items run together and calls per batched forward (the ``batch.size`` setting)."""
+        return int(BATCH_SIZE.read(self.session.settings))
 
 
 def _tools() -> Registry:
@@ -216,8 +238,9 @@ class Runner:
         """Results in scheduling order (programs written first, items grouped by image)."""
         ordered = schedule(list(items))
         self.write_programs(ordered)
-        for item in ordered:
-            yield self.run_item(item)
+        size = self.engine.batch_size if self.engine.options.batched_forward else 1
+        for first in range(0, len(ordered), size):
+            yield from self.run_group(ordered[first : first + size])
 
     def write_programs(self, items: list[Item]) -> None:
         """Write each distinct query's program once; a failure is kept for its items."""
@@ -233,26 +256,58 @@ class Runner:
 
     def run_item(self, item: Item) -> ItemResult:
         """One item, every failure recorded in the result (never raised)."""
-        start = time.perf_counter()
-        result = ItemResult(item.id, ok=False, query=item.query, category=item.category)
-        result.expected = item.answer
-        trace: Trace | None = None
-        try:
-            source, generation = self._program(item)
-            result.program = source
-            inputs = self.engine.load_inputs(item)
+        return self.run_group([item])[0]
+
+    def run_group(self, items: list[Item]) -> list[ItemResult]:
+        """Items step-synchronously, round by round; every failure recorded, never raised."""
+        live: list[_Live] = []
+        results: list[ItemResult] = []
+        for item in items:
+            result = ItemResult(item.id, ok=False, query=item.query, category=item.category)
+            result.expected = item.answer
+            entry = _Live(item, result)
+            results.append(entry.result)
             try:
-                trace = self.engine.run(source, inputs, item.query)
-            except StepFailedError as e:
-                trace = e.trace
-                raise
-            finally:
-                if trace is not None:
-                    trace.generation = generation
-            self._finish(result, item, trace)
+                source, entry.generation = self._program(item)
+                entry.result.program = source
+                entry.steps = self.engine.steps(source, self.engine.load_inputs(item), item.query)
+            except Exception as e:  # every failure belongs to this item; the batch goes on
+                self._end(entry, None, e)
+                continue
+            if self._advance(entry):
+                live.append(entry)
+        while live:
+            run_calls([e.call for e in live if e.call is not None], self._chunk())
+            live = [e for e in live if self._advance(e)]
+        return results
+
+    def _chunk(self) -> int:
+        return self.engine.batch_size if self.engine.options.batched_forward else 1
+
+    def _advance(self, entry: _Live) -> bool:
+        """Resume an item to its next tool call; False (and its result done) when it ended."""
+        assert entry.steps is not None  # noqa: S101 - set before the first advance
+        try:
+            entry.call = next(entry.steps)
+            return True
+        except StopIteration as done:
+            self._end(entry, done.value, None)
+        except StepFailedError as e:
+            self._end(entry, e.trace, e)
         except Exception as e:  # every failure belongs to this item; the batch goes on
-            result.outcome = classify(e)
-            cause = e.error if isinstance(e, StepFailedError) else e
+            self._end(entry, None, e)
+        return False
+
+    def _end(self, entry: _Live, trace: Trace | None, error: Exception | None) -> None:
+        """Fill in an item's result from its trace or its failure."""
+        result = entry.result
+        if trace is not None:
+            trace.generation = entry.generation
+        if error is None and trace is not None:
+            self._finish(result, entry.item, trace)
+        elif error is not None:
+            result.outcome = classify(error)
+            cause = error.error if isinstance(error, StepFailedError) else error
             info = ErrorInfo.of(cause, getattr(trace.error, "line", None) if trace else None)
             result.error = {
                 "type": info.type,
@@ -260,9 +315,8 @@ class Runner:
                 "exit_code": info.exit_code,
             }
         if trace is not None:
-            self._record_trace(result, item, trace)
-        result.seconds = round(time.perf_counter() - start, 4)
-        return result
+            self._record_trace(result, entry.item, trace)
+        result.seconds = round(time.perf_counter() - entry.start, 4)
 
     def _program(self, item: Item) -> tuple[str, list[dict[str, Any]]]:
         if item.program is not None:
@@ -294,6 +348,59 @@ class Runner:
         page = write_html(trace, self.traces / f"{stem}.html")
         base = self.relative_to or self.traces
         result.trace = _relative(page, base)
+
+
+@dataclass
+class _Live:
+    """An item of a group while it runs: its result, its program's steps, its pending call."""
+
+    item: Item
+    result: ItemResult
+    start: float = field(default_factory=time.perf_counter)
+    generation: list[dict[str, Any]] = field(default_factory=list)
+    steps: Steps | None = None
+    call: Call | None = None
+
+
+def run_calls(calls: list[Call], chunk: int) -> None:
+    """Make a round's calls: a tool's calls through its batched form in chunks, others alone.
+
+    Calls keep their order within a tool; a chunk of one runs as the tool alone would.
+    """
+    by_tool: dict[str, list[Call]] = {}
+    for call in calls:
+        by_tool.setdefault(call.spec.name, []).append(call)
+    for group in by_tool.values():
+        spec = group[0].spec
+        if spec.batched is None or chunk <= 1:
+            for call in group:
+                call.execute()
+            continue
+        for first in range(0, len(group), chunk):
+            _run_chunk(spec, group[first : first + chunk])
+
+
+def _run_chunk(spec: ToolSpec, chunk: list[Call]) -> None:
+    """One batched forward; if it fails, each call alone, so only a bad call fails its item."""
+    if len(chunk) == 1 or spec.batched is None:
+        for call in chunk:
+            call.execute()
+        return
+    found = [c.kwargs.get(spec.context_param or "") for c in chunk]
+    contexts = [ctx for ctx in found if isinstance(ctx, Context)]
+    marks = [(len(c.notes), len(c.models_used)) for c in contexts]
+    try:
+        outputs = spec.batched([c.kwargs for c in chunk])
+        if len(outputs) != len(chunk):
+            raise ValueError(f"{spec.name}'s batched form gave {len(outputs)} results")
+    except Exception:  # noqa: BLE001 - retried one by one, where the error is the item's own
+        for ctx, (notes, models) in zip(contexts, marks, strict=True):
+            del ctx.notes[notes:], ctx.models_used[models:]  # what the failed forward noted
+        for call in chunk:
+            call.execute()
+        return
+    for call, output in zip(chunk, outputs, strict=True):
+        call.output = output
 
 
 def _relative(path: Path, base: Path) -> str:

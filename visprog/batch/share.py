@@ -132,15 +132,21 @@ class StepMemo:
         """A copy of ``registry`` whose shareable tools go through this memo."""
         out = Registry()
         for spec in registry:
-            shared = spec.name not in NOT_SHARED
-            out.add(dataclasses.replace(spec, fn=self._wrapped(spec)) if shared else spec)
+            if spec.name in NOT_SHARED:
+                out.add(spec)
+                continue
+            batched = self._batched(spec) if spec.batched is not None else None
+            out.add(dataclasses.replace(spec, fn=self._wrapped(spec), batched=batched))
         return out
+
+    def _key(self, spec: ToolSpec, kwargs: dict[str, Any]) -> Any:
+        args = {k: v for k, v in kwargs.items() if k != spec.context_param}
+        return (spec.name, tuple(sorted((k, self.fingerprints.of(v)) for k, v in args.items())))
 
     def _wrapped(self, spec: ToolSpec) -> Callable[..., Any]:
         def call(**kwargs: Any) -> Any:
             ctx = kwargs.get(spec.context_param) if spec.context_param else None
-            args = {k: v for k, v in kwargs.items() if k != spec.context_param}
-            key = (spec.name, tuple(sorted((k, self.fingerprints.of(v)) for k, v in args.items())))
+            key = self._key(spec, kwargs)
             if key in self.outputs:
                 return self._reuse(key, ctx)
             if isinstance(ctx, Context):
@@ -153,8 +159,44 @@ class StepMemo:
 
         return call
 
+    def _batched(self, spec: ToolSpec) -> Callable[[list[dict[str, Any]]], list[Any]]:
+        """``spec.batched`` behind the memo: known calls and repeats within a chunk run once."""
+        inner = spec.batched
+        assert inner is not None  # noqa: S101 - only wrapped when declared
+
+        def call(calls: list[dict[str, Any]]) -> list[Any]:
+            keys = [self._key(spec, kwargs) for kwargs in calls]
+            ctxs = [kw.get(spec.context_param) if spec.context_param else None for kw in calls]
+            out: list[Any] = [None] * len(calls)
+            todo: dict[Any, list[int]] = {}
+            for i, key in enumerate(keys):
+                if key in self.outputs:
+                    out[i] = self._reuse(key, ctxs[i])
+                else:
+                    todo.setdefault(key, []).append(i)
+            firsts = [indices[0] for indices in todo.values()]
+            for i in firsts:
+                ctx = ctxs[i]
+                if isinstance(ctx, Context):
+                    ctx.run_cache = self.run_cache
+            fresh = inner([calls[i] for i in firsts]) if firsts else []
+            for (key, indices), value in zip(todo.items(), fresh, strict=True):
+                self.misses += 1
+                ctx = ctxs[indices[0]]
+                models = list(ctx.models_used) if isinstance(ctx, Context) else []
+                self.outputs[key] = (value, models)
+                out[indices[0]] = value
+                for j in indices[1:]:  # the same call from another item: as if it ran later
+                    out[j] = self._share(value, models, ctxs[j])
+            return out
+
+        return call
+
     def _reuse(self, key: Any, ctx: Any) -> Any:
         out, models = self.outputs[key]
+        return self._share(out, models, ctx)
+
+    def _share(self, out: Any, models: list[str], ctx: Any) -> Any:
         self.hits += 1
         if isinstance(ctx, Context):
             for model in models:
