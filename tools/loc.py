@@ -129,7 +129,47 @@ DETECTOR = declare_model(
 )
 
 
-@tool("Loc", model=f"OWLv2 ({DEFAULT_ID}); Grounding DINO, YOLO, YOLOE, YOLO-World by config")
+def loc_batched(calls: list[dict[str, Any]]) -> list[Objects]:
+    """Loc's batched form: OWLv2 looks at every call's image and query in one forward.
+
+    Halves need no model and other backends run one call at a time (Grounding DINO's phrases
+    pad differently per call; ultralytics sets one text class per model).
+    """
+    out: list[Objects | None] = [None] * len(calls)
+    owl: list[int] = []
+    for i, call in enumerate(calls):
+        name, ctx = call["object"].strip(), call["ctx"]
+        model_id = str(ctx.settings.get("model.loc", DEFAULT_ID))
+        if name in HALVES or not name or backend_for(model_id, ctx.option(BACKEND)) != "owlv2":
+            out[i] = loc(**call)
+        else:
+            owl.append(i)
+    if owl:
+        ctxs: list[Context] = [calls[i]["ctx"] for i in owl]
+        bundles = [ctx.load_model(DETECTOR, record=False) for ctx in ctxs]
+        (model, device), model_id = bundles[0], str(ctxs[0].settings.get("model.loc", DEFAULT_ID))
+        if "grounding" in model[1].config.model_type:  # a folder whose config says otherwise
+            for i in owl:
+                out[i] = loc(**calls[i])
+            return [o for o in out if o is not None]
+        threshold = ctxs[0].option(THRESHOLD, DEFAULT_THRESHOLDS["owlv2"])
+        images = [calls[i]["image"] for i in owl]
+        names = [calls[i]["object"].strip() for i in owl]
+        found = run_owlv2_many(model, images, names, threshold)
+        for i, ctx, image, name, (boxes, scores) in zip(
+            owl, ctxs, images, names, found, strict=True
+        ):
+            ctx.used_model(f"owlv2 {model_id} on {device}")
+            ctx.note(f"owlv2: kept scores >= {threshold}")
+            out[i] = finish(image, name, boxes, scores, ctx.settings)
+    return [o for o in out if o is not None]
+
+
+@tool(
+    "Loc",
+    model=f"OWLv2 ({DEFAULT_ID}); Grounding DINO, YOLO, YOLOE, YOLO-World by config",
+    batched=loc_batched,
+)
 def loc(image: Image, object: str, ctx: Context) -> Objects:
     """Find every instance of an object by name; 'TOP', 'BOTTOM', 'LEFT', 'RIGHT' give halves."""
     name = object.strip()
@@ -203,6 +243,33 @@ def run_transformers(
             outputs, threshold=threshold, target_sizes=target
         )[0]
     return result["boxes"].float().cpu().numpy(), result["scores"].float().cpu().numpy()
+
+
+def run_owlv2_many(
+    bundle: tuple[Any, Any], images: list[Image], names: list[str], threshold: float
+) -> list[tuple[Any, Any]]:
+    """:func:`run_transformers` for OWLv2 over several (image, name) pairs in one forward.
+
+    The processor pads every image to a square and resizes it to the model's size; every query
+    is padded to the text model's length (what OWLv2's own processor does by default, and
+    masked), so the batch stacks without changing what any one input sees.
+    """
+    processor, model = bundle
+    inputs = processor(
+        images=[image.to_pil() for image in images],
+        text=[[name] for name in names],
+        padding="max_length",
+        truncation=True,
+        max_length=model.config.text_config.max_position_embeddings,
+        return_tensors="pt",
+    )
+    inputs = inputs.to(model.device, dtype=model.dtype)
+    with inference_mode():
+        outputs = _to_float(model(**inputs))
+    results = processor.post_process_grounded_object_detection(
+        outputs, threshold=threshold, target_sizes=[(im.height, im.width) for im in images]
+    )
+    return [(r["boxes"].float().cpu().numpy(), r["scores"].float().cpu().numpy()) for r in results]
 
 
 def _to_float(outputs: Any) -> Any:

@@ -135,6 +135,33 @@ def ask(vqa: VqaModel, image: Image, question: str, max_new_tokens: int, prompt:
     return str(vqa.processor.batch_decode(out, skip_special_tokens=True)[0])
 
 
+def ask_many(
+    vqa: VqaModel, pairs: list[tuple[Image, str]], max_new_tokens: int, prompt: str
+) -> list[str]:
+    """:func:`ask` for several (image, question) pairs in one left-padded ``generate``.
+
+    Greedy decoding with the padded positions masked gives each pair the answer it gets alone
+    (the batch tests check this on the chat architectures).
+    """
+    tokenizer = vqa.processor.tokenizer
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "left"  # generation continues from the right end of every row
+    try:
+        inputs = vqa.processor(
+            images=[[image.to_pil()] for image, _ in pairs],
+            text=[_prompt(vqa, question, prompt) for _, question in pairs],
+            padding=True,
+            return_tensors="pt",
+        )
+    finally:
+        tokenizer.padding_side = side
+    inputs = inputs.to(vqa.model.device, dtype=vqa.model.dtype)
+    with inference_mode():
+        out = vqa.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
+    out = _drop_prompt(out, inputs["input_ids"])
+    return [str(text) for text in vqa.processor.batch_decode(out, skip_special_tokens=True)]
+
+
 def _prompt(vqa: VqaModel, question: str, prompt: str) -> str:
     """The text given with the image: BLIP's bare question, a chat turn, or BLIP-2's form."""
     if vqa.kind == "blip":
@@ -154,7 +181,38 @@ def _drop_prompt(out: Any, input_ids: Any) -> Any:
     return out
 
 
-@tool("VQA", model=f"{DEFAULT_ID} (transformers image-text-to-text; BLIP VQA selectable)")
+def vqa_batched(calls: list[dict[str, Any]]) -> list[str]:
+    """VQA's batched form: the chat models answer every call in one ``generate``.
+
+    BLIP's VQA model and models without a chat template answer one call at a time (their
+    processors are not built for padded batches of image-text pairs).
+    """
+    for call in calls:
+        if not call["question"].strip():
+            raise ToolArgumentError("VQA: the question is empty")
+    ctxs: list[Context] = [call["ctx"] for call in calls]
+    models = [ctx.load_model(MODEL)[0] for ctx in ctxs]  # one cached model, recorded per step
+    model = models[0]
+    if model.kind == "blip" or getattr(model.processor, "chat_template", None) is None:
+        return [vqa(**call) for call in calls]
+    pairs = [(call["image"], call["question"].strip()) for call in calls]
+    raws = ask_many(model, pairs, ctxs[0].option(MAX_TOKENS), ctxs[0].option(PROMPT_OPTION))
+    return [_answer(raw, ctx) for raw, ctx in zip(raws, ctxs, strict=True)]
+
+
+def _answer(raw: str, ctx: Context) -> str:
+    """The normalised answer, with a note when normalising changed it."""
+    answer = normalize_answer(raw)
+    if answer != raw:
+        ctx.note(f"model answered {raw!r}; normalised to {answer!r}")
+    return answer
+
+
+@tool(
+    "VQA",
+    model=f"{DEFAULT_ID} (transformers image-text-to-text; BLIP VQA selectable)",
+    batched=vqa_batched,
+)
 def vqa(image: Image, question: str, ctx: Context) -> str:
     """Answer a question about the image in a word or short phrase ('2', 'yes', 'red')."""
     if not question.strip():
@@ -163,7 +221,4 @@ def vqa(image: Image, question: str, ctx: Context) -> str:
     prompt = ctx.option(PROMPT_OPTION)
     model, _ = ctx.load_model(MODEL)
     raw = ask(model, image, question.strip(), max_new_tokens, prompt)
-    answer = normalize_answer(raw)
-    if answer != raw:
-        ctx.note(f"model answered {raw!r}; normalised to {answer!r}")
-    return answer
+    return _answer(raw, ctx)

@@ -1,0 +1,236 @@
+"""Batched forwards (VQA, Loc) give each call what it gets alone, on tiny real-architecture models.
+
+The models are random-weight Idefics3 (SmolVLM's architecture), Qwen3-VL and OWLv2, saved and
+loaded through the tools' real loading path; the batch runner is compared with and without
+batched forwards, and the tools' batched forms with their single-call path.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from visprog.batch.manifest import Item
+from visprog.batch.runner import Engine, EngineOptions, run_batch
+from visprog.context import Context
+from visprog.models import ModelManager
+from visprog.registry import REGISTRY, Registry
+from visprog.session import ensure_tools
+from visprog.tools.loc import loc, loc_batched
+from visprog.tools.vqa import vqa, vqa_batched
+from visprog.values import Image
+
+from .fixtures_hf import save_tiny_idefics3, save_tiny_qwen3_vl
+
+QUESTIONS = [
+    "what color?",
+    "how many dogs are there in this picture of the park?",
+    "is it red",
+    "what is the animal on the left side near the tree doing right now?",
+]
+SIZES = [(48, 64), (80, 40), (64, 64), (30, 90)]
+
+
+def pictures() -> list[Image]:
+    rng = np.random.default_rng(0)
+    return [Image(rng.integers(0, 255, (h, w, 3), dtype=np.uint8), "IMAGE") for h, w in SIZES]
+
+
+@pytest.fixture(scope="module", params=["idefics3", "qwen3_vl"])
+def vlm_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    save = save_tiny_idefics3 if request.param == "idefics3" else save_tiny_qwen3_vl
+    return save(tmp_path_factory.mktemp(request.param))
+
+
+def contexts(n: int, settings: dict[str, Any]) -> list[Context]:
+    manager = ModelManager(log=None)
+    return [Context(device="cpu", models=manager, settings=settings) for _ in range(n)]
+
+
+def test_vqa_batched_equals_each_call_alone(vlm_dir: str) -> None:
+    settings = {"model.vqa": vlm_dir}
+    images = pictures()
+    alone_ctx = contexts(len(images), settings)
+    alone = [vqa(i, q, c) for i, q, c in zip(images, QUESTIONS, alone_ctx, strict=True)]
+    batch_ctx = contexts(len(images), settings)
+    calls = [
+        {"image": i, "question": q, "ctx": c}
+        for i, q, c in zip(images, QUESTIONS, batch_ctx, strict=True)
+    ]
+    generates = spy_generate(batch_ctx[0])
+    assert vqa_batched(calls) == alone
+    assert generates == [len(images)]  # one generate, all rows
+    assert [c.notes for c in batch_ctx] == [c.notes for c in alone_ctx]
+    assert [c.models_used for c in batch_ctx] == [c.models_used for c in alone_ctx]
+
+
+def spy_generate(ctx: Context) -> list[int]:
+    """Load the VQA model and record the batch size of each generate call."""
+    from visprog.tools.vqa import MODEL
+
+    model = ctx.load_model(MODEL, record=False)[0].model
+    sizes: list[int] = []
+    real = model.generate
+
+    def generate(**kwargs: Any) -> Any:
+        sizes.append(int(kwargs["input_ids"].shape[0]))
+        return real(**kwargs)
+
+    model.generate = generate
+    return sizes
+
+
+def test_loc_batched_equals_each_call_alone(owlv2_dir: str, astronaut: Image) -> None:
+    settings = {"model.loc": owlv2_dir, "loc.threshold": 0.0}
+    images = [*pictures(), astronaut]
+    names = ["dog", "person", "LEFT", "a red car", "face"]
+    alone_ctx = contexts(len(images), settings)
+    alone = [loc(i, n, c) for i, n, c in zip(images, names, alone_ctx, strict=True)]
+    batch_ctx = contexts(len(images), settings)
+    calls = [
+        {"image": i, "object": n, "ctx": c}
+        for i, n, c in zip(images, names, batch_ctx, strict=True)
+    ]
+    batched = loc_batched(calls)
+    assert any(len(o) for o in alone)  # threshold 0: there are boxes to compare
+    for got, want in zip(batched, alone, strict=True):
+        assert got.labels == want.labels
+        np.testing.assert_allclose(got.boxes, want.boxes, atol=1e-3)
+        np.testing.assert_allclose(got.scores, want.scores, atol=1e-5)
+    assert [c.notes for c in batch_ctx] == [c.notes for c in alone_ctx]
+    assert [c.models_used for c in batch_ctx] == [c.models_used for c in alone_ctx]
+
+
+PROGRAM = """BOX0 = Loc(image=IMAGE, object='{obj}')
+N = Count(box=BOX0)
+ANSWER0 = VQA(image=IMAGE, question='{question}')
+B = Brightness(image=IMAGE)
+FINAL_RESULT = Result(var=ANSWER0)
+"""
+
+
+def timeless(value: Any) -> Any:
+    """A trace's JSON without its timings and dates (which differ between any two runs)."""
+    if isinstance(value, dict):
+        return {
+            k: timeless(v) for k, v in value.items() if k not in ("seconds", "started", "trace")
+        }
+    if isinstance(value, list):
+        return [timeless(v) for v in value]
+    return value
+
+
+def assert_close(a: Any, b: Any) -> None:
+    """Equal JSON, floats within 1e-5: a batched matmul may round the last bits differently.
+
+    OWLv2's scores in a batch differ from the single call's by about 1e-7 on CPU; every text,
+    label, count and box kept is the same.
+    """
+    if isinstance(a, float) or isinstance(b, float):
+        assert a == pytest.approx(b, rel=1e-5, abs=1e-5)
+    elif isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys()
+        for key in a:
+            assert_close(a[key], b[key])
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            assert_close(x, y)
+    else:
+        assert a == b
+
+
+def registry_with_brightness() -> tuple[Registry, list[int]]:
+    """The real tools plus a tool with no batched form that counts its calls."""
+    from visprog.registry import register_tool
+
+    ensure_tools()
+    reg = Registry()
+    for spec in REGISTRY:
+        reg.add(spec)
+    seen: list[int] = []
+
+    def brightness(image: Image) -> float:
+        """Mean pixel value."""
+        seen.append(1)
+        return round(float(image.pixels.mean()), 3)
+
+    register_tool(brightness, "Brightness", registry=reg)
+    return reg, seen
+
+
+def test_batch_runner_batched_equals_per_item(
+    vlm_dir: str, owlv2_dir: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import PIL.Image
+
+    from visprog.tools import loc as loc_module
+    from visprog.tools import vqa as vqa_module
+
+    forwards: dict[str, list[int]] = {"vqa": [], "loc": []}
+    real_ask, real_detect = vqa_module.ask_many, loc_module.run_owlv2_many
+
+    def ask_many(vqa: Any, pairs: Any, *rest: Any) -> Any:
+        forwards["vqa"].append(len(pairs))
+        return real_ask(vqa, pairs, *rest)
+
+    def run_owlv2_many(bundle: Any, images: Any, *rest: Any) -> Any:
+        forwards["loc"].append(len(images))
+        return real_detect(bundle, images, *rest)
+
+    monkeypatch.setattr(vqa_module, "ask_many", ask_many)
+    monkeypatch.setattr(loc_module, "run_owlv2_many", run_owlv2_many)
+
+    paths = []
+    for n, image in enumerate(pictures()):
+        paths.append(tmp_path / f"p{n}.png")
+        PIL.Image.fromarray(image.pixels).save(paths[-1])
+    objects = ["dog", "person", "TOP", "", "cat", "LEFT"]  # '' fails Loc: that item only
+    items = [
+        Item(
+            id=f"q{n}",
+            images={"IMAGE": paths[n % len(paths)]},
+            program=PROGRAM.format(obj=obj, question=QUESTIONS[n % len(QUESTIONS)]),
+        )
+        for n, obj in enumerate(objects)
+    ]
+    settings = {"model.vqa": vlm_dir, "model.loc": owlv2_dir, "batch.size": 4}
+    runs = {}
+    for batched in (True, False):
+        reg, seen = registry_with_brightness()
+        options = EngineOptions(device="cpu", settings=settings, batched_forward=batched)
+        engine = Engine(options, registry=reg)
+        runs[batched] = (list(run_batch(items, engine, traces=tmp_path / str(batched))), seen)
+        if batched:
+            # Groups of 4 (batch.size) in scheduling order: [q0 q4 (p0), q1 q5 (p1)], [q2, q3].
+            # Group 1: Loc dog, cat, person in one forward (LEFT is a half); its four VQA calls
+            # are two distinct (image, question) pairs (the memo answers the repeats). Group 2:
+            # q3 fails at Loc, q2's lone VQA call takes the single path.
+            assert forwards == {"vqa": [2], "loc": [3]}, forwards
+            for calls in forwards.values():
+                calls.clear()
+    (fast, fast_seen), (slow, slow_seen) = runs[True], runs[False]
+    assert forwards == {"vqa": [], "loc": []}  # without batched forwards: the single path
+    assert [r.id for r in fast] == [r.id for r in slow]
+    assert [r.answer for r in fast] == [r.answer for r in slow]
+    assert [r.outcome for r in fast] == [r.outcome for r in slow]
+    assert [r.error for r in fast] == [r.error for r in slow]
+    failed = next(r for r in fast if r.id == "q3")
+    assert failed.error is not None and "empty" in failed.error["message"]
+    assert sum(r.ok for r in fast) == len(items) - 1
+    # The unbatched tool ran once per distinct image of the items that got to it (the memo
+    # shares it between q0/q4 and q1/q5; q3 failed before it), in both runs.
+    assert len(fast_seen) == len(slow_seen) == 3
+    for a, b in zip(fast, slow, strict=True):
+        assert [s["step"] for s in a.steps] == [s["step"] for s in b.steps]
+        assert a.models == b.models
+        assert a.trace is not None and b.trace is not None
+        traces = [
+            json.loads((tmp_path / str(on) / r.trace).with_suffix(".json").read_text())
+            for on, r in ((True, a), (False, b))
+        ]
+        assert_close(timeless(traces[0]), timeless(traces[1]))
