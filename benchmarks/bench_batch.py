@@ -3,17 +3,20 @@
     .venv/bin/python benchmarks/bench_batch.py                 # tiny random-weight models
     .venv/bin/python benchmarks/bench_batch.py --size base     # OWLv2-base at 960 px
     .venv/bin/python benchmarks/bench_batch.py --ray --memory 1000
+    .venv/bin/python benchmarks/bench_batch.py --no-batched-forward   # every call alone
 
 Figures (issue 11):
 
 * a GQA-like workload, 8 images x 8 questions (Loc / Crop / VQA / Count / Eval): items per
-  second of a batch vs a loop over ``session.run``, and whether every answer is the same;
+  second of a batch (batched forwards on, or off with ``--no-batched-forward``) vs a loop over
+  ``session.run``, and whether every answer is the same;
 * with ``--ray``: the same manifest through a local Ray cluster (one worker) vs in-process;
 * with ``--memory N``: resident memory while N cheap items run, sampled every N/10 items.
 
 Models are random-weight (this machine has no model hub): OWLv2 for Loc (tiny, or base size at
-960 px with ``--size base``) and a tiny BLIP for VQA; answers are meaningless, but identical
-work is identical, which is what the comparison needs.
+960 px with ``--size base``) and a tiny Idefics3 (SmolVLM's architecture, the default VQA
+model's; ``--vqa blip`` for a tiny BLIP, which has no batched form) for VQA; answers are
+meaningless, but identical work is identical, which is what the comparison needs.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the tiny-model builders the tests use
 
 from tools.conftest import build_owlv2  # noqa: E402
-from tools.fixtures_hf import save_tiny_blip  # noqa: E402
+from tools.fixtures_hf import save_tiny_blip, save_tiny_idefics3  # noqa: E402
 
 import visprog  # noqa: E402
 from visprog.batch import Engine, EngineOptions, Item, ResultsFile, run_batch  # noqa: E402
@@ -67,10 +70,17 @@ def workload() -> list[Item]:
     ]
 
 
-def models(folder: Path, size: str) -> dict[str, Any]:
-    """Random-weight models saved to ``folder``; the settings that select them."""
+def models(folder: Path, size: str, vqa_arch: str = "idefics3") -> dict[str, Any]:
+    """Random-weight models saved to ``folder``; the settings that select them.
+
+    Seeded, so runs with and without ``--no-batched-forward`` do the same work.
+    """
+    import torch
+
+    torch.manual_seed(0)
     loc = build_owlv2(folder / "owlv2", small=size == "tiny")
-    vqa = save_tiny_blip(folder / "blip")
+    save = save_tiny_blip if vqa_arch == "blip" else save_tiny_idefics3
+    vqa = save(folder / vqa_arch)
     return {"model.loc": loc, "model.vqa": vqa, "loc.threshold": 0.0}
 
 
@@ -96,10 +106,13 @@ def loop(
 
 
 def batch(
-    items: list[Item], settings: dict[str, Any], device: str = "cpu"
+    items: list[Item], settings: dict[str, Any], device: str = "cpu", batched: bool = True
 ) -> tuple[float, dict[str, Any], Any]:
-    """The same items through ``run_batch`` (step memo on)."""
-    engine = Engine(EngineOptions(device=device, settings=settings, program_cache=False))
+    """The same items through ``run_batch`` (step memo on; batched forwards unless told)."""
+    options = EngineOptions(
+        device=device, settings=settings, program_cache=False, batched_forward=batched
+    )
+    engine = Engine(options)
     engine.session.log = None
     with contextlib.suppress(visprog.VisprogError):
         engine.session.run(QUESTIONS[1], str(IMAGES[-1]))  # load the models (another image)
@@ -161,17 +174,29 @@ def memory(n: int) -> None:
     print(f"  growth from the first sample to the last: {samples[-1] - samples[0]:+.1f} MiB")
 
 
-def compare(items: list[Item], settings: dict[str, Any], size: str, device: str) -> float:
+def compare(
+    items: list[Item],
+    settings: dict[str, Any],
+    size: str,
+    device: str,
+    forwards: bool = True,
+    vqa_arch: str = "idefics3",
+) -> float:
     """Print loop vs batch figures for ``items``; returns the speed-up."""
     looped, loop_answers = loop(items, settings, device)
-    batched, batch_answers, memo = batch(items, settings, device)
+    batched, batch_answers, memo = batch(items, settings, device, forwards)
+    how = (
+        f"batched forwards (batch.size {settings.get('batch.size', 8)})"
+        if forwards
+        else "no batched forwards"
+    )
     print(
         f"GQA-like workload: {len(items)} items ({len(IMAGES)} images x "
-        f"{len(QUESTIONS)} questions), OWLv2 {size}, on {device}"
+        f"{len(QUESTIONS)} questions), OWLv2 {size}, VQA tiny {vqa_arch}, on {device}"
     )
     print(f"  loop over session.run: {len(items) / looped:.2f} items/s ({looped:.1f} s)")
     print(
-        f"  visprog batch:         {len(items) / batched:.2f} items/s ({batched:.1f} s); "
+        f"  visprog batch, {how}: {len(items) / batched:.2f} items/s ({batched:.1f} s); "
         f"{memo.hits} steps shared, {memo.misses} run"
     )
     print(f"  speed-up {looped / batched:.2f}x; same answers: {loop_answers == batch_answers}")
@@ -187,11 +212,17 @@ def main() -> None:
     parser.add_argument("--size", choices=["tiny", "base"], default="tiny", help="OWLv2 size")
     parser.add_argument("--ray", action="store_true", help="also measure local Ray overhead")
     parser.add_argument("--memory", type=int, default=0, metavar="N", help="also run N cheap items")
+    parser.add_argument(
+        "--no-batched-forward", action="store_true", help="the batch makes every call alone"
+    )
+    parser.add_argument(
+        "--vqa", choices=["idefics3", "blip"], default="idefics3", help="tiny VQA architecture"
+    )
     args = parser.parse_args()
     items = workload()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = models(Path(tmp), args.size)
-        compare(items, settings, args.size, "cpu")
+        settings = models(Path(tmp), args.size, args.vqa)
+        compare(items, settings, args.size, "cpu", not args.no_batched_forward, args.vqa)
         if args.ray:
             ray_ratio(items, settings)
     if args.memory:

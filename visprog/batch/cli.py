@@ -84,6 +84,11 @@ def _common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-share", action="store_true", help="do not share identical steps between items"
     )
+    p.add_argument(
+        "--no-batched-forward",
+        action="store_true",
+        help="make every tool call alone (no batched forwards across items)",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
@@ -205,6 +210,7 @@ def _options(args: argparse.Namespace) -> Any:
         attempts=args.attempts,
         program_cache=not args.no_cache,
         share=not args.no_share,
+        batched_forward=not args.no_batched_forward,
     )
 
 
