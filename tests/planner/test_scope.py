@@ -236,3 +236,41 @@ def test_final_grammar_admits_only_the_result_line() -> None:
     lark = sp.grammar("OBJ0 = FaceDet(image=IMAGE)\n", final=True).to_lark()
     assert '"FaceDet("' not in lark and '"FINAL_RESULT = Result(var="' in lark
     assert '"FaceDet("' in sp.grammar("", final=True).to_lark()  # nothing to name yet
+
+
+def test_a_comparison_never_has_one_variable_on_both_sides(tiny: TransformersBackend) -> None:
+    query = "Are there more cats than dogs?"
+    good = """POINTS0 = Point(image=IMAGE, object='cat')
+ANSWER0 = Count(box=POINTS0)
+POINTS1 = Point(image=IMAGE, object='dog')
+ANSWER1 = Count(box=POINTS1)
+ANSWER2 = Eval(expr="'yes' if {ANSWER0} > {ANSWER1} else 'no'")
+FINAL_RESULT = Result(var=ANSWER2)"""
+    sp = scoped("count", query)
+    assert admits(tiny, sp, good)
+    assert admits(tiny, sp, good.replace("{ANSWER1}", "{ANSWER0} - 1"))  # not bare: allowed
+    assert admits(tiny, sp, good.replace("{ANSWER0} > {ANSWER1}", "2 > {ANSWER1}"))
+    assert not admits(tiny, sp, good.replace("{ANSWER1} else", "{ANSWER0} else"))
+    assert not admits(tiny, sp, good.replace("{ANSWER0} >", "{ANSWER1} >"))
+
+
+def test_a_replace_prompt_names_the_new_thing(tiny: TransformersBackend) -> None:
+    query = "Swap the dog for a lion"  # "for" is no marker: any query word
+    program = """OBJ0 = Seg(image=IMAGE, query='dog')
+IMAGE0 = Replace(image=IMAGE, object=OBJ0, prompt='a lion')
+FINAL_RESULT = Result(var=IMAGE0)"""
+    assert admits(tiny, scoped("edit", query), program.replace("'a lion'", "'a dog'"))
+    query = "Replace the dog with a lion"
+    assert admits(tiny, scoped("edit", query), program)
+    assert not admits(tiny, scoped("edit", query), program.replace("'a lion'", "'a dog'"))
+    assert not admits(tiny, scoped("edit", query), program.replace("'a lion'", "'a dog lion'"))
+
+
+def test_replacement_words() -> None:
+    from visprog.planner.vocab import replacement_words
+
+    assert "sunset" in replacement_words("Turn the sky into a sunset")
+    assert "sky" not in replacement_words("Turn the sky into a sunset")
+    assert "blue" in replacement_words("Change the colour of the car to blue")
+    assert "car" not in replacement_words("Change the colour of the car to blue")
+    assert replacement_words("Blur the faces of the children") == ()

@@ -203,6 +203,8 @@ class ScopedProgram:
         if key == ("VQA", "question"):
             words = (*vocab.words, *QUESTION_WORDS, *(w.capitalize() for w in QUESTION_WORDS))
             return [[_phrase(g, "q", words, QUESTION_WORDS_MAX, "?")]]
+        if key == ("Replace", "prompt") and vocab.replacement:
+            return [[_phrase(g, "rp", vocab.replacement, PHRASES[key])]]
         if key in PHRASES:
             phrase = _phrase(g, f"p{PHRASES[key]}x", vocab.words, PHRASES[key])
             alts = [[_text_list(g, phrase)]] if V.TEXT_LIST in p.types else []
@@ -270,17 +272,27 @@ def _expression(g: Grammar, scalars: Sequence[str], logic: Sequence[str]) -> str
         g.add("xo", ["xn"])
     g.add("xn", ["xm"], *([[lit("not "), "xn"]] if "not" in logic else []))
     g.add("xcmp", *[[lit(f" {op} ")] for op in ("==", "!=", ">=", "<=", ">", "<")])
-    g.add("xm", ["xs"], ["xs", "xcmp", "xs"])
+    # A comparison never has one bare variable on both sides ("{ANSWER0} > {ANSWER0}", a
+    # small model's copy of "{ANSWER0} > {ANSWER1}"): a bare {A} is compared with a value
+    # that is not a bare {A} (rule xnA), anything else with anything.
     g.add("xar", *[[lit(f" {op} ")] for op in ("+", "-", "*", "/")])
     g.add("xs", ["xu"], ["xu", "xar", "xs"])
+    g.add("xsv", ["xuv"], ["xu", "xar", "xs"])  # an xs that is not one bare variable
     g.add("xref", *[[lit(n)] for n in scalars])
     g.add(
-        "xu",
-        [lit("{"), "xref", lit("}")],
+        "xuv",
         ["NUMBER"],
         ["XSTR"],
         [lit("True")],
         [lit("False")],
         [lit("("), "xc", lit(")")],
     )
+    g.add("xu", [lit("{"), "xref", lit("}")], ["xuv"])
+    compare: list[list[str]] = [["xs"], ["xsv", "xcmp", "xs"]]
+    for i, name in enumerate(scalars):
+        # "{", name, "}" as three tokens, as in xu: a one-token "{A}" would shadow "{"
+        others = [[lit("{"), lit(o), lit("}")] for o in scalars if o != name]
+        g.add(f"xne{i}", ["xsv"], *others)
+        compare.append([lit("{"), lit(name), lit("}"), "xcmp", f"xne{i}"])
+    g.add("xm", *compare)
     return "xe"

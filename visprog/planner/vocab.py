@@ -87,6 +87,9 @@ class Vocabulary:
         relations: Crop steps for the spatial relations the query states (:data:`RELATIONS`).
         logic: Eval's logic operators the query's words call for (:data:`LOGIC`); all when
             the query has none of those words.
+        replacement: The words a ``Replace`` prompt may use: those after the last "with",
+            "into", "to", "by" or "like" (all forms, plus :data:`PHRASE_WORDS`); empty when
+            the query has no such word, and then the prompt takes any query word.
     """
 
     words: tuple[str, ...]
@@ -94,6 +97,7 @@ class Vocabulary:
     emoji: tuple[str, ...] = ()
     relations: tuple[str, ...] = ()
     logic: tuple[str, ...] = ("and", "or", "xor", "not")
+    replacement: tuple[str, ...] = ()
 
 
 def singular(word: str) -> str:
@@ -123,6 +127,28 @@ def query_words(query: str) -> tuple[str, ...]:
     for w in (*ALWAYS, *PHRASE_WORDS):
         out[w] = None
     return tuple(out)
+
+
+# "Replace the cow with a camel", "turn the sky into a sunset", "change the bus to red": the
+# new thing follows the last of these words; a small model otherwise names the old thing.
+_REPLACEMENT = re.compile(
+    r"\b(?:with|into|to|by|like)\s+(?P<new>[^,;.!?]+?)\s*[,;.!?]*$", re.IGNORECASE
+)
+
+
+def replacement_words(query: str) -> tuple[str, ...]:
+    """The words a ``Replace`` prompt may use for ``query`` (:attr:`Vocabulary.replacement`)."""
+    match = None
+    for match in _REPLACEMENT.finditer(query):
+        pass
+    if match is None:
+        return ()
+    new = match.group("new")
+    while (inner := _REPLACEMENT.search(new)) is not None:  # the last marker wins
+        new = inner.group("new")
+    words = query_words(new)
+    content = [w for w in _WORD.findall(new) if w.lower() not in PHRASE_WORDS]
+    return tuple(w for w in words if w not in ALWAYS or w in new.lower()) if content else ()
 
 
 def plural(word: str) -> str:
@@ -177,4 +203,5 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         emoji_vocabulary(query, names) if names else (),
         tuple(step for pattern, step in RELATIONS if re.search(pattern, low)),
         logic or ("and", "or", "xor", "not"),
+        replacement_words(query),
     )
