@@ -274,3 +274,21 @@ def test_replacement_words() -> None:
     assert "blue" in replacement_words("Change the colour of the car to blue")
     assert "car" not in replacement_words("Change the colour of the car to blue")
     assert replacement_words("Blur the faces of the children") == ()
+
+
+def test_faces_are_found_by_facedet(tiny: TransformersBackend) -> None:
+    query = "Blur every face"
+    program = """OBJ0 = FaceDet(image=IMAGE)
+IMAGE0 = Blur(image=IMAGE, object=OBJ0)
+FINAL_RESULT = Result(var=IMAGE0)"""
+    assert admits(tiny, scoped("edit", query), program)
+    loc = program.replace("FaceDet(image=IMAGE)", "Loc(image=IMAGE, object='face')")
+    assert not admits(tiny, scoped("edit", query), loc)
+
+
+def test_a_recolouring_is_not_a_colour_pop(tiny: TransformersBackend) -> None:
+    program = """OBJ0 = Seg(image=IMAGE, query='car')
+IMAGE0 = ColorPop(image=IMAGE, object=OBJ0)
+FINAL_RESULT = Result(var=IMAGE0)"""
+    assert not admits(tiny, scoped("edit", "Change the colour of the car to blue"), program)
+    assert admits(tiny, scoped("edit", "Keep only the car in colour"), program)

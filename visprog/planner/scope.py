@@ -47,6 +47,10 @@ PHRASES: dict[tuple[str, str], int] = {
     ("Classify", "categories"): 3,
 }
 QUESTION_WORDS_MAX = 16
+# Steps whose object is never a face when FaceDet is offered: a small model writes
+# Loc(object='face') for "every face", and OWLv2 finds faces far worse than MTCNN.
+_FACE_STEPS = frozenset({("Loc", "object"), ("Point", "object")})
+_FACES = frozenset({"face", "faces"})
 EVAL_LITERAL = r"/'[^'\"\\\x00-\x1f\x7f]{1,40}'/"
 
 
@@ -101,6 +105,10 @@ class ScopedProgram:
         if vocabulary.categories and any(s.name == "Classify" for s in self.specs):
             # The query names the categories: Classify with them, not a List or a Select.
             self.specs = [s for s in self.specs if s.name not in ("List", "Select")]
+        # "Change the car to blue": a recolouring is a Replace, not a ColorPop.
+        if vocabulary.replacement and not vocabulary.colour_pop:
+            self.specs = [s for s in self.specs if s.name != "ColorPop"]
+        self.facedet = any(s.name == "FaceDet" for s in self.specs)
         self.vocabulary = vocabulary
         self.max_statements = max_statements
 
@@ -206,7 +214,10 @@ class ScopedProgram:
         if key == ("Replace", "prompt") and vocab.replacement:
             return [[_phrase(g, "rp", vocab.replacement, PHRASES[key])]]
         if key in PHRASES:
-            phrase = _phrase(g, f"p{PHRASES[key]}x", vocab.words, PHRASES[key])
+            name, words = f"p{PHRASES[key]}x", vocab.words
+            if key in _FACE_STEPS and self.facedet:  # faces are FaceDet's, not OWLv2's
+                name, words = f"{name}nf", [w for w in words if w.lower() not in _FACES]
+            phrase = _phrase(g, name, words, PHRASES[key])
             alts = [[_text_list(g, phrase)]] if V.TEXT_LIST in p.types else []
             alts += [[phrase]] if V.TEXT in p.types else []
             if key == ("Loc", "object"):

@@ -90,6 +90,8 @@ class Vocabulary:
         replacement: The words a ``Replace`` prompt may use: those after the last "with",
             "into", "to", "by" or "like" (all forms, plus :data:`PHRASE_WORDS`); empty when
             the query has no such word, and then the prompt takes any query word.
+        colour_pop: Whether the query may ask for a colour pop (:data:`COLOUR_POP`); when it
+            does not and names a replacement, ``ColorPop`` is not offered.
     """
 
     words: tuple[str, ...]
@@ -98,6 +100,7 @@ class Vocabulary:
     relations: tuple[str, ...] = ()
     logic: tuple[str, ...] = ("and", "or", "xor", "not")
     replacement: tuple[str, ...] = ()
+    colour_pop: bool = True
 
 
 def singular(word: str) -> str:
@@ -129,6 +132,12 @@ def query_words(query: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+# Words of a colour pop: one object in colour, the rest grey.
+COLOUR_POP = re.compile(
+    r"\b(?:pop\w*|keep only|only the|in colou?r|gr[ae]y\w*|black and white|desaturat\w*|"
+    r"stand out|monochrome)\b",
+    re.IGNORECASE,
+)
 # "Replace the cow with a camel", "turn the sky into a sunset", "change the bus to red": the
 # new thing follows the last of these words; a small model otherwise names the old thing.
 _REPLACEMENT = re.compile(
@@ -204,4 +213,5 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         tuple(step for pattern, step in RELATIONS if re.search(pattern, low)),
         logic or ("and", "or", "xor", "not"),
         replacement_words(query),
+        COLOUR_POP.search(query) is not None,
     )
