@@ -292,3 +292,21 @@ IMAGE0 = ColorPop(image=IMAGE, object=OBJ0)
 FINAL_RESULT = Result(var=IMAGE0)"""
     assert not admits(tiny, scoped("edit", "Change the colour of the car to blue"), program)
     assert admits(tiny, scoped("edit", "Keep only the car in colour"), program)
+
+
+def test_a_count_in_two_images_counts_in_each(tiny: TransformersBackend) -> None:
+    query = "There are three horses in total in the two pictures."
+    vqa = """ANSWER0 = VQA(image=LEFT, question='Are there horses?')
+ANSWER1 = VQA(image=RIGHT, question='Are there horses?')
+ANSWER2 = Eval(expr="{ANSWER0} and {ANSWER1}")
+FINAL_RESULT = Result(var=ANSWER2)"""
+    count = """BOX0 = Loc(image=LEFT, object='horse')
+BOX1 = Loc(image=RIGHT, object='horse')
+ANSWER0 = Count(box=BOX0)
+ANSWER1 = Count(box=BOX1)
+ANSWER2 = Eval(expr="{ANSWER0} + {ANSWER1} == 3")
+FINAL_RESULT = Result(var=ANSWER2)"""
+    sp = scoped("nlvr", query, ("LEFT", "RIGHT"))
+    assert admits(tiny, sp, count)
+    assert not admits(tiny, sp, vqa)
+    assert admits(tiny, scoped("nlvr", "Both pictures show horses.", ("LEFT", "RIGHT")), vqa)

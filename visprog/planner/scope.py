@@ -61,6 +61,7 @@ class Scope:
     types: dict[str, frozenset[str]] = field(default_factory=dict)
     statements: int = 0
     steps: set[str] = field(default_factory=set)
+    calls: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def of(cls, inputs: Iterable[str], program: Program, registry: Registry) -> Scope:
@@ -71,6 +72,7 @@ class Scope:
             scope.types[st.target] = spec.returns if spec else frozenset({V.ANY})
             scope.statements += 1
             scope.steps.add(spec.name if spec else st.step)
+            scope.calls[st.step] = scope.calls.get(st.step, 0) + 1
         return scope
 
     def names(self, accepted: frozenset[str]) -> list[str]:
@@ -109,6 +111,12 @@ class ScopedProgram:
         if vocabulary.replacement and not vocabulary.colour_pop:
             self.specs = [s for s in self.specs if s.name != "ColorPop"]
         self.facedet = any(s.name == "FaceDet" for s in self.specs)
+        # A statement about counts in two images counts in each ("four sheep in total"), not
+        # a yes/no question per image.
+        counting = vocabulary.counts and len(self.inputs) >= 2
+        self.counts_needed = (
+            len(self.inputs) if counting and any(s.name == "Count" for s in self.specs) else 0
+        )
         self.vocabulary = vocabulary
         self.max_statements = max_statements
 
@@ -132,7 +140,7 @@ class ScopedProgram:
             g.lexemes["NEWTARGET"] = _new_target(scope.types)
             g.add("call", *[[c] for c in calls])
             lines.append(["NEWTARGET", lit(" = "), "call", lit("\n")])
-        if defined and (final or self._relations_done(scope)):
+        if defined and (final or self._required_done(scope)):
             g.add("defined", *[[lit(n)] for n in defined])
             lines.append([lit(RESULT_LINE), "defined", lit(")")])
         if not lines:  # nothing callable and nothing defined: only possible with no inputs
@@ -147,6 +155,10 @@ class ScopedProgram:
     def _relations_done(self, scope: Scope) -> bool:
         """Whether every relation the query states has its crop (then Result may follow)."""
         return all(r in scope.steps for r in self._relations())
+
+    def _required_done(self, scope: Scope) -> bool:
+        """Whether the relations' crops and the counts the query needs are written."""
+        return self._relations_done(scope) and scope.calls.get("Count", 0) >= self.counts_needed
 
     def _calls(self, g: Grammar, scope: Scope) -> list[str]:
         """Add one rule per step callable now; their names.

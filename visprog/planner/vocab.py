@@ -92,6 +92,8 @@ class Vocabulary:
             the query has no such word, and then the prompt takes any query word.
         colour_pop: Whether the query may ask for a colour pop (:data:`COLOUR_POP`); when it
             does not and names a replacement, ``ColorPop`` is not offered.
+        counts: Whether the query states a number of things (:data:`COUNTING`); a statement
+            about two images that does is written with a ``Count`` per image.
     """
 
     words: tuple[str, ...]
@@ -101,6 +103,7 @@ class Vocabulary:
     logic: tuple[str, ...] = ("and", "or", "xor", "not")
     replacement: tuple[str, ...] = ()
     colour_pop: bool = True
+    counts: bool = False
 
 
 def singular(word: str) -> str:
@@ -138,6 +141,14 @@ COLOUR_POP = re.compile(
     r"stand out|monochrome)\b",
     re.IGNORECASE,
 )
+# A statement about how many things there are ("four sheep in total", "more dogs than",
+# "exactly one cat"), not "the two images" or "exactly one of the images".
+COUNTING = re.compile(
+    r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d+|more|fewer|less|"
+    r"total|same number|as many|twice|none|(?:exactly|only|just) one (?!of\b)|a single)\b",
+    re.IGNORECASE,
+)
+_TWO_IMAGES = re.compile(r"\b(?:the )?two (?:images|pictures|photos)\b", re.IGNORECASE)
 # "Replace the cow with a camel", "turn the sky into a sunset", "change the bus to red": the
 # new thing follows the last of these words; a small model otherwise names the old thing.
 _REPLACEMENT = re.compile(
@@ -214,4 +225,5 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         logic or ("and", "or", "xor", "not"),
         replacement_words(query),
         COLOUR_POP.search(query) is not None,
+        COUNTING.search(_TWO_IMAGES.sub(" ", query)) is not None,
     )
