@@ -41,7 +41,8 @@ _KEYWORDS: list[tuple[str, str]] = [
         r"anonymi[sz]e|pixelate|repaint|recolou?r|turn (?:the|it|them)\b.*\binto|"
         r"change (?:the|it|them)\b.*\b(?:to|into)|make (?:the|it)\b.*\b(?:look|into)|"
         r"keep only|in colou?r|background|censor\w*|obscur\w*|black and white|desaturat\w*|"
-        r"(?:cover|paint) (?:the|every|all|each|their|his|her)\b|(?:make|turn|change|paint) (?:the|it|them|every|all|each)\b"
+        r"(?:cover|paint) (?:the|every|all|each|their|his|her)\b|"
+        r"(?:make|turn|change|paint) (?:the|it|them|every|all|each)\b"
         r".*\b(?:to|into|like|look|red|blue|green|yellow|black|white|pink|purple|orange)|"
         r"stand out)\b",
     ),

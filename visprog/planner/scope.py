@@ -226,10 +226,10 @@ class ScopedProgram:
         if key == ("Replace", "prompt") and vocab.replacement:
             return [[_phrase(g, "rp", vocab.replacement, PHRASES[key])]]
         if key in PHRASES:
-            name, words = f"p{PHRASES[key]}x", vocab.words
+            name, pool = f"p{PHRASES[key]}x", vocab.words
             if key in _FACE_STEPS and self.facedet:  # faces are FaceDet's, not OWLv2's
-                name, words = f"{name}nf", [w for w in words if w.lower() not in _FACES]
-            phrase = _phrase(g, name, words, PHRASES[key])
+                name, pool = f"{name}nf", tuple(w for w in pool if w.lower() not in _FACES)
+            phrase = _phrase(g, name, pool, PHRASES[key])
             alts = [[_text_list(g, phrase)]] if V.TEXT_LIST in p.types else []
             alts += [[phrase]] if V.TEXT in p.types else []
             if key == ("Loc", "object"):

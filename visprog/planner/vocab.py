@@ -158,9 +158,7 @@ _REPLACEMENT = re.compile(
 
 def replacement_words(query: str) -> tuple[str, ...]:
     """The words a ``Replace`` prompt may use for ``query`` (:attr:`Vocabulary.replacement`)."""
-    match = None
-    for match in _REPLACEMENT.finditer(query):
-        pass
+    match = _REPLACEMENT.search(query)
     if match is None:
         return ()
     new = match.group("new")
