@@ -310,3 +310,34 @@ FINAL_RESULT = Result(var=ANSWER2)"""
     assert admits(tiny, sp, count)
     assert not admits(tiny, sp, vqa)
     assert admits(tiny, scoped("nlvr", "Both pictures show horses.", ("LEFT", "RIGHT")), vqa)
+
+
+def test_words_that_call_for_or_rule_out_a_step(tiny: TransformersBackend) -> None:
+    emoji = """OBJ0 = FaceDet(image=IMAGE)
+IMAGE0 = Emoji(image=IMAGE, object=OBJ0, emoji='cat_face')
+FINAL_RESULT = Result(var=IMAGE0)"""
+    blur = emoji.replace(
+        "Emoji(image=IMAGE, object=OBJ0, emoji='cat_face')", "Blur(image=IMAGE, object=OBJ0)"
+    )
+    sp = scoped("edit", "Cover every face with a cat emoji")
+    assert admits(tiny, sp, emoji)
+    assert not admits(tiny, sp, blur)  # the query asks for an emoji
+    bg = blur.replace("Blur(", "BgBlur(")
+    assert not admits(tiny, scoped("edit", "Blur every face"), bg)
+    assert admits(tiny, scoped("edit", "Blur the background behind every face"), bg)
+
+
+def test_two_counts_compared_are_two_counts(tiny: TransformersBackend) -> None:
+    one = """POINTS0 = Point(image=IMAGE, object='cat')
+ANSWER0 = Count(box=POINTS0)
+ANSWER1 = Eval(expr="'yes' if {ANSWER0} > 1 else 'no'")
+FINAL_RESULT = Result(var=ANSWER1)"""
+    assert not admits(tiny, scoped("count", "Are there more cats than dogs?"), one)
+    assert admits(tiny, scoped("count", "Are there more than one cat?"), one)
+
+
+def test_no_target_is_named_final(tiny: TransformersBackend) -> None:
+    program = "BOX0 = Loc(image=IMAGE, object='plate')\nFINAL_RESULT = Result(var=BOX0)"
+    sp = scoped("gqa", "Where is the plate?")
+    assert admits(tiny, sp, program)
+    assert not admits(tiny, sp, program.replace("BOX0", "FINALX1"))

@@ -110,13 +110,15 @@ class ScopedProgram:
         # "Change the car to blue": a recolouring is a Replace, not a ColorPop.
         if vocabulary.replacement and not vocabulary.colour_pop:
             self.specs = [s for s in self.specs if s.name != "ColorPop"]
+        self.specs = [s for s in self.specs if s.name not in vocabulary.excluded]
         self.facedet = any(s.name == "FaceDet" for s in self.specs)
         # A statement about counts in two images counts in each ("four sheep in total"), not
         # a yes/no question per image.
         counting = vocabulary.counts and len(self.inputs) >= 2
-        self.counts_needed = (
-            len(self.inputs) if counting and any(s.name == "Count" for s in self.specs) else 0
-        )
+        counts = max(len(self.inputs) if counting else 0, 2 if vocabulary.compared else 0)
+        offered = {s.name for s in self.specs}
+        self.counts_needed = counts if "Count" in offered else 0
+        self.required = [r for r in vocabulary.required if r in offered]
         self.vocabulary = vocabulary
         self.max_statements = max_statements
 
@@ -157,8 +159,12 @@ class ScopedProgram:
         return all(r in scope.steps for r in self._relations())
 
     def _required_done(self, scope: Scope) -> bool:
-        """Whether the relations' crops and the counts the query needs are written."""
-        return self._relations_done(scope) and scope.calls.get("Count", 0) >= self.counts_needed
+        """Whether the relations' crops, the counts and the steps the query needs are written."""
+        return (
+            self._relations_done(scope)
+            and scope.calls.get("Count", 0) >= self.counts_needed
+            and all(r in scope.steps for r in self.required)
+        )
 
     def _calls(self, g: Grammar, scope: Scope) -> list[str]:
         """Add one rule per step callable now; their names.
@@ -241,8 +247,10 @@ class ScopedProgram:
 def _new_target(defined: Iterable[str]) -> str:
     """A Lark lexeme for a target name not yet used (VisProg's BOX0, ANSWER1, ...)."""
     taken = "|".join(sorted(defined))
-    base = r"/[A-Z]{1,12}[0-9]{1,2}/"
-    return f"{base} & ~/({taken})/" if taken else base
+    # Never FINAL...: a model that wants the Result line before the grammar allows it would
+    # otherwise write FINALYOR1 = ... lines to the statement limit.
+    taken = "|".join(["FINAL[A-Z]*[0-9]*", *sorted(defined)])
+    return f"/[A-Z]{{1,12}}[0-9]{{1,2}}/ & ~/({taken})/"
 
 
 def _closed(g: Grammar, name: str, words: Sequence[str]) -> str:

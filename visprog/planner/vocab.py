@@ -94,6 +94,10 @@ class Vocabulary:
             does not and names a replacement, ``ColorPop`` is not offered.
         counts: Whether the query states a number of things (:data:`COUNTING`); a statement
             about two images that does is written with a ``Count`` per image.
+        required: Steps the query's words call for (:data:`REQUIRED`): the Result line waits
+            for each that the task offers ("with a cat emoji" is an Emoji).
+        excluded: Steps the query's words rule out (:data:`EXCLUDED`).
+        compared: Whether the query compares two counts ("more cats than dogs"): two Counts.
     """
 
     words: tuple[str, ...]
@@ -104,6 +108,9 @@ class Vocabulary:
     replacement: tuple[str, ...] = ()
     colour_pop: bool = True
     counts: bool = False
+    required: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+    compared: bool = False
 
 
 def singular(word: str) -> str:
@@ -149,6 +156,15 @@ COUNTING = re.compile(
     re.IGNORECASE,
 )
 _TWO_IMAGES = re.compile(r"\b(?:the )?two (?:images|pictures|photos)\b", re.IGNORECASE)
+# Words that call for a step, and steps that need words: a small model otherwise copies the
+# closest example's edit (a background blur for "cover every face with a cat emoji").
+REQUIRED: tuple[tuple[str, str], ...] = ((r"\bemojis?\b", "Emoji"),)
+EXCLUDED: tuple[tuple[str, str], ...] = (
+    (r"^(?!.*\b(?:background|behind|around|bokeh|depth of field|backdrop)\b)", "BgBlur"),
+)
+_COMPARED = re.compile(
+    r"\b(?:more|fewer|less)\s+\w+(?:\s+\w+)?\s+than\b|\bas many\b", re.IGNORECASE
+)
 # "Replace the cow with a camel", "turn the sky into a sunset", "change the bus to red": the
 # new thing follows the last of these words; a small model otherwise names the old thing.
 _REPLACEMENT = re.compile(
@@ -224,4 +240,7 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         replacement_words(query),
         COLOUR_POP.search(query) is not None,
         COUNTING.search(_TWO_IMAGES.sub(" ", query)) is not None,
+        tuple(step for pattern, step in REQUIRED if re.search(pattern, low)),
+        tuple(step for pattern, step in EXCLUDED if re.search(pattern, low)),
+        _COMPARED.search(query) is not None,
     )
