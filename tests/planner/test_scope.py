@@ -341,3 +341,23 @@ def test_no_target_is_named_final(tiny: TransformersBackend) -> None:
     sp = scoped("gqa", "Where is the plate?")
     assert admits(tiny, sp, program)
     assert not admits(tiny, sp, program.replace("BOX0", "FINALX1"))
+
+
+def test_a_relation_locates_its_object_first(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "How many cups are to the left of the kettle?")
+    good = """BOX0 = Loc(image=IMAGE, object='kettle')
+IMAGE0 = CropLeftOf(image=IMAGE, box=BOX0)
+POINTS0 = Point(image=IMAGE0, object='cup')
+ANSWER0 = Count(box=POINTS0)
+FINAL_RESULT = Result(var=ANSWER0)"""
+    assert admits(tiny, sp, good)
+    assert not admits(tiny, sp, good.replace("'kettle'", "'cup'"))
+
+
+def test_a_yes_no_count_question_compares(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "Are there more than two faces in the photo?")
+    bare = (
+        "OBJ0 = FaceDet(image=IMAGE)\nANSWER0 = Count(box=OBJ0)\nFINAL_RESULT = Result(var=ANSWER0)"
+    )
+    assert not admits(tiny, sp, bare)
+    assert admits(tiny, scoped("count", "How many faces are in the photo?"), bare)

@@ -211,17 +211,25 @@ class ScopedProgram:
             return self._text(g, spec, p)
         alts: list[list[str]] = [[lit(n)] for n in scope.names(p.types & _REF_TYPES)]
         if V.TEXT in p.types or V.TEXT_LIST in p.types:
-            alts += self._text(g, spec, p)
+            alts += self._text(g, spec, p, anchored=not self._relations_done(scope))
         if V.NUMBER in p.types:
             alts.append(["NUMBER"])
         if V.BOOL in p.types:
             alts += [[lit("True")], [lit("False")]]
         return alts
 
-    def _text(self, g: Grammar, spec: ToolSpec, p: Param) -> list[list[str]]:
-        """Alternatives for a text (or list of text) argument, closed where the step allows."""
+    def _text(
+        self, g: Grammar, spec: ToolSpec, p: Param, anchored: bool = False
+    ) -> list[list[str]]:
+        """Alternatives for a text (or list of text) argument, closed where the step allows.
+
+        ``anchored``: a relation's crop is still to come, so ``Loc`` names its object ("the
+        cups left of the kettle" locates the kettle first).
+        """
         vocab = self.vocabulary
         key = (spec.name, p.name)
+        if key == ("Loc", "object") and anchored and vocab.anchor:
+            return [[_phrase(g, "anc", vocab.anchor, PHRASES[key])]]
         if key == ("Emoji", "emoji") and vocab.emoji:
             return [[_closed(g, "emoji", vocab.emoji)]]
         if key == ("Classify", "categories") and vocab.categories:

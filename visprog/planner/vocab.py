@@ -98,6 +98,8 @@ class Vocabulary:
             for each that the task offers ("with a cat emoji" is an Emoji).
         excluded: Steps the query's words rule out (:data:`EXCLUDED`).
         compared: Whether the query compares two counts ("more cats than dogs"): two Counts.
+        anchor: The words after the first relation ("left of the kettle": the kettle's, all
+            forms, plus :data:`PHRASE_WORDS`): what is located before the relation's crop.
     """
 
     words: tuple[str, ...]
@@ -111,6 +113,7 @@ class Vocabulary:
     required: tuple[str, ...] = ()
     excluded: tuple[str, ...] = ()
     compared: bool = False
+    anchor: tuple[str, ...] = ()
 
 
 def singular(word: str) -> str:
@@ -158,13 +161,34 @@ COUNTING = re.compile(
 _TWO_IMAGES = re.compile(r"\b(?:the )?two (?:images|pictures|photos)\b", re.IGNORECASE)
 # Words that call for a step, and steps that need words: a small model otherwise copies the
 # closest example's edit (a background blur for "cover every face with a cat emoji").
-REQUIRED: tuple[tuple[str, str], ...] = ((r"\bemojis?\b", "Emoji"),)
+REQUIRED: tuple[tuple[str, str], ...] = (
+    (r"\bemojis?\b", "Emoji"),
+    # a yes/no question about a number is answered by comparing the count
+    (r"^(?:are|is|do|does|has|have)\b.*\b(?:more|fewer|less|at least|at most|exactly)\b", "Eval"),
+)
 EXCLUDED: tuple[tuple[str, str], ...] = (
     (r"^(?!.*\b(?:background|behind|around|bokeh|depth of field|backdrop)\b)", "BgBlur"),
 )
 _COMPARED = re.compile(
     r"\b(?:more|fewer|less)\s+\w+(?:\s+\w+)?\s+than\b|\bas many\b", re.IGNORECASE
 )
+
+
+def anchor_words(query: str) -> tuple[str, ...]:
+    """The words a relation's object may use (:attr:`Vocabulary.anchor`); () with no relation."""
+    low = query.lower()
+    starts = [m.end() for pattern, _ in RELATIONS if (m := re.search(pattern, low))]
+    if not starts:
+        return ()
+    rest = re.split(r"[,;.!?]", query[min(starts) :])[0]
+    content = [w for w in _WORD.findall(rest) if w.lower() not in PHRASE_WORDS]
+    return (
+        tuple(w for w in query_words(rest) if w not in ALWAYS or w in rest.lower())
+        if content
+        else ()
+    )
+
+
 # "Replace the cow with a camel", "turn the sky into a sunset", "change the bus to red": the
 # new thing follows the last of these words; a small model otherwise names the old thing.
 _REPLACEMENT = re.compile(
@@ -243,4 +267,5 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         tuple(step for pattern, step in REQUIRED if re.search(pattern, low)),
         tuple(step for pattern, step in EXCLUDED if re.search(pattern, low)),
         _COMPARED.search(query) is not None,
+        anchor_words(query),
     )
