@@ -113,17 +113,20 @@ MAX_CONFIG_BYTES = 1_000_000
 """Largest config file read."""
 
 
-def read_bounded(path: str | os.PathLike[str], limit: int) -> bytes:
+def read_bounded(path: str | os.PathLike[str], limit: int, *, follow_links: bool = True) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes.
 
     Refuses FIFOs, devices and folders before opening them (reading one could block or never
-    end), and reads at most ``limit + 1`` bytes whatever the file claims its size is.
+    end), and reads at most ``limit + 1`` bytes whatever the file claims its size is. With
+    ``follow_links=False`` a symbolic link is refused as well.
 
     Raises:
         OSError: The file cannot be read, is not a regular file, or is larger than ``limit``.
         ValueError: The path is not a valid file name (a NUL byte in it).
     """
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    if not follow_links:  # the last component may not be a symbolic link (ELOOP if it is)
+        flags |= getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(path, flags)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from visprog.config import read_bounded
 from visprog.errors import TraceFormatError, VisprogError
 from visprog.values import MAX_INT, Image, Objects, Points
 
@@ -256,18 +257,7 @@ def read_regular(folder: Path, name: str, limit: int) -> bytes:
     """
     if stat.S_ISLNK(os.lstat(folder).st_mode):
         raise OSError(0, "the image folder is a symbolic link")
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    fd = os.open(folder / name, flags)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(0, "not a regular file")
-        with os.fdopen(os.dup(fd), "rb") as f:
-            data = f.read(limit + 1)
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        raise OSError(0, f"larger than {limit:,} bytes")
-    return data
+    return read_bounded(folder / name, limit, follow_links=False)
 
 
 def decode_png(
