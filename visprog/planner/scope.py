@@ -171,9 +171,12 @@ class ScopedProgram:
 
         While a relation the query states ("under the table") has no crop yet, the plain
         ``Crop`` is not offered: the relation is not dropped for a crop to the object itself.
+        While counts the query needs are missing, ``Eval`` is not offered.
         """
         out = []
         skip = set() if self._relations_done(scope) else {"Crop"}
+        if scope.calls.get("Count", 0) < self.counts_needed:
+            skip.add("Eval")  # count everything first: Eval would only compare a count with itself
         for i, spec in enumerate(self.specs):
             if spec.name in skip:
                 continue
