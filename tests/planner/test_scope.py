@@ -361,3 +361,13 @@ def test_a_yes_no_count_question_compares(tiny: TransformersBackend) -> None:
     )
     assert not admits(tiny, sp, bare)
     assert admits(tiny, scoped("count", "How many faces are in the photo?"), bare)
+
+
+def test_eval_has_no_truth_literals(tiny: TransformersBackend) -> None:
+    sp = scoped("nlvr", "Exactly one of the images shows a tractor.", ("LEFT", "RIGHT"))
+    program = """ANSWER0 = VQA(image=LEFT, question='Is there a tractor?')
+ANSWER1 = VQA(image=RIGHT, question='Is there a tractor?')
+ANSWER2 = Eval(expr="{ANSWER0} xor {ANSWER1}")
+FINAL_RESULT = Result(var=ANSWER2)"""
+    assert admits(tiny, sp, program)
+    assert not admits(tiny, sp, program.replace("{ANSWER0} xor {ANSWER1}", "True"))

@@ -321,14 +321,9 @@ def _expression(g: Grammar, scalars: Sequence[str], logic: Sequence[str]) -> str
     g.add("xs", ["xu"], ["xu", "xar", "xs"])
     g.add("xsv", ["xuv"], ["xu", "xar", "xs"])  # an xs that is not one bare variable
     g.add("xref", *[[lit(n)] for n in scalars])
-    g.add(
-        "xuv",
-        ["NUMBER"],
-        ["XSTR"],
-        [lit("True")],
-        [lit("False")],
-        [lit("("), "xc", lit(")")],
-    )
+    # No True/False literals: the small model wrote Eval(expr="True") for "exactly one of the
+    # images"; a truth value comes from the answers (a bare {A}, a comparison, and/or/not).
+    g.add("xuv", ["NUMBER"], ["XSTR"], [lit("("), "xc", lit(")")])
     g.add("xu", [lit("{"), "xref", lit("}")], ["xuv"])
     compare: list[list[str]] = [["xs"], ["xsv", "xcmp", "xs"]]
     for i, name in enumerate(scalars):

@@ -167,6 +167,8 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     (r"^(?:are|is|do|does|has|have)\b.*\b(?:more|fewer|less|at least|at most|exactly)\b", "Eval"),
 )
 EXCLUDED: tuple[tuple[str, str], ...] = (
+    (r"\bemojis?\b", "Replace"),  # "with a cat emoji" is no "with a camel"
+    (r"\bemojis?\b", "ColorPop"),
     (r"^(?!.*\b(?:background|behind|around|bokeh|depth of field|backdrop)\b)", "BgBlur"),
 )
 _COMPARED = re.compile(
