@@ -110,6 +110,16 @@ def test_unknown_task() -> None:
         ("What is the man holding?", 1, "gqa"),
         ("Is there a dog left of the car?", 1, "gqa"),
         ("The left image has more dogs than the right one.", 2, "nlvr"),
+        ("Make the car red", 1, "edit"),
+        ("Censor the faces", 1, "edit"),
+        ("Paint the fence white", 1, "edit"),
+        ("What is in the painting?", 1, "gqa"),
+        ("Is the cover of the book red?", 1, "gqa"),
+        ("Find all the cars", 1, "tag"),
+        ("Draw boxes around the dogs", 1, "tag"),
+        ("Is there a question mark?", 1, "gqa"),
+        ("Are there at least three birds?", 1, "count"),
+        ("Are there more cats than dogs?", 1, "count"),
     ],
 )
 def test_choose_task(query: str, images: int, task: str) -> None:

@@ -236,3 +236,138 @@ def test_final_grammar_admits_only_the_result_line() -> None:
     lark = sp.grammar("OBJ0 = FaceDet(image=IMAGE)\n", final=True).to_lark()
     assert '"FaceDet("' not in lark and '"FINAL_RESULT = Result(var="' in lark
     assert '"FaceDet("' in sp.grammar("", final=True).to_lark()  # nothing to name yet
+
+
+def test_a_comparison_never_has_one_variable_on_both_sides(tiny: TransformersBackend) -> None:
+    query = "Are there more cats than dogs?"
+    good = """POINTS0 = Point(image=IMAGE, object='cat')
+ANSWER0 = Count(box=POINTS0)
+POINTS1 = Point(image=IMAGE, object='dog')
+ANSWER1 = Count(box=POINTS1)
+ANSWER2 = Eval(expr="'yes' if {ANSWER0} > {ANSWER1} else 'no'")
+FINAL_RESULT = Result(var=ANSWER2)"""
+    sp = scoped("count", query)
+    assert admits(tiny, sp, good)
+    assert admits(tiny, sp, good.replace("{ANSWER1}", "{ANSWER0} - 1"))  # not bare: allowed
+    assert admits(tiny, sp, good.replace("{ANSWER0} > {ANSWER1}", "2 > {ANSWER1}"))
+    assert not admits(tiny, sp, good.replace("{ANSWER1} else", "{ANSWER0} else"))
+    assert not admits(tiny, sp, good.replace("{ANSWER0} >", "{ANSWER1} >"))
+
+
+def test_a_replace_prompt_names_the_new_thing(tiny: TransformersBackend) -> None:
+    query = "Swap the dog for a lion"  # "for" is no marker: any query word
+    program = """OBJ0 = Seg(image=IMAGE, query='dog')
+IMAGE0 = Replace(image=IMAGE, object=OBJ0, prompt='a lion')
+FINAL_RESULT = Result(var=IMAGE0)"""
+    assert admits(tiny, scoped("edit", query), program.replace("'a lion'", "'a dog'"))
+    query = "Replace the dog with a lion"
+    assert admits(tiny, scoped("edit", query), program)
+    assert not admits(tiny, scoped("edit", query), program.replace("'a lion'", "'a dog'"))
+    assert not admits(tiny, scoped("edit", query), program.replace("'a lion'", "'a dog lion'"))
+
+
+def test_replacement_words() -> None:
+    from visprog.planner.vocab import replacement_words
+
+    assert "sunset" in replacement_words("Turn the sky into a sunset")
+    assert "sky" not in replacement_words("Turn the sky into a sunset")
+    assert "blue" in replacement_words("Change the colour of the car to blue")
+    assert "car" not in replacement_words("Change the colour of the car to blue")
+    assert replacement_words("Blur the faces of the children") == ()
+
+
+def test_faces_are_found_by_facedet(tiny: TransformersBackend) -> None:
+    query = "Blur every face"
+    program = """OBJ0 = FaceDet(image=IMAGE)
+IMAGE0 = Blur(image=IMAGE, object=OBJ0)
+FINAL_RESULT = Result(var=IMAGE0)"""
+    assert admits(tiny, scoped("edit", query), program)
+    loc = program.replace("FaceDet(image=IMAGE)", "Loc(image=IMAGE, object='face')")
+    assert not admits(tiny, scoped("edit", query), loc)
+
+
+def test_a_recolouring_is_not_a_colour_pop(tiny: TransformersBackend) -> None:
+    program = """OBJ0 = Seg(image=IMAGE, query='car')
+IMAGE0 = ColorPop(image=IMAGE, object=OBJ0)
+FINAL_RESULT = Result(var=IMAGE0)"""
+    assert not admits(tiny, scoped("edit", "Change the colour of the car to blue"), program)
+    assert admits(tiny, scoped("edit", "Keep only the car in colour"), program)
+
+
+def test_a_count_in_two_images_counts_in_each(tiny: TransformersBackend) -> None:
+    query = "There are three horses in total in the two pictures."
+    vqa = """ANSWER0 = VQA(image=LEFT, question='Are there horses?')
+ANSWER1 = VQA(image=RIGHT, question='Are there horses?')
+ANSWER2 = Eval(expr="{ANSWER0} and {ANSWER1}")
+FINAL_RESULT = Result(var=ANSWER2)"""
+    count = """BOX0 = Loc(image=LEFT, object='horse')
+BOX1 = Loc(image=RIGHT, object='horse')
+ANSWER0 = Count(box=BOX0)
+ANSWER1 = Count(box=BOX1)
+ANSWER2 = Eval(expr="{ANSWER0} + {ANSWER1} == 3")
+FINAL_RESULT = Result(var=ANSWER2)"""
+    sp = scoped("nlvr", query, ("LEFT", "RIGHT"))
+    assert admits(tiny, sp, count)
+    assert not admits(tiny, sp, vqa)
+    assert admits(tiny, scoped("nlvr", "Both pictures show horses.", ("LEFT", "RIGHT")), vqa)
+
+
+def test_words_that_call_for_or_rule_out_a_step(tiny: TransformersBackend) -> None:
+    emoji = """OBJ0 = FaceDet(image=IMAGE)
+IMAGE0 = Emoji(image=IMAGE, object=OBJ0, emoji='cat_face')
+FINAL_RESULT = Result(var=IMAGE0)"""
+    blur = emoji.replace(
+        "Emoji(image=IMAGE, object=OBJ0, emoji='cat_face')", "Blur(image=IMAGE, object=OBJ0)"
+    )
+    sp = scoped("edit", "Cover every face with a cat emoji")
+    assert admits(tiny, sp, emoji)
+    assert not admits(tiny, sp, blur)  # the query asks for an emoji
+    bg = blur.replace("Blur(", "BgBlur(")
+    assert not admits(tiny, scoped("edit", "Blur every face"), bg)
+    assert admits(tiny, scoped("edit", "Blur the background behind every face"), bg)
+
+
+def test_two_counts_compared_are_two_counts(tiny: TransformersBackend) -> None:
+    one = """POINTS0 = Point(image=IMAGE, object='cat')
+ANSWER0 = Count(box=POINTS0)
+ANSWER1 = Eval(expr="'yes' if {ANSWER0} > 1 else 'no'")
+FINAL_RESULT = Result(var=ANSWER1)"""
+    assert not admits(tiny, scoped("count", "Are there more cats than dogs?"), one)
+    assert admits(tiny, scoped("count", "Are there more than one cat?"), one)
+
+
+def test_no_target_is_named_final(tiny: TransformersBackend) -> None:
+    program = "BOX0 = Loc(image=IMAGE, object='plate')\nFINAL_RESULT = Result(var=BOX0)"
+    sp = scoped("gqa", "Where is the plate?")
+    assert admits(tiny, sp, program)
+    assert not admits(tiny, sp, program.replace("BOX0", "FINALX1"))
+
+
+def test_a_relation_locates_its_object_first(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "How many cups are to the left of the kettle?")
+    good = """BOX0 = Loc(image=IMAGE, object='kettle')
+IMAGE0 = CropLeftOf(image=IMAGE, box=BOX0)
+POINTS0 = Point(image=IMAGE0, object='cup')
+ANSWER0 = Count(box=POINTS0)
+FINAL_RESULT = Result(var=ANSWER0)"""
+    assert admits(tiny, sp, good)
+    assert not admits(tiny, sp, good.replace("'kettle'", "'cup'"))
+
+
+def test_a_yes_no_count_question_compares(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "Are there more than two faces in the photo?")
+    bare = (
+        "OBJ0 = FaceDet(image=IMAGE)\nANSWER0 = Count(box=OBJ0)\nFINAL_RESULT = Result(var=ANSWER0)"
+    )
+    assert not admits(tiny, sp, bare)
+    assert admits(tiny, scoped("count", "How many faces are in the photo?"), bare)
+
+
+def test_eval_has_no_truth_literals(tiny: TransformersBackend) -> None:
+    sp = scoped("nlvr", "Exactly one of the images shows a tractor.", ("LEFT", "RIGHT"))
+    program = """ANSWER0 = VQA(image=LEFT, question='Is there a tractor?')
+ANSWER1 = VQA(image=RIGHT, question='Is there a tractor?')
+ANSWER2 = Eval(expr="{ANSWER0} xor {ANSWER1}")
+FINAL_RESULT = Result(var=ANSWER2)"""
+    assert admits(tiny, sp, program)
+    assert not admits(tiny, sp, program.replace("{ANSWER0} xor {ANSWER1}", "True"))

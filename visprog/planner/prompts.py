@@ -40,13 +40,24 @@ _KEYWORDS: list[tuple[str, str]] = [
         r"\b(blur\w*|replace\w*|swap|colou?r ?pop|pop the colou?r|grey|gray|emoji\w*|hide|"
         r"anonymi[sz]e|pixelate|repaint|recolou?r|turn (?:the|it|them)\b.*\binto|"
         r"change (?:the|it|them)\b.*\b(?:to|into)|make (?:the|it)\b.*\b(?:look|into)|"
-        r"keep only|in colou?r|background)\b",
+        r"keep only|in colou?r|background|censor\w*|obscur\w*|black and white|desaturat\w*|"
+        r"(?:cover|paint) (?:the|every|all|each|their|his|her)\b|"
+        r"(?:make|turn|change|paint) (?:the|it|them|every|all|each)\b"
+        r".*\b(?:to|into|like|look|red|blue|green|yellow|black|white|pink|purple|orange)|"
+        r"stand out)\b",
     ),
-    ("tag", r"\b(tag\w*|label\w*|identify|name (?:the|each|every)|who (?:is|are))\b"),
+    ("tag", r"\b(tag\w*|label\w*|identify|name (?:the|each|every)|who (?:is|are|'s))\b"),
     (
         "count",
         r"\b(how many|count\w*|number of|point\w*|segment\w*|outline\w*|where|"
-        r"(?:are|is) there (?:more|fewer|less))\b",
+        r"(?:are|is) there (?:more|fewer|less|at least|at most|exactly|over|under)|"
+        r"more \w+ than|fewer \w+ than)\b",
+    ),
+    # Finding things without counting them is drawing labelled boxes.
+    (
+        "tag",
+        r"\b(?:find|detect|locate|mark|highlight|circle|(?:draw )?box(?:es)? around) "
+        r"(?:the|all|every|each|any)\b",
     ),
 ]
 

@@ -47,6 +47,10 @@ PHRASES: dict[tuple[str, str], int] = {
     ("Classify", "categories"): 3,
 }
 QUESTION_WORDS_MAX = 16
+# Steps whose object is never a face when FaceDet is offered: a small model writes
+# Loc(object='face') for "every face", and OWLv2 finds faces far worse than MTCNN.
+_FACE_STEPS = frozenset({("Loc", "object"), ("Point", "object")})
+_FACES = frozenset({"face", "faces"})
 EVAL_LITERAL = r"/'[^'\"\\\x00-\x1f\x7f]{1,40}'/"
 
 
@@ -57,6 +61,7 @@ class Scope:
     types: dict[str, frozenset[str]] = field(default_factory=dict)
     statements: int = 0
     steps: set[str] = field(default_factory=set)
+    calls: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def of(cls, inputs: Iterable[str], program: Program, registry: Registry) -> Scope:
@@ -67,6 +72,7 @@ class Scope:
             scope.types[st.target] = spec.returns if spec else frozenset({V.ANY})
             scope.statements += 1
             scope.steps.add(spec.name if spec else st.step)
+            scope.calls[st.step] = scope.calls.get(st.step, 0) + 1
         return scope
 
     def names(self, accepted: frozenset[str]) -> list[str]:
@@ -101,6 +107,18 @@ class ScopedProgram:
         if vocabulary.categories and any(s.name == "Classify" for s in self.specs):
             # The query names the categories: Classify with them, not a List or a Select.
             self.specs = [s for s in self.specs if s.name not in ("List", "Select")]
+        # "Change the car to blue": a recolouring is a Replace, not a ColorPop.
+        if vocabulary.replacement and not vocabulary.colour_pop:
+            self.specs = [s for s in self.specs if s.name != "ColorPop"]
+        self.specs = [s for s in self.specs if s.name not in vocabulary.excluded]
+        self.facedet = any(s.name == "FaceDet" for s in self.specs)
+        # A statement about counts in two images counts in each ("four sheep in total"), not
+        # a yes/no question per image.
+        counting = vocabulary.counts and len(self.inputs) >= 2
+        counts = max(len(self.inputs) if counting else 0, 2 if vocabulary.compared else 0)
+        offered = {s.name for s in self.specs}
+        self.counts_needed = counts if "Count" in offered else 0
+        self.required = [r for r in vocabulary.required if r in offered]
         self.vocabulary = vocabulary
         self.max_statements = max_statements
 
@@ -124,7 +142,7 @@ class ScopedProgram:
             g.lexemes["NEWTARGET"] = _new_target(scope.types)
             g.add("call", *[[c] for c in calls])
             lines.append(["NEWTARGET", lit(" = "), "call", lit("\n")])
-        if defined and (final or self._relations_done(scope)):
+        if defined and (final or self._required_done(scope)):
             g.add("defined", *[[lit(n)] for n in defined])
             lines.append([lit(RESULT_LINE), "defined", lit(")")])
         if not lines:  # nothing callable and nothing defined: only possible with no inputs
@@ -140,14 +158,25 @@ class ScopedProgram:
         """Whether every relation the query states has its crop (then Result may follow)."""
         return all(r in scope.steps for r in self._relations())
 
+    def _required_done(self, scope: Scope) -> bool:
+        """Whether the relations' crops, the counts and the steps the query needs are written."""
+        return (
+            self._relations_done(scope)
+            and scope.calls.get("Count", 0) >= self.counts_needed
+            and all(r in scope.steps for r in self.required)
+        )
+
     def _calls(self, g: Grammar, scope: Scope) -> list[str]:
         """Add one rule per step callable now; their names.
 
         While a relation the query states ("under the table") has no crop yet, the plain
         ``Crop`` is not offered: the relation is not dropped for a crop to the object itself.
+        While counts the query needs are missing, ``Eval`` is not offered.
         """
         out = []
         skip = set() if self._relations_done(scope) else {"Crop"}
+        if scope.calls.get("Count", 0) < self.counts_needed:
+            skip.add("Eval")  # count everything first: Eval would only compare a count with itself
         for i, spec in enumerate(self.specs):
             if spec.name in skip:
                 continue
@@ -185,17 +214,25 @@ class ScopedProgram:
             return self._text(g, spec, p)
         alts: list[list[str]] = [[lit(n)] for n in scope.names(p.types & _REF_TYPES)]
         if V.TEXT in p.types or V.TEXT_LIST in p.types:
-            alts += self._text(g, spec, p)
+            alts += self._text(g, spec, p, anchored=not self._relations_done(scope))
         if V.NUMBER in p.types:
             alts.append(["NUMBER"])
         if V.BOOL in p.types:
             alts += [[lit("True")], [lit("False")]]
         return alts
 
-    def _text(self, g: Grammar, spec: ToolSpec, p: Param) -> list[list[str]]:
-        """Alternatives for a text (or list of text) argument, closed where the step allows."""
+    def _text(
+        self, g: Grammar, spec: ToolSpec, p: Param, anchored: bool = False
+    ) -> list[list[str]]:
+        """Alternatives for a text (or list of text) argument, closed where the step allows.
+
+        ``anchored``: a relation's crop is still to come, so ``Loc`` names its object ("the
+        cups left of the kettle" locates the kettle first).
+        """
         vocab = self.vocabulary
         key = (spec.name, p.name)
+        if key == ("Loc", "object") and anchored and vocab.anchor:
+            return [[_phrase(g, "anc", vocab.anchor, PHRASES[key])]]
         if key == ("Emoji", "emoji") and vocab.emoji:
             return [[_closed(g, "emoji", vocab.emoji)]]
         if key == ("Classify", "categories") and vocab.categories:
@@ -203,8 +240,13 @@ class ScopedProgram:
         if key == ("VQA", "question"):
             words = (*vocab.words, *QUESTION_WORDS, *(w.capitalize() for w in QUESTION_WORDS))
             return [[_phrase(g, "q", words, QUESTION_WORDS_MAX, "?")]]
+        if key == ("Replace", "prompt") and vocab.replacement:
+            return [[_phrase(g, "rp", vocab.replacement, PHRASES[key])]]
         if key in PHRASES:
-            phrase = _phrase(g, f"p{PHRASES[key]}x", vocab.words, PHRASES[key])
+            name, pool = f"p{PHRASES[key]}x", vocab.words
+            if key in _FACE_STEPS and self.facedet:  # faces are FaceDet's, not OWLv2's
+                name, pool = f"{name}nf", tuple(w for w in pool if w.lower() not in _FACES)
+            phrase = _phrase(g, name, pool, PHRASES[key])
             alts = [[_text_list(g, phrase)]] if V.TEXT_LIST in p.types else []
             alts += [[phrase]] if V.TEXT in p.types else []
             if key == ("Loc", "object"):
@@ -216,8 +258,10 @@ class ScopedProgram:
 def _new_target(defined: Iterable[str]) -> str:
     """A Lark lexeme for a target name not yet used (VisProg's BOX0, ANSWER1, ...)."""
     taken = "|".join(sorted(defined))
-    base = r"/[A-Z]{1,12}[0-9]{1,2}/"
-    return f"{base} & ~/({taken})/" if taken else base
+    # Never FINAL...: a model that wants the Result line before the grammar allows it would
+    # otherwise write FINALYOR1 = ... lines to the statement limit.
+    taken = "|".join(["FINAL[A-Z]*[0-9]*", *sorted(defined)])
+    return f"/[A-Z]{{1,12}}[0-9]{{1,2}}/ & ~/({taken})/"
 
 
 def _closed(g: Grammar, name: str, words: Sequence[str]) -> str:
@@ -270,17 +314,22 @@ def _expression(g: Grammar, scalars: Sequence[str], logic: Sequence[str]) -> str
         g.add("xo", ["xn"])
     g.add("xn", ["xm"], *([[lit("not "), "xn"]] if "not" in logic else []))
     g.add("xcmp", *[[lit(f" {op} ")] for op in ("==", "!=", ">=", "<=", ">", "<")])
-    g.add("xm", ["xs"], ["xs", "xcmp", "xs"])
+    # A comparison never has one bare variable on both sides ("{ANSWER0} > {ANSWER0}", a
+    # small model's copy of "{ANSWER0} > {ANSWER1}"): a bare {A} is compared with a value
+    # that is not a bare {A} (rule xnA), anything else with anything.
     g.add("xar", *[[lit(f" {op} ")] for op in ("+", "-", "*", "/")])
     g.add("xs", ["xu"], ["xu", "xar", "xs"])
+    g.add("xsv", ["xuv"], ["xu", "xar", "xs"])  # an xs that is not one bare variable
     g.add("xref", *[[lit(n)] for n in scalars])
-    g.add(
-        "xu",
-        [lit("{"), "xref", lit("}")],
-        ["NUMBER"],
-        ["XSTR"],
-        [lit("True")],
-        [lit("False")],
-        [lit("("), "xc", lit(")")],
-    )
+    # No True/False literals: the small model wrote Eval(expr="True") for "exactly one of the
+    # images"; a truth value comes from the answers (a bare {A}, a comparison, and/or/not).
+    g.add("xuv", ["NUMBER"], ["XSTR"], [lit("("), "xc", lit(")")])
+    g.add("xu", [lit("{"), "xref", lit("}")], ["xuv"])
+    compare: list[list[str]] = [["xs"], ["xsv", "xcmp", "xs"]]
+    for i, name in enumerate(scalars):
+        # "{", name, "}" as three tokens, as in xu: a one-token "{A}" would shadow "{"
+        others = [[lit("{"), lit(o), lit("}")] for o in scalars if o != name]
+        g.add(f"xne{i}", ["xsv"], *others)
+        compare.append([lit("{"), lit(name), lit("}"), "xcmp", f"xne{i}"])
+    g.add("xm", *compare)
     return "xe"

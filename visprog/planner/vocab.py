@@ -87,6 +87,19 @@ class Vocabulary:
         relations: Crop steps for the spatial relations the query states (:data:`RELATIONS`).
         logic: Eval's logic operators the query's words call for (:data:`LOGIC`); all when
             the query has none of those words.
+        replacement: The words a ``Replace`` prompt may use: those after the last "with",
+            "into", "to", "by" or "like" (all forms, plus :data:`PHRASE_WORDS`); empty when
+            the query has no such word, and then the prompt takes any query word.
+        colour_pop: Whether the query may ask for a colour pop (:data:`COLOUR_POP`); when it
+            does not and names a replacement, ``ColorPop`` is not offered.
+        counts: Whether the query states a number of things (:data:`COUNTING`); a statement
+            about two images that does is written with a ``Count`` per image.
+        required: Steps the query's words call for (:data:`REQUIRED`): the Result line waits
+            for each that the task offers ("with a cat emoji" is an Emoji).
+        excluded: Steps the query's words rule out (:data:`EXCLUDED`).
+        compared: Whether the query compares two counts ("more cats than dogs"): two Counts.
+        anchor: The words after the first relation ("left of the kettle": the kettle's, all
+            forms, plus :data:`PHRASE_WORDS`): what is located before the relation's crop.
     """
 
     words: tuple[str, ...]
@@ -94,6 +107,13 @@ class Vocabulary:
     emoji: tuple[str, ...] = ()
     relations: tuple[str, ...] = ()
     logic: tuple[str, ...] = ("and", "or", "xor", "not")
+    replacement: tuple[str, ...] = ()
+    colour_pop: bool = True
+    counts: bool = False
+    required: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+    compared: bool = False
+    anchor: tuple[str, ...] = ()
 
 
 def singular(word: str) -> str:
@@ -123,6 +143,72 @@ def query_words(query: str) -> tuple[str, ...]:
     for w in (*ALWAYS, *PHRASE_WORDS):
         out[w] = None
     return tuple(out)
+
+
+# Words of a colour pop: one object in colour, the rest grey.
+COLOUR_POP = re.compile(
+    r"\b(?:pop\w*|keep only|only the|in colou?r|gr[ae]y\w*|black and white|desaturat\w*|"
+    r"stand out|monochrome)\b",
+    re.IGNORECASE,
+)
+# A statement about how many things there are ("four sheep in total", "more dogs than",
+# "exactly one cat"), not "the two images" or "exactly one of the images".
+COUNTING = re.compile(
+    r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d+|more|fewer|less|"
+    r"total|same number|as many|twice|none|(?:exactly|only|just) one (?!of\b)|a single)\b",
+    re.IGNORECASE,
+)
+_TWO_IMAGES = re.compile(r"\b(?:the )?two (?:images|pictures|photos)\b", re.IGNORECASE)
+# Words that call for a step, and steps that need words: a small model otherwise copies the
+# closest example's edit (a background blur for "cover every face with a cat emoji").
+REQUIRED: tuple[tuple[str, str], ...] = (
+    (r"\bemojis?\b", "Emoji"),
+    # a yes/no question about a number is answered by comparing the count
+    (r"^(?:are|is|do|does|has|have)\b.*\b(?:more|fewer|less|at least|at most|exactly)\b", "Eval"),
+)
+EXCLUDED: tuple[tuple[str, str], ...] = (
+    (r"\bemojis?\b", "Replace"),  # "with a cat emoji" is no "with a camel"
+    (r"\bemojis?\b", "ColorPop"),
+    (r"^(?!.*\b(?:background|behind|around|bokeh|depth of field|backdrop)\b)", "BgBlur"),
+)
+_COMPARED = re.compile(
+    r"\b(?:more|fewer|less)\s+\w+(?:\s+\w+)?\s+than\b|\bas many\b", re.IGNORECASE
+)
+
+
+def anchor_words(query: str) -> tuple[str, ...]:
+    """The words a relation's object may use (:attr:`Vocabulary.anchor`); () with no relation."""
+    low = query.lower()
+    starts = [m.end() for pattern, _ in RELATIONS if (m := re.search(pattern, low))]
+    if not starts:
+        return ()
+    rest = re.split(r"[,;.!?]", query[min(starts) :])[0]
+    content = [w for w in _WORD.findall(rest) if w.lower() not in PHRASE_WORDS]
+    return (
+        tuple(w for w in query_words(rest) if w not in ALWAYS or w in rest.lower())
+        if content
+        else ()
+    )
+
+
+# "Replace the cow with a camel", "turn the sky into a sunset", "change the bus to red": the
+# new thing follows the last of these words; a small model otherwise names the old thing.
+_REPLACEMENT = re.compile(
+    r"\b(?:with|into|to|by|like)\s+(?P<new>[^,;.!?]+?)\s*[,;.!?]*$", re.IGNORECASE
+)
+
+
+def replacement_words(query: str) -> tuple[str, ...]:
+    """The words a ``Replace`` prompt may use for ``query`` (:attr:`Vocabulary.replacement`)."""
+    match = _REPLACEMENT.search(query)
+    if match is None:
+        return ()
+    new = match.group("new")
+    while (inner := _REPLACEMENT.search(new)) is not None:  # the last marker wins
+        new = inner.group("new")
+    words = query_words(new)
+    content = [w for w in _WORD.findall(new) if w.lower() not in PHRASE_WORDS]
+    return tuple(w for w in words if w not in ALWAYS or w in new.lower()) if content else ()
 
 
 def plural(word: str) -> str:
@@ -177,4 +263,11 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         emoji_vocabulary(query, names) if names else (),
         tuple(step for pattern, step in RELATIONS if re.search(pattern, low)),
         logic or ("and", "or", "xor", "not"),
+        replacement_words(query),
+        COLOUR_POP.search(query) is not None,
+        COUNTING.search(_TWO_IMAGES.sub(" ", query)) is not None,
+        tuple(step for pattern, step in REQUIRED if re.search(pattern, low)),
+        tuple(step for pattern, step in EXCLUDED if re.search(pattern, low)),
+        _COMPARED.search(query) is not None,
+        anchor_words(query),
     )
