@@ -107,6 +107,8 @@ def test_images_folder_with_a_program(pictures: Path, tmp_path: Path) -> None:
         (["eval", "{m}", "--format", "gqa"], "needs --images"),
         (["batch", "{d}/bad.jsonl"], "bad.jsonl:2: not valid JSON"),
         (["batch", "{m}", "--workers", "0", "--ray"], "at least 1"),
+        (["batch", "{m}", "--gpus-per-worker", "-1", "--ray"], "in [0, 1024]"),
+        (["batch", "{m}", "--gpus-per-worker", "nan", "--ray"], "in [0, 1024]"),
     ],
 )
 def test_usage_errors_exit_10(
@@ -152,3 +154,14 @@ def test_eval_scores_a_manifest(manifest: Path, tmp_path: Path) -> None:
         "check failed": 1,
         "bad input": 1,
     }
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "x"])
+def test_batch_attempts_must_be_positive_as_for_run(
+    value: str, manifest: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["batch", str(manifest), "-o", str(tmp_path / "r.jsonl"), "--attempts", value])
+    assert exit_info.value.code == 2
+    assert "expected" in capsys.readouterr().err
+    assert not (tmp_path / "r.jsonl").exists()

@@ -17,6 +17,7 @@ from typing import Any
 
 from visprog.batch.manifest import Item, folder_items, read_manifest
 from visprog.batch.results import ItemResult, ResultsFile
+from visprog.cli import positive_int
 from visprog.errors import ConfigurationError
 from visprog.outputs import check_distinct
 
@@ -79,7 +80,9 @@ def _common_options(p: argparse.ArgumentParser) -> None:
         help="a setting (repeatable)",
     )
     p.add_argument("--llm", metavar="SPEC", help="program writer for queries (as for visprog run)")
-    p.add_argument("--attempts", type=int, default=3, metavar="N", help="program-writing tries")
+    p.add_argument(
+        "--attempts", type=positive_int, default=3, metavar="N", help="program-writing tries"
+    )
     p.add_argument("--no-cache", action="store_true", help="do not reuse cached programs")
     p.add_argument(
         "--no-share", action="store_true", help="do not share identical steps between items"
@@ -202,6 +205,10 @@ def _options(args: argparse.Namespace) -> Any:
 
     if args.workers < 1:
         raise ConfigurationError("--workers must be at least 1")
+    if not 0.0 <= args.gpus_per_worker <= 1024.0:  # also refuses nan, which Ray cannot take
+        raise ConfigurationError(
+            f"--gpus-per-worker must be a number in [0, 1024], got {args.gpus_per_worker}"
+        )
     return EngineOptions(
         device=args.device,
         settings=parse_assignments(args.settings),
