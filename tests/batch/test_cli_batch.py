@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,34 @@ def test_batch_attempts_must_be_positive_as_for_run(
     assert exit_info.value.code == 2
     assert "expected" in capsys.readouterr().err
     assert not (tmp_path / "r.jsonl").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_manifest_that_is_a_fifo_or_device_is_refused_not_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo = tmp_path / "m.jsonl"
+    os.mkfifo(fifo)
+    for manifest in (fifo, Path("/dev/zero")):
+        assert main(["batch", str(manifest), "-o", str(tmp_path / "r.jsonl"), "-q"]) == 10
+        assert "not a regular file" in capsys.readouterr().err
+
+
+def test_a_manifest_line_without_an_end_is_read_only_up_to_the_bound(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from visprog.batch.manifest import MAX_LINE_BYTES
+
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_bytes(b"x" * (MAX_LINE_BYTES + 10))
+    assert main(["batch", str(manifest), "-o", str(tmp_path / "r.jsonl"), "-q"]) == 10
+    assert "longer than" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_results_file_that_is_a_device_is_refused(
+    manifest: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Resuming reads the results file back: reading /dev/full would never end.
+    assert main(["batch", str(manifest), "-o", "/dev/full", "-q"]) == 13
+    assert "not a regular file" in capsys.readouterr().err

@@ -16,10 +16,12 @@ cannot make visprog read files elsewhere.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from visprog.errors import ConfigurationError
 
@@ -117,14 +119,25 @@ def read_manifest(path: str | Path, root: str | Path | None = None) -> list[Item
     return items
 
 
+def _open_regular(path: Path) -> BinaryIO:
+    """Open a manifest that is a regular file; a FIFO or device would block or never end."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except (OSError, ValueError) as e:
+        reason = getattr(e, "strerror", None) or e
+        raise ManifestError(f"{path}: cannot read the manifest ({reason})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ManifestError(f"{path}: the manifest is not a regular file")
+    return os.fdopen(fd, "rb")
+
+
 def _parse_lines(path: Path, base: Path) -> Iterator[Item]:
     seen: dict[str, int] = {}
-    try:
-        handle = path.open("rb")
-    except OSError as e:
-        raise ManifestError(f"{path}: cannot read the manifest ({e.strerror or e})") from None
+    handle = _open_regular(path)
     with handle:
-        for number, raw in enumerate(handle, start=1):
+        # readline with a bound: a file with no line breaks (or /dev/zero) is never read whole.
+        for number, raw in enumerate(iter(lambda: handle.readline(MAX_LINE_BYTES + 1), b""), 1):
             where = f"{path}:{number}"
             if len(raw) > MAX_LINE_BYTES:
                 raise ManifestError(f"{where}: line longer than {MAX_LINE_BYTES} bytes")

@@ -19,8 +19,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from visprog.config import read_bounded
 from visprog.errors import ConfigurationError
-from visprog.outputs import check_distinct
+from visprog.outputs import check_distinct, check_target
 from visprog.values import Image, Objects, Points
 
 # Outcome classes, in the order the report lists them.
@@ -33,6 +34,10 @@ NO_PROGRAM, CHECK_FAILED, BAD_INPUT, STEP_FAILED, INTERNAL = (
     "internal error",
 )
 OUTCOMES = (CORRECT, WRONG, UNSCORED, NO_PROGRAM, CHECK_FAILED, BAD_INPUT, STEP_FAILED, INTERNAL)
+
+
+MAX_RESULTS_BYTES = 4 * 2**30
+"""Largest results file read back to resume (about four million results)."""
 
 
 @dataclass
@@ -111,6 +116,9 @@ class ResultsFile:
         check_distinct([("the results file", str(self.path))], [str(p) for p in protect])
         if self.path.is_dir():
             raise ConfigurationError(f"{self.path}: is a folder; give a results file path")
+        # Appending to a device or FIFO would never end well (reading /dev/full or /dev/zero
+        # to resume never ends at all): only a regular file, or none yet.
+        check_target(self.path)
         self.results: dict[str, ItemResult] = {}
         self.skipped_lines = 0
         if self.path.exists():
@@ -118,9 +126,10 @@ class ResultsFile:
 
     def _load(self) -> None:
         try:
-            data = self.path.read_bytes()
-        except OSError as e:
-            raise ConfigurationError(f"{self.path}: cannot read ({e.strerror or e})") from None
+            data = read_bounded(self.path, MAX_RESULTS_BYTES)
+        except (OSError, ValueError) as e:
+            reason = getattr(e, "strerror", None) or e
+            raise ConfigurationError(f"{self.path}: cannot read ({reason})") from None
         end = data.rfind(b"\n") + 1
         if end < len(data):
             # A partial last line from a killed run: drop it so the next append starts clean.
