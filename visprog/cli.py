@@ -110,19 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--html", metavar="PATH", help="write the trace as an HTML page")
     _add_full_images(run)
     run.add_argument("--out", "-o", metavar="PATH", help="save the result image")
-    run.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
-    run.add_argument(
-        "--config", metavar="FILE", help="settings file (TOML; default $VISPROG_CONFIG)"
-    )
-    run.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        dest="settings",
-        help="a setting, e.g. model.loc=google/owlv2-large-patch14-ensemble (repeatable; "
-        "overrides --config and VISPROG_* variables)",
-    )
+    add_session_options(run, "model.loc=google/owlv2-large-patch14-ensemble")
     run.add_argument("--max-pixels", type=positive_int, default=None, help="largest image accepted")
     run.add_argument(
         "--max-steps", type=positive_int, default=None, help="longest program accepted"
@@ -177,6 +165,27 @@ def build_parser() -> argparse.ArgumentParser:
     add_probe_parser(sub, common)
     add_commands(sub, common)
     return parser
+
+
+def add_session_options(parser: argparse.ArgumentParser, example: str) -> None:
+    """``--device``, ``--config`` and ``--set``: the options every Session-building command takes.
+
+    Args:
+        parser: The subcommand's parser.
+        example: A ``KEY=VALUE`` shown in ``--set``'s help.
+    """
+    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
+    parser.add_argument(
+        "--config", metavar="FILE", help="settings file (TOML; default $VISPROG_CONFIG)"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="settings",
+        help=f"a setting, e.g. {example} (repeatable; overrides --config and VISPROG_* variables)",
+    )
 
 
 def positive_int(text: str) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 
 from visprog.batch.manifest import Item, folder_items, read_manifest
 from visprog.batch.results import ItemResult, ResultsFile
-from visprog.cli import positive_int
+from visprog.cli import add_session_options, positive_int
 from visprog.errors import ConfigurationError
 from visprog.outputs import check_distinct
 
@@ -69,16 +69,7 @@ def _common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--gpus-per-worker", type=float, default=0.0, metavar="G", help="GPUs per Ray worker"
     )
-    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
-    p.add_argument("--config", metavar="FILE", help="settings file (TOML)")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        dest="settings",
-        help="a setting (repeatable)",
-    )
+    add_session_options(p, "batch.size=16")
     p.add_argument("--llm", metavar="SPEC", help="program writer for queries (as for visprog run)")
     p.add_argument(
         "--attempts", type=positive_int, default=3, metavar="N", help="program-writing tries"

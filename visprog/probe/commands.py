@@ -30,12 +30,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
-    parser.add_argument("--config", metavar="FILE", help="settings file (TOML)")
-    parser.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
-        help="a setting, e.g. model.clip=openai/clip-vit-base-patch32 (repeatable)",
-    )  # fmt: skip
+    from visprog.cli import add_session_options
+
+    add_session_options(parser, "model.clip=openai/clip-vit-base-patch32")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write features")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
