@@ -206,6 +206,86 @@ def compare(
     return looped / batched
 
 
+WRITE_QUERIES = [
+    "How many dogs are there?",
+    "Is there a red car left of the tree?",
+    "How many people are on the bus?",
+    "What color is the big bus?",
+    "Are there more cats than dogs?",
+    "Is the man wearing a hat?",
+    "How many faces are in the picture?",
+    "What is on the table?",
+    "What is the woman holding?",
+    "Is the cup on the left or on the right?",
+    "How many cups are on the table?",
+    "What color is the cat?",
+    "Is there a bicycle in the picture?",
+    "What is the man left of the car doing?",
+    "How many windows does the building have?",
+    "Is the sky cloudy?",
+    "What animal is on the sofa?",
+    "Are there any people near the bus?",
+    "What is in front of the house?",
+    "How many chairs are there?",
+    "Is the door open?",
+    "What color is the shirt of the boy?",
+    "Is there a plate below the cake?",
+    "What is the girl right of the dog wearing?",
+    "How many birds are in the sky?",
+    "Is the lamp turned on?",
+    "What kind of food is on the plate?",
+    "Are the cups the same color?",
+    "How many cars are parked on the street?",
+    "Is the child smiling?",
+    "What is behind the fence?",
+    "Is there a clock on the wall?",
+]
+
+
+def write_ratio(n: int, size: int) -> None:
+    """Program writing with the real offline Gemma 3 270M: one at a time vs batched.
+
+    Both read the prompt's shared prefix once (warmed before timing); "one at a time" is
+    :func:`visprog.planner.generate_program` per query, "batched" is one
+    :func:`visprog.planner.generate_programs` call (``size`` programs per batched decode).
+    """
+    import os
+
+    from visprog.planner import Request, generate_program, generate_programs
+    from visprog.planner.backends import shared_backend
+    from visprog.session import ensure_tools
+
+    ensure_tools()  # the prompts list the built-in tools
+    backend = shared_backend("default", device="cpu")
+    queries = WRITE_QUERIES[:n]
+    generate_program(queries[0], backend)  # read the prefix (one-at-a-time cache)
+    generate_programs([Request(queries[0])], backend)  # single request: the same path
+    start = time.perf_counter()
+    one = [generate_program(q, backend).program for q in queries]
+    alone = time.perf_counter() - start
+    load_one = os.getloadavg()[0]
+    start = time.perf_counter()
+    got = generate_programs([Request(q) for q in queries], backend, batch_size=size)
+    together = time.perf_counter() - start
+    many = [g.program if hasattr(g, "program") else repr(g) for g in got]
+    print(
+        f"program writing, {len(queries)} GQA queries, Gemma 3 270M on cpu "
+        f"(torch threads {_threads()}): one at a time {alone:.1f} s "
+        f"({alone / len(queries):.2f} s/program, load {load_one:.1f}); batched "
+        f"(batch {size}) {together:.1f} s ({together / len(queries):.2f} s/program, load "
+        f"{os.getloadavg()[0]:.1f}): {alone / together:.2f}x; same programs: {one == many}"
+    )
+    if one != many:
+        diff = [q for q, a, b in zip(queries, one, many, strict=True) if a != b]
+        print("  differing:", json.dumps(diff[:5]))
+
+
+def _threads() -> int:
+    import torch
+
+    return int(torch.get_num_threads())
+
+
 def main() -> None:
     """Run the benchmarks chosen on the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -218,7 +298,14 @@ def main() -> None:
     parser.add_argument(
         "--vqa", choices=["idefics3", "blip"], default="idefics3", help="tiny VQA architecture"
     )
+    parser.add_argument(
+        "--write", type=int, default=0, metavar="N", help="program writing for N queries only"
+    )
+    parser.add_argument("--write-batch", type=int, default=32, help="programs per batched decode")
     args = parser.parse_args()
+    if args.write:
+        write_ratio(args.write, args.write_batch)
+        return
     items = workload()
     with tempfile.TemporaryDirectory() as tmp:
         settings = models(Path(tmp), args.size, args.vqa)

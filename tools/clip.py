@@ -21,7 +21,11 @@ SigLIP 2 works too), ``clip.templates`` (a list of templates with ``{}``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import hashlib
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +54,17 @@ TEMPLATES = (
     "a painting of {}.",
 )
 BATCH = 32
+PROTOTYPES = 4096  # text prototypes kept per loaded model (one per name and template set)
 OTHER = "other"
 EXAMPLES_WEIGHT = 0.5
 """Default share of the image prototypes when Classify has both examples and categories."""
+
+# Text prototypes per loaded model (weak: evicting the model frees them).
+_PROTOTYPES: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], FloatArray]] = (
+    weakref.WeakKeyDictionary()
+)
+# Crop embeddings computed by a batched call before it runs each call (crop_key -> vector).
+_PREFETCHED: ContextVar[dict[str, FloatArray] | None] = ContextVar("clip_prefetched", default=None)
 
 
 # -- model ----------------------------------------------------------------------------------
@@ -117,7 +129,21 @@ def _unit(features: Any) -> FloatArray:
 
 
 def embed_images(bundle: tuple[Any, Any], images: Sequence[Any]) -> FloatArray:
-    """Unit image embeddings (N, D) of PIL images."""
+    """Unit image embeddings (N, D) of PIL images.
+
+    Inside a batched call (:func:`clip_batched`) the crops it embedded beforehand, all calls
+    together, are looked up instead of embedded again.
+    """
+    ready = _PREFETCHED.get()
+    if ready is not None and images:
+        keys = [crop_key(im) for im in images]
+        if all(k in ready for k in keys):
+            return np.stack([ready[k] for k in keys])
+    return _embed_images(bundle, images)
+
+
+def _embed_images(bundle: tuple[Any, Any], images: Sequence[Any]) -> FloatArray:
+    """Unit image embeddings (N, D) of PIL images, ``BATCH`` per forward."""
     processor, model = bundle
     out = []
     for start in range(0, len(images), BATCH):
@@ -147,10 +173,29 @@ def embed_texts(bundle: tuple[Any, Any], texts: Sequence[str]) -> FloatArray:
 def class_vectors(
     bundle: tuple[Any, Any], names: Sequence[str], templates: Sequence[str]
 ) -> FloatArray:
-    """One unit vector per name: the mean of its templates' embeddings, renormalised."""
-    texts = [t.format(name) for name in names for t in templates]
-    per_text = embed_texts(bundle, texts).reshape(len(names), len(templates), -1)
-    return unit_rows(per_text.mean(axis=1))
+    """One unit vector per name: the mean of its templates' embeddings, renormalised.
+
+    Cached with the loaded model (so per Session, and gone when the model is evicted): a batch
+    that asks about the same categories embeds their prompts once.
+    """
+    cache = _prototype_cache(bundle)
+    missing = [n for n in dict.fromkeys(names) if (n, *templates) not in cache]
+    if missing:
+        texts = [t.format(name) for name in missing for t in templates]
+        per_text = embed_texts(bundle, texts).reshape(len(missing), len(templates), -1)
+        for name, vector in zip(missing, unit_rows(per_text.mean(axis=1)), strict=True):
+            if len(cache) >= PROTOTYPES:
+                cache.pop(next(iter(cache)))
+            cache[(name, *templates)] = vector
+    return np.stack([cache[(n, *templates)] for n in names])
+
+
+def _prototype_cache(bundle: tuple[Any, Any]) -> dict[tuple[str, ...], FloatArray]:
+    """The text prototypes of one loaded model: (name, *templates) -> unit vector."""
+    model = bundle[1]
+    if model not in _PROTOTYPES:
+        _PROTOTYPES[model] = {}
+    return _PROTOTYPES[model]
 
 
 def logit_scale(bundle: tuple[Any, Any]) -> float:
@@ -352,7 +397,17 @@ def _precheck_select(args: Mapping[str, Any], settings: Mapping[str, Any]) -> No
     _precheck_probe(args, settings, "select.probe", "query", "Select")
 
 
-@tool("Select", model=f"CLIP {DEFAULT_ID} (transformers), or a probe", precheck=_precheck_select)
+def _select_batched(calls: list[dict[str, Any]]) -> list[Objects]:
+    """Select's batched form (see :func:`clip_batched`)."""
+    return clip_batched(calls, select, _select_crops)
+
+
+@tool(
+    "Select",
+    model=f"CLIP {DEFAULT_ID} (transformers), or a probe",
+    precheck=_precheck_select,
+    batched=_select_batched,
+)
 def select(
     image: Image,
     object: Objects,
@@ -472,10 +527,16 @@ def _precheck_classify(args: Mapping[str, Any], settings: Mapping[str, Any]) -> 
             raise ToolArgumentError("Classify needs categories, a probe= or examples=")
 
 
+def _classify_batched(calls: list[dict[str, Any]]) -> list[Objects]:
+    """Classify's batched form (see :func:`clip_batched`)."""
+    return clip_batched(calls, classify, _classify_crops)
+
+
 @tool(
     "Classify",
     model=f"CLIP {DEFAULT_ID} with prompt ensembles (transformers), a probe, or examples",
     precheck=_precheck_classify,
+    batched=_classify_batched,
 )
 def classify(
     image: Image,
@@ -508,3 +569,93 @@ def classify(
     if len(keep) < len(object):
         ctx.note(f"kept {len(keep)} of {len(object)} objects (one per category)")
     return object.subset(keep).with_labels(labels, scores)
+
+
+# -- batched forms --------------------------------------------------------------------------
+
+
+def crop_key(image: Any) -> str:
+    """A PIL image's identity by content.
+
+    Equal crops (the same box of the same picture, asked about by two items of a batch)
+    embed once.
+    """
+    digest = hashlib.blake2b(image.tobytes(), digest_size=16).hexdigest()
+    return f"{image.mode}{image.size}{digest}"
+
+
+@contextmanager
+def prefetched(vectors: dict[str, FloatArray]) -> Iterator[None]:
+    """Let :func:`embed_images` answer from ``vectors`` (crop_key -> unit embedding)."""
+    token = _PREFETCHED.set(vectors)
+    try:
+        yield
+    finally:
+        _PREFETCHED.reset(token)
+
+
+def clip_batched(calls: list[dict[str, Any]], run: Any, plan: Any) -> list[Objects]:
+    """A CLIP step's batched form: every call's crops in one pass, then each call as alone.
+
+    ``plan(call)`` gives ``(crops, names)`` for a call that takes the CLIP path (None for a
+    probe, examples, a match by label or no objects). The distinct crops of all calls are
+    embedded together (``BATCH`` per forward, each distinct crop once), the distinct names'
+    text prototypes in one text pass (then cached with the model), and each call then runs
+    its ordinary code, which finds both ready, so its result is what it gets alone.
+    """
+    planned = [_plan(plan, call) for call in calls]
+    useful = [p for p in planned if p is not None]
+    if not useful:
+        return [run(**call) for call in calls]
+    ctx: Context = calls[0]["ctx"]
+    bundle, _ = ctx.load_model(MODEL, record=False)
+    unique: dict[str, Any] = {}
+    for crops_, _names in useful:
+        for crop in crops_:
+            unique.setdefault(crop_key(crop), crop)
+    vectors = dict(zip(unique, _embed_images(bundle, list(unique.values())), strict=True))
+    names = list(dict.fromkeys(n for _crops, ns in useful for n in ns))
+    class_vectors(bundle, names, templates(ctx.settings))  # fills the per-model cache
+    with prefetched(vectors):
+        return [run(**call) for call in calls]
+
+
+def _plan(plan: Any, call: dict[str, Any]) -> tuple[list[Any], list[str]] | None:
+    """The call's crops and names, or None.
+
+    None also when planning fails: the call then raises its own error when it runs.
+    """
+    try:
+        out: tuple[list[Any], list[str]] | None = plan(call)
+        return out
+    except (ToolArgumentError, ValueError):
+        return None
+
+
+def _select_crops(call: dict[str, Any]) -> tuple[list[Any], list[str]] | None:
+    """What :func:`select` embeds for this call (mirrors its choice of path)."""
+    ctx: Context = call["ctx"]
+    queries = split_names(call["query"])
+    objects: Objects = call["object"]
+    if not queries or _probe_for(call.get("probe"), ctx.settings, "select.probe") is not None:
+        return None
+    wanted = [c.lower() for c in split_names(call.get("category"))]
+    keep = [i for i, label in enumerate(objects.labels) if label.lower() in wanted]
+    candidates = objects.subset(keep) if keep else objects
+    if len(candidates) == 0:
+        return None
+    if not wanted and any(label_matches(candidates, q) for q in queries):
+        return None
+    return crops(call["image"], candidates), queries
+
+
+def _classify_crops(call: dict[str, Any]) -> tuple[list[Any], list[str]] | None:
+    """What :func:`classify` embeds for this call (mirrors its choice of path)."""
+    ctx: Context = call["ctx"]
+    names = split_names(call.get("categories"))
+    objects: Objects = call["object"]
+    if call.get("examples") is not None or call.get("probe") is not None or not names:
+        return None
+    if ctx.settings.get("classify.probe") not in (None, "") or len(objects) == 0:
+        return None
+    return crops(call["image"], objects), [*names, OTHER] if len(names) == 1 else names

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from visprog import values as V
 from visprog.config import load_settings, validate_settings
-from visprog.errors import Diagnostic, GenerationError, ImageLoadError
+from visprog.errors import Diagnostic, GenerationError, ImageLoadError, VisprogError
 from visprog.images import DEFAULT_MAX_PIXELS, as_image
 from visprog.interpreter import DEFAULT_MAX_STEPS, Interpreter, StepCallback, StepFailedError
 from visprog.models import ModelManager, validate_device
@@ -35,7 +35,7 @@ from visprog.syntax import parse
 from visprog.trace import Trace
 
 if TYPE_CHECKING:
-    from visprog.planner import Generation, ProgramCache
+    from visprog.planner import Generation, ProgramCache, Request
     from visprog.planner.backends import LazyBackend
     from visprog.planner.repair import RuntimeCheck
 
@@ -230,6 +230,46 @@ class Session:
             runtime_check=runtime_check,
             registry=self.registry,
             progress=progress,
+        )
+
+    def write_programs(
+        self,
+        requests: Sequence[Request | str],
+        *,
+        attempts: int = 3,
+        cache: ProgramCache | None = None,
+        progress: Callable[[str], None] | None = None,
+        batch_size: int = 32,
+    ) -> list[Generation | VisprogError]:
+        """Write programs for many queries, decoded together when the language model can.
+
+        A local model writes up to ``batch_size`` programs in one batched decode (see
+        :func:`visprog.planner.generate_programs`); other backends write them one at a time.
+        Repairs are per query, as in :meth:`write_program`.
+
+        Args:
+            requests: :class:`~visprog.planner.Request` (query, inputs, task), or query text
+                (about ``IMAGE``).
+            attempts: Most tries per query, the first included.
+            cache: A program cache to read and fill (None: none).
+            progress: Receives one-line progress messages.
+            batch_size: Most programs decoded together.
+
+        Returns:
+            One entry per request, in order: its generation, or the error that writing it
+            raised (a GenerationError when no attempt gave a valid program).
+        """
+        from visprog.planner import Request, generate_programs
+
+        reqs = [Request(r) if isinstance(r, str) else r for r in requests]
+        return generate_programs(
+            reqs,
+            self.llm,
+            attempts=attempts,
+            cache=cache,
+            registry=self.registry,
+            progress=progress,
+            batch_size=batch_size,
         )
 
     def bind(self, images: ImageLike | Mapping[str, Any] | None) -> dict[str, Any]:

@@ -320,3 +320,79 @@ def _sims_for(clip_dir: str, image: Image, objects: Objects, name: str) -> np.nd
     txt = txt / txt.norm(dim=-1, keepdim=True)
     proto = txt.mean(dim=0)
     return (img @ (proto / proto.norm())).numpy()
+
+
+# -- batched forms ----------------------------------------------------------------------------
+
+
+def _batch_calls(rgb: Image, three: Objects, ctxs: list[Context]) -> list[tuple[str, dict]]:
+    """Select and Classify calls of a batch: shared crops, one category, a label match, none."""
+    other = Image(rgb.pixels[::-1].copy(), "IMAGE")
+    labelled = three.with_labels(["cat", "dog", "cat"], [0.5, 0.6, 0.7])
+    cases: list[tuple[str, dict]] = [
+        ("Classify", {"image": rgb, "object": three, "categories": ["cat", "dog"]}),
+        ("Classify", {"image": rgb, "object": three, "categories": "cat, dog, bird"}),
+        ("Classify", {"image": other, "object": three, "categories": ["harry potter"]}),
+        ("Classify", {"image": rgb, "object": three.subset([]), "categories": ["cat"]}),
+        ("Select", {"image": rgb, "object": three, "query": "dog"}),
+        ("Select", {"image": other, "object": three, "query": "man, woman"}),
+        ("Select", {"image": rgb, "object": labelled, "query": "dog"}),  # by label: no model
+        ("Select", {"image": rgb, "object": labelled, "query": "big one", "category": "cat"}),
+    ]
+    return [(name, {**args, "ctx": ctx}) for (name, args), ctx in zip(cases, ctxs, strict=True)]
+
+
+def _plain(objects: Objects) -> tuple[list[list[float]], list[str]]:
+    return objects.boxes.tolist(), list(objects.labels)
+
+
+def test_clip_batched_forms_equal_each_call_alone(
+    clip_dir: str, rgb: Image, three: Objects
+) -> None:
+    from visprog.tools.clip import _classify_batched, _select_batched
+
+    run = {"Select": select, "Classify": classify}
+    batched = {"Select": _select_batched, "Classify": _classify_batched}
+    alone_ctxs = [_ctx(clip_dir) for _ in range(8)]
+    alone = [run[name](**call) for name, call in _batch_calls(rgb, three, alone_ctxs)]
+    manager = ModelManager(log=None)  # one model for the batch, as in a batch run
+    ctxs = [Context(device="cpu", models=manager, settings={"model.clip": clip_dir})] * 8
+    ctxs = [c.for_step({}) for c in ctxs]
+    together: list[Objects] = []
+    for name in ("Classify", "Select"):
+        calls = [call for n, call in _batch_calls(rgb, three, ctxs) if n == name]
+        together += batched[name](calls)
+    assert [_plain(o) for o in together] == [_plain(o) for o in alone]
+    for a, b in zip(alone, together, strict=True):
+        np.testing.assert_allclose(b.scores, a.scores, rtol=1e-4, atol=1e-6)
+    # Each step records its model as when run alone (the label match records none).
+    assert [c.models_used for c in ctxs] == [c.models_used for c in alone_ctxs]
+
+
+def test_clip_batched_embeds_each_crop_and_prototype_once(
+    clip_dir: str, rgb: Image, three: Objects, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import visprog.tools.clip as clip
+
+    images: list[int] = []
+    texts: list[int] = []
+    embed, embed_text = clip._embed_images, clip.embed_texts
+    monkeypatch.setattr(
+        clip, "_embed_images", lambda b, ims: images.append(len(ims)) or embed(b, ims)
+    )
+    monkeypatch.setattr(
+        clip, "embed_texts", lambda b, ts: texts.append(len(ts)) or embed_text(b, ts)
+    )
+    manager = ModelManager(log=None)
+    ctx = Context(device="cpu", models=manager, settings={"model.clip": clip_dir})
+    # Four items ask about the same three objects of one image, with two category sets.
+    calls = [
+        {"image": rgb, "object": three, "categories": cats, "ctx": ctx.for_step({})}
+        for cats in (["cat", "dog"], ["dog", "cat"], ["cat", "dog"], ["cat", "bird"])
+    ]
+    first = clip._classify_batched(calls)
+    assert images == [3]  # three distinct crops, one pass, for four calls
+    assert texts == [3 * len(TEMPLATES)]  # cat, dog, bird: each name's prompts once
+    again = clip._classify_batched(calls)  # the next batch: prototypes cached with the model
+    assert texts == [3 * len(TEMPLATES)] and images == [3, 3]
+    assert [_plain(o) for o in again] == [_plain(o) for o in first]

@@ -68,6 +68,14 @@ ProgramKey = tuple[str, tuple[str, ...], str | None]
 BATCH_SIZE = option(
     "batch.size", int, 8, "items run together, and calls per batched forward, in a batch", 1, 1024
 )
+BATCH_PROGRAMS = option(
+    "batch.programs",
+    int,
+    32,
+    "programs a local language model writes together in one batched decode, in a batch",
+    1,
+    1024,
+)
 
 
 @dataclass
@@ -148,6 +156,19 @@ class Engine:
         cache = ProgramCache() if self.options.program_cache else None
         return self.session.write_program(
             query, names, task=task, attempts=self.options.attempts, cache=cache
+        )
+
+    def write_programs(self, keys: list[ProgramKey]) -> list[Any]:
+        """Generations (or errors) for many queries, written together where the model can."""
+        from visprog.planner import ProgramCache, Request
+
+        cache = ProgramCache() if self.options.program_cache else None
+        size = int(BATCH_PROGRAMS.read(self.session.settings))
+        if not self.options.batched_forward:
+            size = 1  # every call alone: programs too, for the comparison this option serves
+        requests = [Request(q, names, task) for q, names, task in keys]
+        return self.session.write_programs(
+            requests, attempts=self.options.attempts, cache=cache, batch_size=size
         )
 
     def run(self, program: str, inputs: Mapping[str, Any], query: str | None) -> Trace:
@@ -246,13 +267,16 @@ class Runner:
         """Write each distinct query's program once; a failure is kept for its items."""
         keys = dict.fromkeys(program_key(i) for i in items if i.query is not None)
         todo = [k for k in keys if k not in self.programs]
-        for n, key in enumerate(todo):
-            if self.say is not None:
-                self.say(f"writing program {n + 1} of {len(todo)}: {key[0][:80]!r}")
-            try:
-                self.programs[key] = self.engine.write_program(key[0], key[1], key[2])
-            except VisprogError as e:
-                self.programs[key] = e
+        if not todo:
+            return
+        if self.say is not None:
+            self.say(f"writing {len(todo)} program(s)")
+        try:
+            written = self.engine.write_programs(todo)
+        except VisprogError as e:  # the writer itself failed (e.g. its model is missing)
+            written = [e] * len(todo)
+        for key, gen in zip(todo, written, strict=True):
+            self.programs[key] = gen
 
     def run_item(self, item: Item) -> ItemResult:
         """One item, every failure recorded in the result (never raised)."""

@@ -12,7 +12,7 @@ Nothing here imports torch or transformers until a local model is loaded.
 from visprog.planner.backends import Backend, backend_spec, make_backend, shared_backend
 from visprog.planner.cache import ProgramCache
 from visprog.planner.prompts import TASKS, choose_task, load_prompt
-from visprog.planner.repair import Attempt, Generation, generate_program
+from visprog.planner.repair import Attempt, Generation, Request, generate_program, generate_programs
 
 __all__ = [
     "TASKS",
@@ -20,9 +20,11 @@ __all__ = [
     "Backend",
     "Generation",
     "ProgramCache",
+    "Request",
     "backend_spec",
     "choose_task",
     "generate_program",
+    "generate_programs",
     "load_prompt",
     "make_backend",
     "shared_backend",

@@ -183,6 +183,160 @@ def generate_program(
     raise _failure(gen)
 
 
+@dataclass(frozen=True)
+class Request:
+    """One query of :func:`generate_programs`.
+
+    Attributes:
+        query: The question or request.
+        inputs: Input names the program may use.
+        task: The prompt task (chosen from the query and the inputs when None).
+    """
+
+    query: str
+    inputs: tuple[str, ...] = ("IMAGE",)
+    task: str | None = None
+
+
+@dataclass
+class _Pending:
+    """A request still being written: its generation so far, prompt set, cache key, grammar."""
+
+    index: int
+    gen: Generation
+    prompts: PromptSet
+    key: str
+    grammar: Grammar | ScopedProgram | None
+
+
+def generate_programs(
+    requests: Sequence[Request],
+    backend: Backend,
+    *,
+    attempts: int = DEFAULT_ATTEMPTS,
+    constrain: bool = True,
+    scoped: bool = True,
+    cache: ProgramCache | None = None,
+    registry: Registry | None = None,
+    progress: Progress | None = None,
+    batch_size: int = 32,
+) -> list[Generation | VisprogError]:
+    """:func:`generate_program` for many queries, written together where the backend can.
+
+    Each attempt round sends every query still without a valid program to the backend at once:
+    through its ``complete_batch`` (a local model decodes them together, one forward per step,
+    sharing the prompt's prefix) when it has one, else one at a time. A query whose program
+    fails to parse or check is repaired in the next round, as :func:`generate_program` does;
+    cache hits are not written again.
+
+    Returns:
+        One entry per request, in order: its generation, or the error that
+        :func:`generate_program` would have raised for it (a GenerationError when no attempt
+        gave a valid program; a ConfigurationError for an unknown task).
+    """
+    reg = registry if registry is not None else REGISTRY
+    out: list[Generation | VisprogError | None] = [None] * len(requests)
+    todo: list[_Pending] = []
+    for i, req in enumerate(requests):
+        try:
+            pending = _pending(i, req, backend, reg, cache, constrain, scoped)
+        except VisprogError as e:  # this query's own fault (an unknown task): the rest go on
+            out[i] = e
+            continue
+        if isinstance(pending, Generation):
+            out[i] = pending
+        else:
+            todo.append(pending)
+    for n in range(max(1, attempts)):
+        if not todo:
+            break
+        if progress:
+            progress(
+                f"writing {len(todo)} programs together (attempt {n + 1}) with {backend.name} ..."
+            )
+        tries = _attempt_many(backend, todo, n, reg, batch_size)
+        left = []
+        for p, attempt in zip(todo, tries, strict=True):
+            p.gen.attempts.append(attempt)
+            if attempt.diagnostics:
+                left.append(p)
+                continue
+            p.gen.program, p.gen.model = attempt.program, backend.name
+            if cache is not None:
+                cache.put(p.key, {"program": p.gen.program, "attempts": p.gen.records()})
+            out[p.index] = p.gen
+        todo = left
+    for p in todo:
+        out[p.index] = _failure(p.gen)
+    return [o for o in out if o is not None]
+
+
+def _pending(
+    index: int,
+    req: Request,
+    backend: Backend,
+    registry: Registry,
+    cache: ProgramCache | None,
+    constrain: bool,
+    scoped: bool,
+) -> _Pending | Generation:
+    """The cached generation for a request, or what writing it needs."""
+    names = tuple(req.inputs)
+    prompts = load_prompt(req.task or choose_task(req.query, len(names)))
+    gen = Generation(req.query, prompts.task, backend.name, names)
+    model_id = str(getattr(backend, "cache_id", backend.name))
+    key = cache_key(req.query, prompts.task, names, model_id, prompts.version(registry))
+    hit = cache.get(key) if cache is not None else None
+    if hit is not None and not diagnose(hit["program"], names, registry)[1]:
+        gen.program, gen.cached = hit["program"], True
+        return gen
+    stepwise = scoped and is_stepwise(backend)
+    grammar = _grammar(req.query, names, prompts, registry, constrain, stepwise)
+    return _Pending(index, gen, prompts, key, grammar)
+
+
+def _attempt_many(
+    backend: Backend, todo: list[_Pending], n: int, registry: Registry, batch_size: int
+) -> list[Attempt]:
+    """One attempt for each pending request: together through ``complete_batch`` if offered."""
+    batch = getattr(backend, "complete_batch", None)
+    if batch is None or len(todo) == 1 or batch_size <= 1:
+        return [
+            _attempt(
+                backend,
+                _prompt(p, n, registry),
+                len(p.prompts.prefix(registry)),
+                p.grammar,
+                p.gen.inputs,
+                registry,
+                None,
+            )
+            for p in todo
+        ]
+    uses = [_usable(backend, p.grammar) for p in todo]
+    start = time.perf_counter()
+    raws = batch(
+        [_prompt(p, n, registry) for p in todo],
+        grammars=uses,
+        max_tokens=MAX_TOKENS,
+        stop=STOP,  # read for unconstrained rows only
+        prefix_len=[len(p.prompts.prefix(registry)) for p in todo],
+        batch_size=batch_size,
+    )
+    each = (time.perf_counter() - start) / len(todo)  # the batch's time, shared out
+    return [
+        _judge(raw, use is not None, each, p.gen.inputs, registry, None)
+        for raw, use, p in zip(raws, uses, todo, strict=True)
+    ]
+
+
+def _prompt(p: _Pending, n: int, registry: Registry) -> str:
+    """The first prompt, or the repair prompt showing the last attempt."""
+    if n == 0:
+        return p.prompts.render(p.gen.query, registry)
+    return repair_prompt(p.prompts, p.gen.query, p.gen.attempts[-1], registry)
+
+
 class RuntimeRepair:
     """A ``runtime_check`` that runs each candidate program for real and keeps the outcome.
 
@@ -257,7 +411,7 @@ def _attempt(
     runtime_check: RuntimeCheck | None,
 ) -> Attempt:
     start = time.perf_counter()
-    use = grammar if grammar is not None and backend.constrained else None
+    use = _usable(backend, grammar)
     stop = () if use else STOP
     if isinstance(use, ScopedProgram) and is_stepwise(backend):
         raw = backend.complete(prompt, grammar=use, max_tokens=MAX_TOKENS, prefix_len=prefix_len)
@@ -267,7 +421,30 @@ def _attempt(
             prompt, grammar=plain, max_tokens=MAX_TOKENS, stop=stop, prefix_len=prefix_len
         )
     seconds = time.perf_counter() - start
-    text = raw if use is not None else extract_program(raw)
+    return _judge(raw, use is not None, seconds, inputs, registry, runtime_check)
+
+
+def _usable(
+    backend: Backend, grammar: Grammar | ScopedProgram | None
+) -> Grammar | ScopedProgram | None:
+    """The constraint the backend can follow (a scoped one only line by line)."""
+    if grammar is None or not backend.constrained:
+        return None
+    if isinstance(grammar, ScopedProgram) and not is_stepwise(backend):
+        return None
+    return grammar
+
+
+def _judge(
+    raw: str,
+    constrained: bool,
+    seconds: float,
+    inputs: tuple[str, ...],
+    registry: Registry,
+    runtime_check: RuntimeCheck | None,
+) -> Attempt:
+    """The attempt for a reply: the program extracted, parsed and checked (and run if asked)."""
+    text = raw if constrained else extract_program(raw)
     text = text.rstrip("\n") + "\n" if text.strip() else ""
     program, diagnostics = diagnose(text, inputs, registry)
     if program is not None and not diagnostics and runtime_check is not None:

@@ -208,3 +208,42 @@ class LazyBackend:
             temperature=temperature,
             prefix_len=prefix_len,
         )
+
+    def complete_batch(
+        self,
+        prompts: Sequence[str],
+        *,
+        grammars: Sequence[Grammar | ScopedProgram | None] | None = None,
+        max_tokens: int = 320,
+        stop: Sequence[str] = (),
+        temperature: float = 0.0,
+        prefix_len: int | Sequence[int] = 0,
+        batch_size: int = 32,
+    ) -> list[str]:
+        """Several completions: decoded together when the backend can, else one at a time."""
+        backend = self.backend
+        batch = getattr(backend, "complete_batch", None)
+        if batch is not None:
+            out: list[str] = batch(
+                prompts,
+                grammars=grammars,
+                max_tokens=max_tokens,
+                stop=stop,
+                temperature=temperature,
+                prefix_len=prefix_len,
+                batch_size=batch_size,
+            )
+            return out
+        grams = list(grammars) if grammars is not None else [None] * len(prompts)
+        lens = [prefix_len] * len(prompts) if isinstance(prefix_len, int) else list(prefix_len)
+        return [
+            self.complete(
+                p,
+                grammar=g,
+                max_tokens=max_tokens,
+                stop=stop,
+                temperature=temperature,
+                prefix_len=k,
+            )
+            for p, g, k in zip(prompts, grams, lens, strict=True)
+        ]

@@ -13,6 +13,7 @@ import numpy as np
 
 from visprog.models import hub_load, inference_mode, require, resolve_device, torch_dtype
 from visprog.planner.backends.base import Progress, cut_at_stop
+from visprog.planner.backends.batched import BatchDecoder, batchable
 from visprog.planner.constrained import GrammarMatcher, ll_tokenizer
 from visprog.planner.grammar import Grammar
 from visprog.planner.scope import RESULT_LINE, ScopedProgram
@@ -81,6 +82,8 @@ class TransformersBackend:
         self._ll: Any = None
         self._prefixes: dict[str, Any] = {}  # prompt prefix -> its key/value cache
         self._cache_kw: str | None = None
+        self._keep_kw: bool | None = None
+        self._batch_prefixes: dict[str, Any] = {}  # prompt prefix -> its cache for batches
         self._rng = np.random.default_rng(seed)
 
     @classmethod
@@ -124,6 +127,61 @@ class TransformersBackend:
         text = str(self.tokenizer.decode(tokens, skip_special_tokens=True))
         return text if matcher is not None else cut_at_stop(text, stop)
 
+    def complete_batch(
+        self,
+        prompts: Sequence[str],
+        *,
+        grammars: Sequence[Grammar | ScopedProgram | str | None] | None = None,
+        max_tokens: int = 320,
+        stop: Sequence[str] = (),
+        temperature: float = 0.0,
+        prefix_len: int | Sequence[int] = 0,
+        batch_size: int = 32,
+    ) -> list[str]:
+        """:meth:`complete` for several prompts, decoded together (one forward per step).
+
+        Prompts with the same ``prompt[:prefix_len]`` share that prefix's key/value cache and
+        are decoded in batches of up to ``batch_size``; each keeps its own grammar (a
+        :class:`ScopedProgram` line by line, as :meth:`complete` does). Greedy output equals
+        :meth:`complete`'s for each prompt (see :mod:`visprog.planner.backends.batched`).
+        A model whose attention this cannot mask (a sliding window without per-layer types)
+        is run one prompt at a time.
+
+        Raises:
+            ValueError: When ``grammars`` or ``prefix_len`` do not match ``prompts`` in length.
+        """
+        n = len(prompts)
+        grams = list(grammars) if grammars is not None else [None] * n
+        lens = [prefix_len] * n if isinstance(prefix_len, int) else list(prefix_len)
+        if len(grams) != n or len(lens) != n:
+            raise ValueError(f"{n} prompts need as many grammars and prefix lengths")
+        if not batchable(self.model):
+            return [
+                self.complete(
+                    p,
+                    grammar=g,
+                    max_tokens=max_tokens,
+                    stop=stop,
+                    temperature=temperature,
+                    prefix_len=k,
+                )
+                for p, g, k in zip(prompts, grams, lens, strict=True)
+            ]
+        groups: dict[str, list[int]] = {}
+        for i, (p, k) in enumerate(zip(prompts, lens, strict=True)):
+            groups.setdefault(p[: max(k, 0)], []).append(i)
+        out = [""] * n
+        with inference_mode():
+            for prefix, members in groups.items():
+                for first in range(0, len(members), max(1, batch_size)):
+                    part = members[first : first + max(1, batch_size)]
+                    decoder = BatchDecoder(self, max_tokens, stop, temperature)
+                    rests = [prompts[i][len(prefix) :] for i in part]
+                    texts = decoder.run(prefix, rests, [grams[i] for i in part])
+                    for i, text in zip(part, texts, strict=True):
+                        out[i] = text
+        return out
+
     def _complete_scoped(
         self,
         prompt: str,
@@ -161,14 +219,26 @@ class TransformersBackend:
         torch = require("torch", "llm", "the local language model")
         device = next(self.model.parameters()).device
         tensor = torch.tensor([ids], dtype=torch.long, device=device)
-        if self._cache_kw is None:  # transformers >= 5.2x calls it ``cache``
-            self._cache_kw = (
-                "cache"
-                if "cache" in inspect.signature(self.model.forward).parameters
-                else "past_key_values"
-            )
-        res = self.model(input_ids=tensor, use_cache=True, **{self._cache_kw: past})
-        return res.logits[0, -1].float().cpu().numpy(), getattr(res, self._cache_kw)
+        kw = self._cache_kw_name()
+        res = self.model(input_ids=tensor, use_cache=True, **self._keep(), **{kw: past})
+        return res.logits[0, -1].float().cpu().numpy(), getattr(res, kw)
+
+    def _cache_kw_name(self) -> str:
+        """The forward's name for the key/value cache (transformers >= 5.2x: ``cache``)."""
+        if self._cache_kw is None:
+            params = inspect.signature(self.model.forward).parameters
+            self._cache_kw = "cache" if "cache" in params else "past_key_values"
+        return self._cache_kw
+
+    def _keep(self) -> dict[str, int]:
+        """``logits_to_keep=1`` where the model takes it: only the last position's logits.
+
+        The logits of earlier positions are never read, and a 262k-word output layer over a
+        whole prompt would cost more than the rest of the forward.
+        """
+        if self._keep_kw is None:
+            self._keep_kw = "logits_to_keep" in inspect.signature(self.model.forward).parameters
+        return {"logits_to_keep": 1} if self._keep_kw else {}
 
     def _read(self, prompt: str, prefix_len: int) -> tuple[Any, Any]:
         """Run the prompt through the model, reusing the cached prefix when it matches."""

@@ -1,0 +1,493 @@
+"""Writing several programs at once with a local causal LM: one forward per step for all of them.
+
+:meth:`TransformersBackend.complete_batch <visprog.planner.backends.local.TransformersBackend.
+complete_batch>` puts here. Every sequence (a *row*) keeps its own grammar matcher and, under a
+:class:`~visprog.planner.scope.ScopedProgram`, its own per-statement grammar, exactly as the
+one-at-a-time decoder does; only the model's forward passes are shared:
+
+* the prompt's shared prefix is read once (its key/value cache kept per prefix text) and
+  repeated over the rows;
+* at each step every live row feeds its next tokens (one sampled token plus the tokens its
+  grammar forces); feeds of different lengths are padded on the left, so the last position
+  holds every row's next-token logits;
+* padding leaves holes in the shared cache. An explicit attention mask, built from each slot's
+  *real* position, hides them: a key is seen when it is a real token, not after the query, and,
+  for sliding-window layers (Gemma 3), within the window counted in real positions. The cache
+  keeps every slot (no sliding-window cropping, which counts slots, not positions), and
+  position ids are the real positions, so each row attends to exactly what it would alone;
+* a row that finishes (its ``Result`` line, its grammar's end, a stop string, the token limit)
+  leaves the batch, and its cache rows are dropped.
+
+Greedy output therefore equals one-at-a-time greedy output (up to float rounding in the
+attention sums). Sampling draws from the same distributions, but not the same random numbers.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from visprog.models import require
+from visprog.planner.backends.base import cut_at_stop
+from visprog.planner.constrained import GrammarMatcher
+from visprog.planner.grammar import Grammar
+from visprog.planner.scope import RESULT_LINE, ScopedProgram
+
+if TYPE_CHECKING:
+    from visprog.planner.backends.local import TransformersBackend
+
+AnyGrammar = Grammar | ScopedProgram | str | None
+MASK_TYPES = frozenset({"full_attention", "sliding_attention"})
+# Models whose logits are the output layer of the decoder's last hidden state (soft-capped for
+# Gemma 2 and 3), so the layer can be applied to the allowed tokens' rows only.
+PLAIN_HEADS = frozenset({"gemma", "gemma2", "gemma3_text", "llama", "mistral", "qwen2", "qwen3"})
+FEED_WIDTH = 4  # most tokens a row feeds in one step (a longer forced run takes more steps)
+
+
+@dataclass
+class Row:
+    """One sequence being written.
+
+    Attributes:
+        grammar: Its constraint: scoped (line by line), one grammar, or none.
+        tokens: Tokens of the finished lines (scoped), or every token (otherwise).
+        line: Tokens of the current line (scoped).
+        matcher: The current line's matcher (None between lines, or unconstrained).
+        text: The decoded text of ``tokens`` (scoped).
+        started: Whether a line's matcher was built (False: build one before the next token).
+        spent: No tokens left for another line (scoped): the row ends at its next turn.
+        allowed: The grammar's mask for the next token, when computed before the forward.
+    """
+
+    grammar: AnyGrammar
+    tokens: list[int] = field(default_factory=list)
+    line: list[int] = field(default_factory=list)
+    matcher: GrammarMatcher | None = None
+    text: str = ""
+    started: bool = False
+    spent: bool = False
+    allowed: Any = None
+
+
+def batchable(model: Any) -> bool:
+    """Whether the attention masks this module builds fit the model's attention layers.
+
+    Models with per-layer attention types (``config.layer_types``, e.g. Gemma 3) take one mask
+    per type (full and sliding window); models without them take one mask, which suits them
+    only when they have no sliding window.
+    """
+    config = getattr(model, "config", None)
+    types = getattr(config, "layer_types", None)
+    if types:
+        return set(types) <= MASK_TYPES
+    return getattr(config, "sliding_window", None) is None or not getattr(
+        config, "use_sliding_window", True
+    )
+
+
+@dataclass
+class Slots:
+    """Bookkeeping for the cache layers of one attention type (their slots line up).
+
+    Attributes:
+        layers: Indices of the cache layers of this type.
+        window: The sliding window (0: full attention).
+        real: (rows, slots) bool: the slot holds a token, not padding.
+        pos: (rows, slots) long: the slot's position in its row's own sequence.
+    """
+
+    layers: list[int]
+    window: int
+    real: Any = None
+    pos: Any = None
+
+
+class BatchDecoder:
+    """Decodes several rows that share one prompt prefix (see the module docstring).
+
+    Args:
+        backend: The backend whose model, tokenizer, matchers and picker are used.
+        max_tokens: Most tokens per row.
+        stop: Stop strings for unconstrained rows.
+        temperature: 0 for greedy decoding.
+    """
+
+    def __init__(
+        self,
+        backend: TransformersBackend,
+        max_tokens: int,
+        stop: Sequence[str],
+        temperature: float,
+    ) -> None:
+        from visprog.planner.backends.local import _eos_ids
+
+        self.backend = backend
+        self.torch = require("torch", "llm", "the local language model")
+        self.max_tokens = max_tokens
+        self.stop = tuple(stop)
+        self.temperature = temperature
+        self.eos = _eos_ids(backend.tokenizer, backend.model)
+        self.device = next(backend.model.parameters()).device
+        self.dtype = next(backend.model.parameters()).dtype
+        config = backend.model.config
+        types = list(getattr(config, "layer_types", None) or [])
+        self.typed = bool(types)
+        window = int(getattr(config, "sliding_window", 0) or 0)
+        n_layers = len(types) or int(config.num_hidden_layers)
+        kinds = types or ["full_attention"] * n_layers
+        self.slots = {
+            kind: Slots(
+                [i for i, k in enumerate(kinds) if k == kind],
+                window if kind == "sliding_attention" else 0,
+            )
+            for kind in dict.fromkeys(kinds)
+        }
+        self.head, self.softcap = _output_layer(backend.model)
+        self.vocab = int(backend.model.get_output_embeddings().weight.shape[0])
+        self.cache: Any = None
+        self.next_pos: Any = None  # (rows,) long: the position of each row's next token
+        self.pending: list[list[int]] = []  # per live row: tokens still to feed
+
+    def run(self, prefix: str, rests: Sequence[str], grammars: Sequence[AnyGrammar]) -> list[str]:
+        """The continuation of ``prefix + rests[i]`` under ``grammars[i]``, for every row."""
+        rows = [Row(g) for g in grammars]
+        enc = self.backend._encode
+        logits = self._prefill(prefix, [enc(r, special=not prefix) for r in rests])
+        live = list(range(len(rows)))
+        self.pending = [[] for _ in live]
+        while live:
+            keep = []
+            for k, i in enumerate(live):
+                if not self.pending[k]:  # its last feed is in: its logits are the next token's
+                    feed = self._advance(rows[i], logits[k])
+                    if feed is None:
+                        continue
+                    self.pending[k] = feed
+                keep.append(k)
+            if len(keep) < len(live):
+                self._select(keep)
+            live = [live[k] for k in keep]
+            if live:
+                logits = self._forward(self._wants([rows[i] for i in live]))
+        return [self._text(r) for r in rows]
+
+    def _wants(self, rows: list[Row]) -> list[Any]:
+        """Per live row, what of the next logits it reads.
+
+        False: none (it is still feeding, or it ends); True: every token's; else the mask of
+        the tokens its grammar allows.
+        """
+        out: list[Any] = []
+        for row, pending in zip(rows, self.pending, strict=True):
+            if len(pending) > FEED_WIDTH or row.spent:
+                out.append(False)
+            elif row.matcher is None:
+                out.append(True)
+            else:
+                row.allowed = row.matcher.allowed(self.vocab)
+                out.append(row.allowed)
+        return out
+
+    def _prefill(self, prefix: str, rests: list[list[int]]) -> Any:
+        """Each row's prompt read alone (no padding wasted), then the rows' caches merged.
+
+        Returns every row's next-token logits (numpy, rows x vocabulary).
+        """
+        torch = self.torch
+        base = self._prefix_cache(prefix) if prefix else None
+        start = base.get_seq_length() if base is not None else 0
+        caches, logits = [], []
+        for ids in rests:
+            cache = copy.deepcopy(base) if base is not None else _empty_cache()
+            tensor = torch.tensor([ids], dtype=torch.long, device=self.device)
+            out = self._model(input_ids=tensor, cache=cache)
+            logits.append(out.logits[0, -1].float().cpu().numpy())
+            cache = getattr(out, self.backend._cache_kw_name())
+            self._crop_row(cache, start + len(ids))
+            caches.append(cache)
+        self._merge(caches, [start + len(r) for r in rests])
+        return np.stack(logits)
+
+    def _crop_row(self, cache: Any, length: int) -> None:
+        """Keep only the last ``window - 1`` slots of one row's sliding layers (no holes yet)."""
+        for slots in self.slots.values():
+            if slots.window:
+                keep = max(0, length - slots.window + 1)
+                for i in slots.layers:
+                    layer = cache.layers[i]
+                    layer.keys, layer.values = layer.keys[:, :, keep:], layer.values[:, :, keep:]
+
+    def _merge(self, caches: list[Any], lengths: list[int]) -> None:
+        """One cache for all rows: each row's slots, padded at the end with holes."""
+        torch = self.torch
+        self.cache = caches[0]
+        for slots in self.slots.values():
+            first = slots.layers[0]
+            sizes = [c.layers[first].keys.shape[2] for c in caches]
+            width = max(sizes)
+            for i in slots.layers:
+                for attr in ("keys", "values"):
+                    parts = [_pad_slots(getattr(c.layers[i], attr), width) for c in caches]
+                    setattr(self.cache.layers[i], attr, torch.cat(parts, dim=0))
+            real = torch.zeros((len(caches), width), dtype=torch.bool, device=self.device)
+            pos = torch.zeros((len(caches), width), dtype=torch.long, device=self.device)
+            for b, (size, length) in enumerate(zip(sizes, lengths, strict=True)):
+                real[b, :size] = True
+                pos[b, :size] = torch.arange(length - size, length, device=self.device)
+            slots.real, slots.pos = real, pos
+        self.next_pos = torch.tensor(lengths, dtype=torch.long, device=self.device)
+
+    def _prefix_cache(self, prefix: str) -> Any:
+        """The prefix's key/value cache, read once per prefix text (bounded, oldest out).
+
+        Kept apart from the one-at-a-time decoder's: that one's cache crops sliding-window
+        layers as it goes, which the rows' own prompts still need uncropped.
+        """
+        from visprog.planner.backends.local import PREFIX_SLOTS
+
+        store = self.backend._batch_prefixes
+        if prefix not in store:
+            if len(store) >= PREFIX_SLOTS:
+                store.pop(next(iter(store)))
+            ids = self.torch.tensor([self.backend._encode(prefix)], device=self.device)
+            out = self._model(input_ids=ids, cache=_empty_cache())
+            store[prefix] = getattr(out, self.backend._cache_kw_name())
+        return store[prefix]
+
+    def _model(self, **kwargs: Any) -> Any:
+        """A forward with the cache under the model's own keyword, last logits only."""
+        cache = kwargs.pop("cache")
+        kw = {self.backend._cache_kw_name(): cache}
+        return self.backend.model(use_cache=True, **self.backend._keep(), **kw, **kwargs)
+
+    def _forward(self, wants: list[Any]) -> list[Any]:
+        """Feed each live row up to FEED_WIDTH pending tokens (left-padded); their logits.
+
+        Only the logits each row reads (``wants``, see :meth:`_wants`) are computed: the
+        output layer is most of a step's work for a 262k-word vocabulary.
+
+        Rows feed at most FEED_WIDTH tokens a step: a long run of forced tokens in one row
+        would otherwise pad every other row to its length.
+        """
+        torch = self.torch
+        feeds = [p[:FEED_WIDTH] for p in self.pending]
+        self.pending = [p[FEED_WIDTH:] for p in self.pending]
+        width = max(len(f) for f in feeds)
+        pad = [width - len(f) for f in feeds]
+        ids = torch.tensor([[0] * p + f for p, f in zip(pad, feeds, strict=True)])
+        offs = torch.arange(width).expand(len(feeds), width) - torch.tensor(pad)[:, None]
+        new_real = (offs >= 0).to(self.device)
+        new_pos = (self.next_pos[:, None] + offs.to(self.device)).clamp(min=0)
+        self.next_pos = self.next_pos + torch.tensor([len(f) for f in feeds], device=self.device)
+        masks = {}
+        for kind, slots in self.slots.items():
+            slots.real = torch.cat([slots.real, new_real], dim=1)
+            slots.pos = torch.cat([slots.pos, new_pos], dim=1)
+            masks[kind] = self._mask(slots, new_pos, new_real)
+        kwargs = {
+            "input_ids": ids.to(self.device),
+            "attention_mask": masks if self.typed else masks["full_attention"],
+            "position_ids": new_pos,
+            self.backend._cache_kw_name(): self.cache,
+        }
+        if self.head is None:
+            res = self.backend.model(use_cache=True, **self.backend._keep(), **kwargs)
+            logits = res.logits[:, -1].float().cpu().numpy()
+            self._slide()
+            return list(logits)
+        hidden = self.backend.model.get_decoder()(use_cache=True, **kwargs).last_hidden_state
+        self._slide()
+        return self._logits(hidden[:, -1], wants)
+
+    def _logits(self, hidden: Any, wants: list[Any]) -> list[Any]:
+        """The output layer for the rows that read logits (None for the others).
+
+        Over the columns any of them may pick (-inf elsewhere) when those are few.
+        """
+        torch = self.torch
+        rows = [k for k, w in enumerate(wants) if w is not False]
+        out: list[Any] = [None] * len(wants)
+        if not rows:
+            return out
+        weight, bias = self.head.weight, self.head.bias
+        masks = [w for w in wants if w is not False and w is not True]
+        columns = None
+        if len(masks) == len(rows):
+            union = np.flatnonzero(np.logical_or.reduce(masks))
+            columns = union if union.size < self.vocab // 4 else None
+        h = hidden[torch.tensor(rows, device=self.device)]
+        if columns is None:
+            z = self.head(h)
+        else:
+            idx = torch.from_numpy(columns).to(self.device)
+            z = h @ weight[idx].T + (bias[idx] if bias is not None else 0)
+        if self.softcap:
+            z = torch.tanh(z / self.softcap) * self.softcap
+        z = z.float().cpu().numpy()
+        for j, k in enumerate(rows):
+            if columns is None:
+                out[k] = z[j]
+            else:
+                out[k] = np.full(self.vocab, -np.inf, dtype=np.float32)
+                out[k][columns] = z[j]
+        return out
+
+    def _mask(self, slots: Slots, q_pos: Any, q_real: Any) -> Any:
+        """The additive mask (rows, 1, queries, slots) of one attention type."""
+        torch = self.torch
+        width = q_pos.shape[1]
+        keys = slots.pos[:, None, :]
+        seen = slots.real[:, None, :] & (keys <= q_pos[:, :, None])
+        if slots.window:
+            seen &= keys > q_pos[:, :, None] - slots.window
+        # A padding query sees itself, so no row of the softmax is empty (no NaN can spread).
+        seen[:, :, -width:] |= torch.diag_embed(~q_real)
+        low = torch.tensor(torch.finfo(self.dtype).min, dtype=self.dtype, device=self.device)
+        zero = torch.zeros((), dtype=self.dtype, device=self.device)
+        return torch.where(seen, zero, low)[:, None]
+
+    def _slide(self) -> None:
+        """Drop the leading slots of sliding layers that no row's next token can see."""
+        for slots in self.slots.values():
+            if not slots.window:
+                continue
+            visible = slots.real & (slots.pos > self.next_pos[:, None] - slots.window)
+            # Per row the first slot still visible (slots are in time order); the batch keeps
+            # from the earliest of them.
+            first = int(visible.float().argmax(dim=1).min())
+            if first <= 0:
+                continue
+            for i in slots.layers:
+                layer = self.cache.layers[i]
+                layer.keys, layer.values = layer.keys[:, :, first:], layer.values[:, :, first:]
+            slots.real, slots.pos = slots.real[:, first:], slots.pos[:, first:]
+
+    def _select(self, keep: list[int]) -> None:
+        """Drop the rows that finished, from the cache and the bookkeeping."""
+        index = self.torch.tensor(keep, dtype=self.torch.long, device=self.device)
+        for layer in self.cache.layers:
+            layer.batch_select_indices(index)
+        for slots in self.slots.values():
+            slots.real, slots.pos = slots.real[index], slots.pos[index]
+        self.next_pos = self.next_pos[index]
+        self.pending = [self.pending[k] for k in keep]
+
+    def _advance(self, row: Row, logits: Any) -> list[int] | None:
+        """Pick the row's next token: the tokens to feed next, or None when the row is done.
+
+        Follows the one-at-a-time decoder step for step (``TransformersBackend._decode`` and
+        ``_complete_scoped``), so greedy output is the same.
+        """
+        scoped = isinstance(row.grammar, ScopedProgram)
+        if row.spent or (not row.started and not self._begin(row, scoped)):
+            return None
+        out = row.line if scoped else row.tokens
+        limit = self.max_tokens - len(row.tokens) if scoped else self.max_tokens
+        token = -1 if len(out) >= limit else self._pick(row, logits)
+        if token in self.eos or token < 0:  # the line (or the whole text) ends unfinished
+            if scoped:
+                self._end_line(row)
+            return None
+        out.append(token)
+        feed = [token]
+        matcher = row.matcher
+        if matcher is None:
+            hit = self.stop and _hit_stop(self.backend.tokenizer, out, self.stop)
+            return None if hit else feed
+        matcher.consume(token)
+        if not matcher.done():
+            forced = matcher.forced()
+            for t in forced:
+                matcher.consume(t)
+            out += forced
+            feed += forced
+        if not matcher.done():
+            return feed
+        if not scoped:
+            return None
+        self._end_line(row)
+        if row.text.rsplit("\n", 1)[-1].startswith(RESULT_LINE):
+            return None
+        # The next line's grammar now, so its mask is known before the forward (see _wants).
+        row.spent = not self._new_line(row)
+        return feed
+
+    def _pick(self, row: Row, logits: Any) -> int:
+        """The row's next token, with the mask computed before the forward when there is one."""
+        allowed, row.allowed = row.allowed, None
+        if allowed is None or row.matcher is None:
+            return self.backend._pick(logits, row.matcher, self.temperature)
+        if not allowed.any():
+            return -1
+        return self.backend._pick(np.where(allowed, logits, -np.inf), None, self.temperature)
+
+    def _begin(self, row: Row, scoped: bool) -> bool:
+        """Set up the matcher before a row's first token (scoped: before each line's first)."""
+        if scoped:
+            return self._new_line(row)
+        row.started = True
+        g = row.grammar
+        row.matcher = self.backend.matcher(g) if isinstance(g, (Grammar, str)) else None
+        return True
+
+    def _new_line(self, row: Row) -> bool:
+        """Build the grammar of the row's next line; False when the row has no tokens left."""
+        from visprog.planner.backends.local import LINE_TOKENS
+
+        if len(row.tokens) >= self.max_tokens:
+            return False
+        scoped = row.grammar
+        assert isinstance(scoped, ScopedProgram)  # noqa: S101 - only called for scoped rows
+        final = self.max_tokens - len(row.tokens) < LINE_TOKENS  # keep room for the Result line
+        row.matcher = self.backend.matcher(scoped.grammar(row.text, final))
+        row.line, row.started = [], True
+        return True
+
+    def _end_line(self, row: Row) -> None:
+        """Move the line's tokens to the row's text."""
+        row.tokens += row.line
+        row.line = []
+        row.text = str(self.backend.tokenizer.decode(row.tokens, skip_special_tokens=True))
+
+    def _text(self, row: Row) -> str:
+        if isinstance(row.grammar, ScopedProgram):
+            return row.text
+        text = str(self.backend.tokenizer.decode(row.tokens, skip_special_tokens=True))
+        return text if row.grammar is not None else cut_at_stop(text, self.stop)
+
+
+def _output_layer(model: Any) -> tuple[Any, float]:
+    """(output layer, logit soft-cap) of a model whose logits are just that layer's output.
+
+    (None, 0) for other models, which then run their whole forward.
+    """
+    config = model.config
+    if getattr(config, "model_type", None) not in PLAIN_HEADS:
+        return None, 0.0
+    head = model.get_output_embeddings()
+    torch = require("torch", "llm", "the local language model")
+    if not isinstance(head, torch.nn.Linear):
+        return None, 0.0
+    return head, float(getattr(config, "final_logit_softcapping", None) or 0.0)
+
+
+def _pad_slots(tensor: Any, width: int) -> Any:
+    """``tensor`` (1, heads, slots, dim) padded with zeros to ``width`` slots (masked holes)."""
+    torch = require("torch", "llm", "the local language model")
+    extra = width - tensor.shape[2]
+    return tensor if extra == 0 else torch.nn.functional.pad(tensor, (0, 0, 0, extra))
+
+
+def _empty_cache() -> Any:
+    """A cache whose layers keep every slot (no config: no sliding-window cropping)."""
+    transformers = require("transformers", "llm", "the local language model")
+    return transformers.DynamicCache()
+
+
+def _hit_stop(tokenizer: Any, out: list[int], stop: Sequence[str]) -> bool:
+    tail = str(tokenizer.decode(out[-16:], skip_special_tokens=True))
+    return any(s in tail for s in stop)
