@@ -242,11 +242,12 @@ WRITE_QUERIES = [
 ]
 
 
-def write_ratio(n: int, size: int) -> None:
-    """Program writing with the real offline Gemma 3 270M: one at a time vs batched.
+def write_ratio(n: int, size: int, device: str = "cpu", backend: Any = None) -> float:
+    """Program writing for ``n`` GQA queries: one at a time vs batched; returns the ratio.
 
-    Both read the prompt's shared prefix once (warmed before timing); "one at a time" is
-    :func:`visprog.planner.generate_program` per query, "batched" is one
+    The real offline Gemma 3 270M unless ``backend`` is given. Both read the prompt's shared
+    prefix once (warmed before timing); "one at a time" is
+    :func:`visprog.planner.generate_program` per query, "batched" one
     :func:`visprog.planner.generate_programs` call (``size`` programs per batched decode).
     """
     import os
@@ -256,28 +257,40 @@ def write_ratio(n: int, size: int) -> None:
     from visprog.session import ensure_tools
 
     ensure_tools()  # the prompts list the built-in tools
-    backend = shared_backend("default", device="cpu")
+    backend = backend or shared_backend("default", device=device)
     queries = WRITE_QUERIES[:n]
     generate_program(queries[0], backend)  # read the prefix (one-at-a-time cache)
-    generate_programs([Request(queries[0])], backend)  # single request: the same path
+    generate_programs([Request(queries[0]), Request(queries[1])], backend)  # and the batch's
+    _sync(device)
     start = time.perf_counter()
     one = [generate_program(q, backend).program for q in queries]
-    alone = time.perf_counter() - start
-    load_one = os.getloadavg()[0]
+    _sync(device)
+    alone, load_one = time.perf_counter() - start, os.getloadavg()[0]
     start = time.perf_counter()
     got = generate_programs([Request(q) for q in queries], backend, batch_size=size)
+    _sync(device)
     together = time.perf_counter() - start
-    many = [g.program if hasattr(g, "program") else repr(g) for g in got]
+    many = [getattr(g, "program", repr(g)) for g in got]
     print(
-        f"program writing, {len(queries)} GQA queries, Gemma 3 270M on cpu "
-        f"(torch threads {_threads()}): one at a time {alone:.1f} s "
-        f"({alone / len(queries):.2f} s/program, load {load_one:.1f}); batched "
-        f"(batch {size}) {together:.1f} s ({together / len(queries):.2f} s/program, load "
-        f"{os.getloadavg()[0]:.1f}): {alone / together:.2f}x; same programs: {one == many}"
+        f"program writing, {len(queries)} GQA queries, {backend.name} (torch threads "
+        f"{_threads()}): one at a time {alone:.1f} s ({alone / len(queries):.2f} s/program, "
+        f"load {load_one:.1f}); batched (batch {size}) {together:.1f} s "
+        f"({together / len(queries):.2f} s/program, load {os.getloadavg()[0]:.1f}): "
+        f"{alone / together:.2f}x; same programs: {one == many}",
+        flush=True,
     )
     if one != many:
         diff = [q for q, a, b in zip(queries, one, many, strict=True) if a != b]
         print("  differing:", json.dumps(diff[:5]))
+    return alone / together
+
+
+def _sync(device: str) -> None:
+    """Wait for queued GPU work, so timings cover it."""
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize()
 
 
 def _threads() -> int:

@@ -11,6 +11,7 @@ failure does not hide the others. Prints per-step time and peak GPU memory.
     .venv/bin/python scripts/gpu_check.py --device cpu --small   # self-test with tiny models
     .venv/bin/python scripts/gpu_check.py --only Loc,Seg
     .venv/bin/python scripts/gpu_check.py --only batch    # batched vs loop (bench_batch.py)
+    .venv/bin/python scripts/gpu_check.py --only write    # program writing, batched vs alone
 """
 
 from __future__ import annotations
@@ -320,6 +321,31 @@ def batch_ratio(folder: Path, args: Any) -> bool:
     return True
 
 
+def write_check(folder: Path, args: Any) -> bool:
+    """Program writing, batched vs one at a time (benchmarks/bench_batch.py), on this device.
+
+    The real offline Gemma 3 270M when its package is installed (a tiny random Llama with
+    ``--small``).
+    """
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_batch
+
+    from visprog.planner.backends.local import TransformersBackend
+
+    try:
+        backend = None
+        if args.small:
+            from tests.planner.tiny_lm import build_tiny_lm
+
+            lm = build_tiny_lm(folder / "tiny-lm")
+            backend = TransformersBackend.load(str(lm), args.device)
+        bench_batch.write_ratio(8 if args.small else 32, 32, args.device, backend)
+    except Exception as e:  # report and go on, like the tool checks
+        print(f"FAIL write: {type(e).__name__}: {e}", flush=True)
+        return False
+    return True
+
+
 def main() -> int:
     """Run the checks; exit status 1 when any failed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -344,6 +370,8 @@ def main() -> int:
                 failed.append(name)
         if (not wanted or "batch" in wanted) and not batch_ratio(Path(tmp), args):
             failed.append("batch")
+        if (not wanted or "write" in wanted) and not write_check(Path(tmp), args):
+            failed.append("write")
     print(f"done in {time.perf_counter() - start:.0f} s; failed: {', '.join(failed) or 'none'}")
     return 1 if failed else 0
 

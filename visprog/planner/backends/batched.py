@@ -25,7 +25,8 @@ attention sums). Sampling draws from the same distributions, but not the same ra
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -193,33 +194,45 @@ class BatchDecoder:
         return out
 
     def _prefill(self, prefix: str, rests: list[list[int]]) -> Any:
-        """Each row's prompt read alone (no padding wasted), then the rows' caches merged.
+        """Each row's prompt read without padding, then the rows' caches merged.
 
-        Returns every row's next-token logits (numpy, rows x vocabulary).
+        Rows are read in sorted order, each from the cache of the one before as far as their
+        tokens agree: prompts that repeat the same closest examples after the shared prefix
+        read those tokens once. Returns every row's next-token logits (rows x vocabulary).
         """
         torch = self.torch
         base = self._prefix_cache(prefix) if prefix else None
         start = base.get_seq_length() if base is not None else 0
-        caches, logits = [], []
-        for ids in rests:
-            cache = copy.deepcopy(base) if base is not None else _empty_cache()
-            tensor = torch.tensor([ids], dtype=torch.long, device=self.device)
+        caches: list[Any] = [None] * len(rests)
+        logits: list[Any] = [None] * len(rests)
+        before: list[int] = []
+        cache: Any = base
+        for i in sorted(range(len(rests)), key=lambda k: rests[k]):
+            ids = rests[i]
+            shared = min(_common(before, ids), len(ids) - 1)  # at least one token read
+            held = start + shared
+            cache = _view(cache, held) if cache is not None and held else _empty_cache()
+            tensor = torch.tensor([ids[shared:]], dtype=torch.long, device=self.device)
             out = self._model(input_ids=tensor, cache=cache)
-            logits.append(out.logits[0, -1].float().cpu().numpy())
-            cache = getattr(out, self.backend._cache_kw_name())
-            self._crop_row(cache, start + len(ids))
-            caches.append(cache)
+            logits[i] = out.logits[0, -1].float().cpu().numpy()
+            caches[i] = self._crop_row(_view(cache, None), start + len(ids))
+            before = ids
         self._merge(caches, [start + len(r) for r in rests])
         return np.stack(logits)
 
-    def _crop_row(self, cache: Any, length: int) -> None:
-        """Keep only the last ``window - 1`` slots of one row's sliding layers (no holes yet)."""
+    def _crop_row(self, cache: Any, length: int) -> Any:
+        """Keep only the last ``window - 1`` slots of one row's sliding layers (no holes yet).
+
+        Copied, so the row's uncropped cache (which the next row may read from) is freed.
+        """
         for slots in self.slots.values():
             if slots.window:
                 keep = max(0, length - slots.window + 1)
                 for i in slots.layers:
                     layer = cache.layers[i]
-                    layer.keys, layer.values = layer.keys[:, :, keep:], layer.values[:, :, keep:]
+                    layer.keys = layer.keys[:, :, keep:].clone()
+                    layer.values = layer.values[:, :, keep:].clone()
+        return cache
 
     def _merge(self, caches: list[Any], lengths: list[int]) -> None:
         """One cache for all rows: each row's slots, padded at the end with holes."""
@@ -294,6 +307,17 @@ class BatchDecoder:
             "position_ids": new_pos,
             self.backend._cache_kw_name(): self.cache,
         }
+        with self._attention():
+            return self._run(kwargs, wants)
+
+    def _attention(self) -> Any:
+        """Grouped attention for models known to call the attention interface plainly."""
+        config = self.backend.model.config
+        plain = self.head is not None and config._attn_implementation == "sdpa"
+        return grouped_attention(self.backend.model) if plain else nullcontext()
+
+    def _run(self, kwargs: dict[str, Any], wants: list[Any]) -> list[Any]:
+        """The forward itself: the whole model, or the decoder and the output layer's rows."""
         if self.head is None:
             res = self.backend.model(use_cache=True, **self.backend._keep(), **kwargs)
             logits = res.logits[:, -1].float().cpu().numpy()
@@ -460,6 +484,61 @@ class BatchDecoder:
         return text if row.grammar is not None else cut_at_stop(text, self.stop)
 
 
+GROUPED = "visprog_grouped_sdpa"
+
+
+def grouped_sdpa(
+    module: Any,
+    query: Any,
+    key: Any,
+    value: Any,
+    attention_mask: Any,
+    dropout: float = 0.0,
+    scaling: float | None = None,
+    **kwargs: Any,
+) -> tuple[Any, None]:
+    """Scaled dot-product attention that shares each key/value head with its query heads.
+
+    transformers' SDPA path copies every key/value head once per query head when a mask is
+    given (``repeat_kv``): for Gemma 3 270M (4 query heads, 1 key/value head) that is four
+    copies of a batch's whole cache per layer and step. Here the query heads of a group
+    become extra query rows of their key/value head instead, the same dot products without
+    the copies.
+    """
+    torch = require("torch", "llm", "the local language model")
+    b, heads, q, d = query.shape
+    kv = key.shape[1]
+    group = heads // kv
+    rows = query.reshape(b, kv, group * q, d)  # heads j*group.. share key/value head j
+    mask = attention_mask
+    if mask is not None:
+        mask = mask[:, :, None].expand(b, mask.shape[1], group, q, mask.shape[-1])
+        mask = mask.reshape(b, mask.shape[1], group * q, -1)
+    out = torch.nn.functional.scaled_dot_product_attention(
+        rows, key, value, attn_mask=mask, dropout_p=dropout, scale=scaling
+    )
+    return out.reshape(b, heads, q, d).transpose(1, 2).contiguous(), None
+
+
+@contextmanager
+def grouped_attention(model: Any) -> Iterator[None]:
+    """Run ``model``'s attention layers with :func:`grouped_sdpa` for the duration.
+
+    Only inside the batched decode, whose masks are prepared here (transformers builds no
+    mask for this implementation).
+    """
+    transformers = require("transformers", "llm", "the local language model")
+    if GROUPED not in transformers.AttentionInterface._global_mapping:
+        transformers.AttentionInterface.register(GROUPED, grouped_sdpa)
+    config = model.config
+    before = config._attn_implementation
+    config._attn_implementation = GROUPED
+    try:
+        yield
+    finally:
+        config._attn_implementation = before
+
+
 def _output_layer(model: Any) -> tuple[Any, float]:
     """(output layer, logit soft-cap) of a model whose logits are just that layer's output.
 
@@ -473,6 +552,28 @@ def _output_layer(model: Any) -> tuple[Any, float]:
     if not isinstance(head, torch.nn.Linear):
         return None, 0.0
     return head, float(getattr(config, "final_logit_softcapping", None) or 0.0)
+
+
+def _common(a: Sequence[int], b: Sequence[int]) -> int:
+    """Length of the common start of two token lists."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _view(cache: Any, length: int | None) -> Any:
+    """A cache of the first ``length`` slots of ``cache`` (all when None), sharing its tensors.
+
+    Forwards add to a cache by concatenation (new tensors), so the original stays as it was.
+    """
+    out = copy.copy(cache)
+    out.layers = [copy.copy(layer) for layer in cache.layers]
+    for layer in out.layers:
+        layer.keys, layer.values = layer.keys[:, :, :length], layer.values[:, :, :length]
+    return out
 
 
 def _pad_slots(tensor: Any, width: int) -> Any:

