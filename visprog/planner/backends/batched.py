@@ -6,15 +6,18 @@ complete_batch>` puts here. Every sequence (a *row*) keeps its own grammar match
 one-at-a-time decoder does; only the model's forward passes are shared:
 
 * the prompt's shared prefix is read once (its key/value cache kept per prefix text) and
-  repeated over the rows;
+  repeated over the rows; each row's own rest of the prompt is read without padding, rows in
+  sorted order, each from the previous row's cache as far as their tokens agree;
 * at each step every live row feeds its next tokens (one sampled token plus the tokens its
-  grammar forces); feeds of different lengths are padded on the left, so the last position
-  holds every row's next-token logits;
+  grammar forces, at most :data:`FEED_WIDTH`); feeds of different lengths are padded on the
+  left, so the last position holds every row's next-token logits;
 * padding leaves holes in the shared cache. An explicit attention mask, built from each slot's
   *real* position, hides them: a key is seen when it is a real token, not after the query, and,
-  for sliding-window layers (Gemma 3), within the window counted in real positions. The cache
-  keeps every slot (no sliding-window cropping, which counts slots, not positions), and
-  position ids are the real positions, so each row attends to exactly what it would alone;
+  for sliding-window layers (Gemma 3), within the window counted in real positions (those
+  layers drop the leading slots no row can still see). Position ids are the real positions,
+  so each row attends to exactly what it would alone;
+* only the output-layer rows that a row's grammar allows next are computed, and attention
+  shares each key/value head with its query heads (:func:`grouped_sdpa`);
 * a row that finishes (its ``Result`` line, its grammar's end, a stop string, the token limit)
   leaves the batch, and its cache rows are dropped.
 
