@@ -128,7 +128,9 @@ class Session:
         models: ModelManager | None = None,
     ) -> None:
         ensure_tools()
-        self.settings: dict[str, Any] = validate_settings(load_settings(config, settings, environ))
+        self.settings: dict[str, Any] = validate_settings(
+            load_settings(config, settings, environ, log)
+        )
         self.device = validate_device(device)
         self.registry = registry or REGISTRY
         self.max_steps = max_steps
