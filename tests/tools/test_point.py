@@ -13,7 +13,6 @@ from visprog.models import ModelManager
 from visprog.tools import point as P
 from visprog.values import Image, Points
 
-
 # The documented forms. Molmo 2: the model card of allenai/Molmo2-8B (huggingface.co/allenai/
 # Molmo2-8B, "Multi-Image Point QA", "Pointing Video QA", "Tracking Video QA": coords groups split
 # by tab : , or ;, each an image index or timestamp then "id x y" with x, y per mille, the tag
