@@ -154,3 +154,24 @@ def test_offline_missing_model_fails_fast(monkeypatch: pytest.MonkeyPatch, rgb: 
     error = info.value.error
     assert isinstance(error, ModelUnavailableError)
     assert "no-such-org/no-such-detector" in str(error) and "model.loc" in str(error)
+
+
+def test_a_long_running_session_that_changes_models_dtype_gets_a_new_detector(
+    owlv2_dir: str, rgb: Image
+) -> None:
+    """The real OWLv2 through Session.run: same dtype, one load; a new models.dtype, a new model."""
+    settings = {"model.loc": owlv2_dir, "loc.threshold": 0.0, "models.dtype": "float32"}
+    session = visprog.Session(settings, device="cpu", environ={}, log=lambda message: None)
+    program = "B = Loc(image=IMAGE, object='dog')\nR = Result(var=B)"
+    first = session.run(program, rgb).result
+    session.run(program, rgb)
+    assert session.models.loaded() == [f"loc:{owlv2_dir}:float32@cpu"]
+    session.update({"models.dtype": "bfloat16"})
+    second = session.run(program, rgb)
+    assert session.models.loaded() == [f"loc:{owlv2_dir}:float32@cpu",
+                                       f"loc:{owlv2_dir}:bfloat16@cpu"]  # fmt: skip
+    _, model = session.models.get(f"loc:{owlv2_dir}:bfloat16", "cpu", lambda d: pytest.fail())
+    _, old = session.models.get(f"loc:{owlv2_dir}:float32", "cpu", lambda d: pytest.fail())
+    assert str(model.dtype) == "torch.bfloat16" and str(old.dtype) == "torch.float32"
+    assert len(first) > 0 and len(second.result) > 0
+    assert second.steps[0].models == [f"owlv2 {owlv2_dir} on cpu"]
