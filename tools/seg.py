@@ -19,7 +19,6 @@ path); otherwise the config is guessed from the file name.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 from visprog.context import Context
 from visprog.errors import ModelUnavailableError, ToolArgumentError, ToolExecutionError
 from visprog.geometry import clip_boxes, mask_boxes
+from visprog.images import image_key
 from visprog.masks import BoxMasks
 from visprog.models import hub_file, inference_mode, require
 from visprog.options import declare_model, option
@@ -182,12 +182,6 @@ def autocast(device: str) -> Any:
     import torch
 
     return torch.autocast("cuda", dtype=torch.bfloat16)
-
-
-def image_key(image: Image) -> str:
-    """A key that identifies an image's pixels and frame (for the embedding cache)."""
-    digest = hashlib.blake2b(image.pixels.tobytes(), digest_size=16).hexdigest()
-    return f"{image.source}@{image.offset}:{image.width}x{image.height}:{digest}"
 
 
 def predictor_for(image: Image, model: Any, model_key: str, ctx: Context, device: str) -> Any:
