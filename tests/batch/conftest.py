@@ -73,12 +73,24 @@ class FakeWriter:
     def __init__(self, programs: dict[str, str]) -> None:
         self.programs = programs
         self.asked: list[str] = []
+        self.batches: list[int] = []  # how many queries each write_programs call asked
 
     def __call__(self, query: str, names: tuple[str, ...], task: str | None) -> Any:
         self.asked.append(query)
         if query not in self.programs:
             raise GenerationError(f"no program for {query!r}")
         return _Generation(self.programs[query], query)
+
+    def many(self, keys: list[tuple[str, tuple[str, ...], str | None]]) -> list[Any]:
+        """``Engine.write_programs``: one generation or error per (query, names, task)."""
+        self.batches.append(len(keys))
+        out: list[Any] = []
+        for key in keys:
+            try:
+                out.append(self(*key))
+            except GenerationError as e:
+                out.append(e)
+        return out
 
 
 class _Generation:

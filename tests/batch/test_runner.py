@@ -40,7 +40,7 @@ def item(id: str, image: Path, **fields: object) -> Item:
 def engine(registry: Registry, share: bool = True, writer: FakeWriter | None = None) -> Engine:
     e = Engine(EngineOptions(device="cpu", share=share, program_cache=False), registry=registry)
     if writer is not None:
-        e.write_program = writer  # type: ignore[method-assign]
+        e.write_programs = writer.many  # type: ignore[method-assign]
     return e
 
 
@@ -120,6 +120,7 @@ def test_every_failure_is_recorded_and_the_batch_goes_on(
     assert out["missing"].error is not None and out["missing"].error["type"] == "ImageLoadError"
     assert out["query"].program == BRIGHT and out["no-program"].program is None
     assert writer.asked == ["how bright?", "what?", "unchecked?"]  # each distinct query once
+    assert writer.batches == [3]  # all together, before any item runs
 
 
 def test_programs_are_written_once_per_distinct_query(registry: Registry, pictures: Path) -> None:
