@@ -3,8 +3,9 @@
 The scheduler (see ``docs/batch.md`` for why this one):
 
 1. Programs first: every distinct (query, inputs, task) is written once, before any item runs,
-   so the program-writing model is loaded and used in one stretch (and the program cache
-   answers repeats across runs).
+   all together (:meth:`Session.write_programs`: a local model decodes up to ``batch.programs``
+   of them in one forward per step), so the program-writing model is loaded and used in one
+   stretch (and the program cache answers repeats across runs).
 2. Items grouped by their images: items about the same picture run one after another, so the
    step memo (:mod:`visprog.batch.share`) finds their shared steps while they are still in its
    bounded memory.
