@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol, TypeGuard, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard, runtime_checkable
 
 from visprog.planner.grammar import Grammar
 
@@ -100,3 +100,18 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> str:
         if i >= 0:
             cut = min(cut, i)
     return text[:cut]
+
+
+def eos_ids(tokenizer: Any, model: Any) -> set[int]:
+    """The token ids that end a generation (the tokenizer's and the generation config's)."""
+    ids = {tokenizer.eos_token_id}
+    gen = getattr(model, "generation_config", None)
+    extra = getattr(gen, "eos_token_id", None)
+    ids |= set(extra) if isinstance(extra, list) else {extra}
+    return {int(i) for i in ids if i is not None}
+
+
+def hit_stop(tokenizer: Any, out: list[int], stop: Sequence[str]) -> bool:
+    """Whether the decoded end of ``out`` contains a stop string."""
+    tail = str(tokenizer.decode(out[-16:], skip_special_tokens=True))
+    return any(s in tail for s in stop)

@@ -1,7 +1,7 @@
 """Writing several programs at once with a local causal LM: one forward per step for all of them.
 
 :meth:`TransformersBackend.complete_batch <visprog.planner.backends.local.TransformersBackend.
-complete_batch>` puts here. Every sequence (a *row*) keeps its own grammar matcher and, under a
+complete_batch>` is built on this. Every sequence (a *row*) keeps its own grammar matcher and, under a
 :class:`~visprog.planner.scope.ScopedProgram`, its own per-statement grammar, exactly as the
 one-at-a-time decoder does; only the model's forward passes are shared:
 
@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from visprog.models import require
-from visprog.planner.backends.base import cut_at_stop
+from visprog.planner.backends.base import cut_at_stop, eos_ids, hit_stop
 from visprog.planner.constrained import GrammarMatcher
 from visprog.planner.grammar import Grammar
 from visprog.planner.scope import RESULT_LINE, ScopedProgram
@@ -127,14 +127,12 @@ class BatchDecoder:
         stop: Sequence[str],
         temperature: float,
     ) -> None:
-        from visprog.planner.backends.local import _eos_ids
-
         self.backend = backend
         self.torch = require("torch", "llm", "the local language model")
         self.max_tokens = max_tokens
         self.stop = tuple(stop)
         self.temperature = temperature
-        self.eos = _eos_ids(backend.tokenizer, backend.model)
+        self.eos = eos_ids(backend.tokenizer, backend.model)
         self.device = next(backend.model.parameters()).device
         self.dtype = next(backend.model.parameters()).dtype
         config = backend.model.config
@@ -423,7 +421,7 @@ class BatchDecoder:
         feed = [token]
         matcher = row.matcher
         if matcher is None:
-            hit = self.stop and _hit_stop(self.backend.tokenizer, out, self.stop)
+            hit = self.stop and hit_stop(self.backend.tokenizer, out, self.stop)
             return None if hit else feed
         matcher.consume(token)
         if not matcher.done():
@@ -590,8 +588,3 @@ def _empty_cache() -> Any:
     """A cache whose layers keep every slot (no config: no sliding-window cropping)."""
     transformers = require("transformers", "llm", "the local language model")
     return transformers.DynamicCache()
-
-
-def _hit_stop(tokenizer: Any, out: list[int], stop: Sequence[str]) -> bool:
-    tail = str(tokenizer.decode(out[-16:], skip_special_tokens=True))
-    return any(s in tail for s in stop)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from visprog.models import hub_load, inference_mode, require, resolve_device, torch_dtype
-from visprog.planner.backends.base import Progress, cut_at_stop
+from visprog.planner.backends.base import Progress, cut_at_stop, eos_ids, hit_stop
 from visprog.planner.backends.batched import BatchDecoder, batchable
 from visprog.planner.constrained import GrammarMatcher, ll_tokenizer
 from visprog.planner.grammar import Grammar
@@ -268,7 +268,7 @@ class TransformersBackend:
         the logits and cache after the last of them; else the ones before it.
         """
         out: list[int] = []
-        eos = _eos_ids(self.tokenizer, self.model)
+        eos = eos_ids(self.tokenizer, self.model)
         while len(out) < max_tokens:
             token = self._pick(logits, matcher, temperature)
             if token in eos or token < 0:
@@ -287,7 +287,7 @@ class TransformersBackend:
                     if feed_last:
                         logits, past = self._forward(feed, past)
                     break
-            elif stop and _hit_stop(self.tokenizer, out, stop):
+            elif stop and hit_stop(self.tokenizer, out, stop):
                 break
             logits, past = self._forward(feed, past)
         return out, logits, past
@@ -305,16 +305,3 @@ class TransformersBackend:
         p = np.exp(z)
         p /= p.sum()
         return int(self._rng.choice(len(p), p=p))
-
-
-def _eos_ids(tokenizer: Any, model: Any) -> set[int]:
-    ids = {tokenizer.eos_token_id}
-    gen = getattr(model, "generation_config", None)
-    extra = getattr(gen, "eos_token_id", None)
-    ids |= set(extra) if isinstance(extra, list) else {extra}
-    return {int(i) for i in ids if i is not None}
-
-
-def _hit_stop(tokenizer: Any, out: list[int], stop: Sequence[str]) -> bool:
-    tail = str(tokenizer.decode(out[-16:], skip_special_tokens=True))
-    return any(s in tail for s in stop)
