@@ -234,3 +234,19 @@ def test_real_gemma_batched_equals_one_at_a_time() -> None:
         prompts, grammars=grammars, max_tokens=400, prefix_len=lens
     )
     assert together == alone
+
+
+def test_session_write_programs_takes_query_text_and_keeps_failures_apart() -> None:
+    backend = Scripted([[GOOD, BAD], [BAD]])
+    session = Session(device="cpu", services={"llm": backend}, environ={})
+    first, second = session.write_programs(["How many dogs?", "How many cats?"], attempts=2)
+    assert first.program == GOOD + "\n" and first.inputs == ("IMAGE",)  # type: ignore[union-attr]
+    assert isinstance(second, GenerationError)
+
+
+@pytest.mark.parametrize("value", [0, 2000, "many"])
+def test_batch_programs_setting_is_checked(value: object) -> None:
+    from visprog.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="batch.programs"):
+        Session({"batch.programs": value}, device="cpu", environ={})
