@@ -234,3 +234,78 @@ def test_batch_runner_batched_equals_per_item(
             for on, r in ((True, a), (False, b))
         ]
         assert_close(timeless(traces[0]), timeless(traces[1]))
+
+
+CLIP_PROGRAM = """BOX0 = Loc(image=IMAGE, object='{half}')
+BOX1 = Loc(image=IMAGE, object='LEFT')
+{step}
+FINAL_RESULT = Result(var=OBJ)
+"""
+CLIP_STEPS = [
+    "OBJ = Classify(image=IMAGE, object=BOX0, categories=['cat', 'dog'])",
+    "OBJ = Classify(image=IMAGE, object=BOX0, categories='bird, dog, cat')",
+    "OBJ = Select(image=IMAGE, object=BOX0, query='the sky')",
+    "OBJ = Classify(image=IMAGE, object=BOX1, categories=['a tree'])",
+]
+
+
+def test_batch_runner_clip_batched_equals_per_item(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Select and Classify in a batch: one crop pass per round, the answers of a plain run."""
+    import PIL.Image
+
+    import visprog.tools.clip as clip
+
+    from .fixtures_hf import save_tiny_clip
+
+    passes: list[int] = []
+    embed = clip._embed_images
+
+    def counted(bundle: Any, images: Any) -> Any:
+        passes.append(len(images))
+        return embed(bundle, images)
+
+    monkeypatch.setattr(clip, "_embed_images", counted)
+    clip_dir = save_tiny_clip(tmp_path / "clip")
+    paths = []
+    for n, image in enumerate(pictures()[:2]):
+        paths.append(tmp_path / f"c{n}.png")
+        PIL.Image.fromarray(image.pixels).save(paths[-1])
+    items = [
+        Item(
+            id=f"c{n}",
+            images={"IMAGE": paths[n % 2]},
+            program=CLIP_PROGRAM.format(half="TOP" if n < 4 else "BOTTOM", step=step),
+        )
+        for n, step in enumerate(CLIP_STEPS * 2)
+    ]
+    settings = {"model.clip": clip_dir, "batch.size": 8}
+    runs = {}
+    for batched in (True, False):
+        passes.clear()
+        options = EngineOptions(device="cpu", settings=settings, batched_forward=batched)
+        runs[batched] = list(run_batch(items, Engine(options)))
+        if batched:
+            # One group of 8: Classify and Select each take one crop pass for the round (Select
+            # batches apart from Classify); a crop asked about twice is embedded once.
+            assert len(passes) == 2, passes
+        else:
+            # Every call embeds its own crops, but c3 and c7 are the same step (BOX1 of the same
+            # picture, the same categories): the memo runs it once.
+            assert len(passes) == 7, passes
+    fast, slow = runs[True], runs[False]
+    assert all(r.ok for r in fast), [r.error for r in fast]
+    assert [r.answer for r in fast] == [r.answer for r in slow] or all(
+        _same_objects(a.answer, b.answer) for a, b in zip(fast, slow, strict=True)
+    )
+
+
+def _same_objects(a: Any, b: Any) -> bool:
+    """Equal boxes and labels; scores to float rounding (a batched forward rounds differently)."""
+    if not (isinstance(a, dict) and isinstance(b, dict)):
+        return bool(a == b)
+    same = {k: v for k, v in a.items() if k != "scores"} == {
+        k: v for k, v in b.items() if k != "scores"
+    }
+    return same and np.allclose(a.get("scores", []), b.get("scores", []), rtol=1e-4, atol=1e-6)
