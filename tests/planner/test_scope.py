@@ -248,18 +248,24 @@ ANSWER2 = Eval(expr="'yes' if {ANSWER0} > {ANSWER1} else 'no'")
 FINAL_RESULT = Result(var=ANSWER2)"""
     sp = scoped("count", query)
     assert admits(tiny, sp, good)
-    assert admits(tiny, sp, good.replace("{ANSWER1}", "{ANSWER0} - 1"))  # not bare: allowed
+    assert admits(tiny, sp, good.replace("{ANSWER1} else", "{ANSWER1} - 1 else"))
+    # the other side never names the bare variable at all ("{A} > {A} - 1" evaded a bare rule)
+    assert not admits(tiny, sp, good.replace("{ANSWER1} else", "{ANSWER0} - 1 else"))
+    assert not admits(tiny, sp, good.replace("{ANSWER1} else", "{ANSWER1} - {ANSWER0} else"))
     assert admits(tiny, sp, good.replace("{ANSWER0} > {ANSWER1}", "2 > {ANSWER1}"))
     assert not admits(tiny, sp, good.replace("{ANSWER1} else", "{ANSWER0} else"))
     assert not admits(tiny, sp, good.replace("{ANSWER0} >", "{ANSWER1} >"))
 
 
 def test_a_replace_prompt_names_the_new_thing(tiny: TransformersBackend) -> None:
-    query = "Swap the dog for a lion"  # "for" is no marker: any query word
+    query = "Make the dog a lion"  # no marker: any query word
     program = """OBJ0 = Seg(image=IMAGE, query='dog')
 IMAGE0 = Replace(image=IMAGE, object=OBJ0, prompt='a lion')
 FINAL_RESULT = Result(var=IMAGE0)"""
     assert admits(tiny, scoped("edit", query), program.replace("'a lion'", "'a dog'"))
+    assert not admits(
+        tiny, scoped("edit", "Swap the dog for a lion"), program.replace("'a lion'", "'a dog'")
+    )
     query = "Replace the dog with a lion"
     assert admits(tiny, scoped("edit", query), program)
     assert not admits(tiny, scoped("edit", query), program.replace("'a lion'", "'a dog'"))
@@ -272,8 +278,20 @@ def test_replacement_words() -> None:
     assert "sunset" in replacement_words("Turn the sky into a sunset")
     assert "sky" not in replacement_words("Turn the sky into a sunset")
     assert "blue" in replacement_words("Change the colour of the car to blue")
-    assert "car" not in replacement_words("Change the colour of the car to blue")
+    # a new colour alone may take the query's other words ("blue car")
+    assert "car" in replacement_words("Change the colour of the car to blue")
+    assert "horse" not in replacement_words("Replace the horse with a zebra")
     assert replacement_words("Blur the faces of the children") == ()
+
+
+def test_a_replace_prompt_of_several_words_is_exactly_them(tiny: TransformersBackend) -> None:
+    query = "Turn the white horse into a brown horse"
+    program = """BOX0 = Loc(image=IMAGE, object='horse')
+OBJ0 = Seg(image=IMAGE, object=BOX0)
+IMAGE0 = Replace(image=IMAGE, object=OBJ0, prompt='a brown horse')
+FINAL_RESULT = Result(var=IMAGE0)"""
+    assert admits(tiny, scoped("edit", query), program)
+    assert not admits(tiny, scoped("edit", query), program.replace("a brown horse", "a horse"))
 
 
 def test_faces_are_found_by_facedet(tiny: TransformersBackend) -> None:

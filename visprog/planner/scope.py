@@ -21,18 +21,27 @@ Every program written this way parses and passes :func:`visprog.checker.check`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from visprog import values as V
 from visprog.planner.grammar import Grammar, _allowed_specs, _chain, lit
 from visprog.planner.vocab import QUESTION_WORDS, Vocabulary
-from visprog.program import Program
+from visprog.program import Argument, ListValue, Literal, Program, Ref
 from visprog.registry import REGISTRY, Param, Registry, ToolSpec
 from visprog.syntax import parse
 
 RESULT_LINE = "FINAL_RESULT = Result(var="
 HALVES = ("LEFT", "RIGHT", "TOP", "BOTTOM")
+RELATION_CROPS = frozenset(
+    {"CropLeftOf", "CropRightOf", "CropAbove", "CropBelow", "CropFrontOf", "CropBehind"}
+)
+# While the Result line waits for a step, after this many statements only that step is offered
+# (when it can be called): the small model filled the statement limit with other lines.
+PATIENCE = 5
+_FINDS = frozenset({V.OBJECTS})
+_COUNTABLE = frozenset({V.OBJECTS, V.POINTS})
 _SCALARS = frozenset({V.NUMBER, V.TEXT, V.BOOL, V.ANY})
 _REF_TYPES = frozenset({V.IMAGE, V.OBJECTS, V.POINTS, V.ANY, V.TEXT_LIST, V.NUMBER, V.BOOL})
 # Text arguments written from the query's words, and how many words each may take.
@@ -56,12 +65,27 @@ EVAL_LITERAL = r"/'[^'\"\\\x00-\x1f\x7f]{1,40}'/"
 
 @dataclass
 class Scope:
-    """What the lines so far define: variable -> type tags, in definition order."""
+    """What the lines so far define: variable -> type tags, in definition order.
+
+    Attributes:
+        types: Variable -> type tags (inputs first).
+        statements: How many statements.
+        steps: Canonical names of the steps called.
+        calls: Step name as written -> how many calls.
+        deps: Variable -> every variable it was computed from (transitively).
+        made_by: Variable -> the canonical step that defined it.
+        counted: Variables some ``Count`` counted.
+        objects: ``(image, object)`` of each ``Loc`` and ``Point`` call.
+    """
 
     types: dict[str, frozenset[str]] = field(default_factory=dict)
     statements: int = 0
     steps: set[str] = field(default_factory=set)
     calls: dict[str, int] = field(default_factory=dict)
+    deps: dict[str, set[str]] = field(default_factory=dict)
+    made_by: dict[str, str] = field(default_factory=dict)
+    counted: set[str] = field(default_factory=set)
+    objects: set[tuple[str, str]] = field(default_factory=set)
 
     @classmethod
     def of(cls, inputs: Iterable[str], program: Program, registry: Registry) -> Scope:
@@ -69,10 +93,21 @@ class Scope:
         scope = cls({name: frozenset({V.IMAGE}) for name in inputs})
         for st in program.statements:
             spec = registry.get(st.step)
+            name = spec.name if spec else st.step
             scope.types[st.target] = spec.returns if spec else frozenset({V.ANY})
             scope.statements += 1
-            scope.steps.add(spec.name if spec else st.step)
+            scope.steps.add(name)
             scope.calls[st.step] = scope.calls.get(st.step, 0) + 1
+            scope.made_by[st.target] = name
+            refs = _refs(st.args)
+            scope.deps[st.target] = refs.union(*(scope.deps.get(r, set()) for r in refs))
+            if name == "Count":
+                scope.counted |= refs
+            if name in ("Loc", "Point"):
+                args = {a.name: a.value for a in st.args}
+                image, obj = args.get("image"), args.get("object")
+                if isinstance(image, Ref) and isinstance(obj, Literal):
+                    scope.objects.add((image.name, str(obj.value)))
         return scope
 
     def names(self, accepted: frozenset[str]) -> list[str]:
@@ -119,6 +154,8 @@ class ScopedProgram:
         offered = {s.name for s in self.specs}
         self.counts_needed = counts if "Count" in offered else 0
         self.required = [r for r in vocabulary.required if r in offered]
+        # Only the relations the query states: "behind the truck" got a CropBelow.
+        self.unstated = RELATION_CROPS - set(vocabulary.relations)
         self.vocabulary = vocabulary
         self.max_statements = max_statements
 
@@ -138,16 +175,78 @@ class ScopedProgram:
         lines: list[list[str]] = []
         room = scope.statements < self.max_statements and not (final and defined)
         calls = self._calls(g, scope) if room else []
-        if calls:
-            g.lexemes["NEWTARGET"] = _new_target(scope.types)
-            g.add("call", *[[c] for c in calls])
-            lines.append(["NEWTARGET", lit(" = "), "call", lit("\n")])
-        if defined and (final or self._required_done(scope)):
-            g.add("defined", *[[lit(n)] for n in defined])
+        by_prefix: dict[str, list[str]] = {}
+        for rule, spec in calls:
+            for prefix in target_prefixes(spec):
+                by_prefix.setdefault(prefix, []).append(rule)
+        for prefix, rules in by_prefix.items():
+            g.add(f"t{prefix.lower()}", *[[r] for r in rules])
+            target = f"{prefix}{_next_index(scope.types, prefix)} = "
+            lines.append([lit(target), f"t{prefix.lower()}", lit("\n")])
+        results = defined if final else self._results(scope, defined)
+        if results and (final or self._required_done(scope)):
+            g.add("defined", *[[lit(n)] for n in results])
             lines.append([lit(RESULT_LINE), "defined", lit(")")])
         if not lines:  # nothing callable and nothing defined: only possible with no inputs
             lines.append([lit(f"{RESULT_LINE}{self.inputs[0]})")] if self.inputs else [lit("")])
         return Grammar({"line": lines, **g.rules}, g.lexemes)
+
+    def _results(self, scope: Scope, defined: list[str]) -> list[str]:
+        """Variables the Result line may name.
+
+        With a stated relation, those computed from every relation's crop (not the crop
+        itself): a relation is not computed and then ignored.
+        """
+        crops = self._relations()
+        if not crops:
+            return defined
+        return [
+            n
+            for n in defined
+            if scope.made_by.get(n) not in RELATION_CROPS
+            and all(any(scope.made_by.get(d) == c for d in scope.deps.get(n, ())) for c in crops)
+        ]
+
+    def _goals(self, scope: Scope) -> list[str]:
+        """The steps the Result line still waits for (relation crops, counts, required)."""
+        goals = [r for r in self._relations() if r not in scope.steps]
+        if scope.calls.get("Count", 0) < self.counts_needed:
+            goals.append("Count")
+        return goals + [r for r in self.required if r not in scope.steps]
+
+    def _progress(self, scope: Scope) -> set[str] | None:
+        """While the Result line waits: the steps that lead to what it waits for (None: any).
+
+        A relation's crop and an Emoji need found objects; a Count needs objects or points; an
+        Eval needs a count. So only the waited-for steps and the steps that find what they
+        take are offered; after :data:`PATIENCE` statements, only a waited-for step that can
+        be called now (else the finders).
+        """
+        goals = self._goals(scope)
+        if not goals:
+            return None
+        want = _COUNTABLE if {"Count", "Eval"} & set(goals) else _FINDS
+        finders = {s.name for s in self.specs if s.returns & want and s.name != "Count"}
+        if "Eval" in goals:
+            finders.add("Count")
+        callable_now = {g for g in goals if self._can_call(g, scope)}
+        if scope.statements >= PATIENCE and callable_now:
+            return callable_now
+        return set(goals) | finders
+
+    def _can_call(self, step: str, scope: Scope) -> bool:
+        if step == "Count":
+            return bool(self._countable(scope))
+        if step == "Eval":
+            return bool(scope.names(frozenset({V.NUMBER})))
+        return bool(scope.names(_FINDS))
+
+    def _countable(self, scope: Scope) -> list[str]:
+        """What a Count may count: while counts are missing, only what was not counted yet."""
+        names = scope.names(_COUNTABLE)
+        if scope.calls.get("Count", 0) < self.counts_needed:
+            names = [n for n in names if n not in scope.counted]
+        return names
 
     def _relations(self) -> list[str]:
         """The query's relation crops that this task offers."""
@@ -166,24 +265,25 @@ class ScopedProgram:
             and all(r in scope.steps for r in self.required)
         )
 
-    def _calls(self, g: Grammar, scope: Scope) -> list[str]:
-        """Add one rule per step callable now; their names.
+    def _calls(self, g: Grammar, scope: Scope) -> list[tuple[str, ToolSpec]]:
+        """Add one rule per step callable now; their names and specs.
 
         While a relation the query states ("under the table") has no crop yet, the plain
         ``Crop`` is not offered: the relation is not dropped for a crop to the object itself.
         While counts the query needs are missing, ``Eval`` is not offered.
         """
         out = []
-        skip = set() if self._relations_done(scope) else {"Crop"}
+        skip = set(self.unstated) | (set() if self._relations_done(scope) else {"Crop"})
         if scope.calls.get("Count", 0) < self.counts_needed:
             skip.add("Eval")  # count everything first: Eval would only compare a count with itself
+        progress = self._progress(scope)
         for i, spec in enumerate(self.specs):
-            if spec.name in skip:
+            if spec.name in skip or (progress is not None and spec.name not in progress):
                 continue
             items = self._call_items(g, spec, i, scope)
             if items is not None:
                 g.add(f"c{i}", items)
-                out.append(f"c{i}")
+                out.append((f"c{i}", spec))
         return out
 
     def _call_items(self, g: Grammar, spec: ToolSpec, i: int, scope: Scope) -> list[str] | None:
@@ -212,7 +312,10 @@ class ScopedProgram:
             return [[_expression(g, scalars, self.vocabulary.logic)]] if scalars else []
         if (spec.name, p.name) == ("Classify", "categories") and self.vocabulary.categories:
             return self._text(g, spec, p)
-        alts: list[list[str]] = [[lit(n)] for n in scope.names(p.types & _REF_TYPES)]
+        names = scope.names(p.types & _REF_TYPES)
+        if (spec.name, p.name) == ("Count", "box"):
+            names = self._countable(scope)
+        alts: list[list[str]] = [[lit(n)] for n in names]
         if V.TEXT in p.types or V.TEXT_LIST in p.types:
             alts += self._text(g, spec, p, anchored=not self._relations_done(scope))
         if V.NUMBER in p.types:
@@ -240,6 +343,8 @@ class ScopedProgram:
         if key == ("VQA", "question"):
             words = (*vocab.words, *QUESTION_WORDS, *(w.capitalize() for w in QUESTION_WORDS))
             return [[_phrase(g, "q", words, QUESTION_WORDS_MAX, "?")]]
+        if key == ("Replace", "prompt") and vocab.replacement_phrase:
+            return [[_closed(g, "rpx", (vocab.replacement_phrase,))]]
         if key == ("Replace", "prompt") and vocab.replacement:
             return [[_phrase(g, "rp", vocab.replacement, PHRASES[key])]]
         if key in PHRASES:
@@ -255,13 +360,42 @@ class ScopedProgram:
         return [["STRING"]] if V.TEXT in p.types else []
 
 
-def _new_target(defined: Iterable[str]) -> str:
-    """A Lark lexeme for a target name not yet used (VisProg's BOX0, ANSWER1, ...)."""
-    taken = "|".join(sorted(defined))
-    # Never FINAL...: a model that wants the Result line before the grammar allows it would
-    # otherwise write FINALYOR1 = ... lines to the statement limit.
-    taken = "|".join(["FINAL[A-Z]*[0-9]*", *sorted(defined)])
-    return f"/[A-Z]{{1,12}}[0-9]{{1,2}}/ & ~/({taken})/"
+def _refs(args: Iterable[Argument]) -> set[str]:
+    """Variables an argument list names (references, list items, Eval's ``{VAR}``)."""
+    out: set[str] = set()
+    for a in args:
+        items = a.value.items if isinstance(a.value, ListValue) else (a.value,)
+        out |= {i.name for i in items if isinstance(i, Ref)}
+        if isinstance(a.value, Literal) and isinstance(a.value.value, str):
+            out |= set(re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", a.value.value))
+    return out
+
+
+def target_prefixes(spec: ToolSpec) -> tuple[str, ...]:
+    """The target names a step's value may take, by its type (VisProg's BOX0, IMAGE1, ...).
+
+    Fixed names cost the model one choice per line instead of spelling a name, tell it what
+    the line makes, and can never be ``FINAL...`` (a model that wanted the Result line too
+    early wrote ``FINALYOR1 = ...`` lines to the statement limit).
+    """
+    returns = spec.returns
+    if V.ANY in returns or len(returns) > 1:
+        return ("ANSWER",)
+    if V.OBJECTS in returns:
+        return ("BOX", "OBJ")
+    if V.IMAGE in returns:
+        return ("IMAGE",)
+    if V.POINTS in returns:
+        return ("POINTS",)
+    if V.TEXT_LIST in returns:
+        return ("LIST",)
+    return ("ANSWER",)
+
+
+def _next_index(defined: Iterable[str], prefix: str) -> int:
+    """One more than the highest ``<prefix><n>`` defined (0 when none)."""
+    found = [int(m.group(1)) for n in defined if (m := re.fullmatch(rf"{prefix}(\d+)", n))]
+    return max(found, default=-1) + 1
 
 
 def _closed(g: Grammar, name: str, words: Sequence[str]) -> str:
@@ -328,8 +462,10 @@ def _expression(g: Grammar, scalars: Sequence[str], logic: Sequence[str]) -> str
     compare: list[list[str]] = [["xs"], ["xsv", "xcmp", "xs"]]
     for i, name in enumerate(scalars):
         # "{", name, "}" as three tokens, as in xu: a one-token "{A}" would shadow "{"
+        # The other side never names A at all: "{A} > {A} - {A}" evaded a bare-only rule.
         others = [[lit("{"), lit(o), lit("}")] for o in scalars if o != name]
-        g.add(f"xne{i}", ["xsv"], *others)
+        g.add(f"xne{i}u", ["xuv"], *others)
+        g.add(f"xne{i}", [f"xne{i}u"], [f"xne{i}u", "xar", f"xne{i}"])
         compare.append([lit("{"), lit(name), lit("}"), "xcmp", f"xne{i}"])
     g.add("xm", *compare)
     return "xe"

@@ -35,6 +35,12 @@ IRREGULAR = {
     "feet": "foot",
     "teeth": "tooth",
     "geese": "goose",
+    "buses": "bus",
+    "knives": "knife",
+    "leaves": "leaf",
+    "shelves": "shelf",
+    "wolves": "wolf",
+    "glasses": "glass",
 }
 # Generic words a program may need for any image: OWLv2 finds "person" better than "everybody".
 ALWAYS = ("person", "people", "face", "object", "thing", "animal")
@@ -59,8 +65,8 @@ EMOJI_FALLBACK = 400  # names offered when the query names no emoji word: the fa
 # Spatial relations a query states, and the step that crops to each ("under the table" is
 # CropBelow, not a crop to the table). "on the left" (a half) is not a relation to an object.
 RELATIONS: tuple[tuple[str, str], ...] = (
-    (r"\b(?:to the )?left of\b", "CropLeftOf"),
-    (r"\b(?:to the )?right of\b", "CropRightOf"),
+    (r"\b(?:to the )?left (?:side )?of\b", "CropLeftOf"),
+    (r"\b(?:to the )?right (?:side )?of\b", "CropRightOf"),
     (r"\b(?:under|below|beneath|underneath)\b", "CropBelow"),
     (r"\b(?:above|on top of)\b", "CropAbove"),
     (r"\bin front of\b", "CropFrontOf"),
@@ -69,7 +75,7 @@ RELATIONS: tuple[tuple[str, str], ...] = (
 # Logic words in a statement about images and the Eval operators they call for; a query with
 # none of them may use any operator.
 LOGIC: tuple[tuple[str, str], ...] = (
-    (r"\b(?:both|each|every|all|and|neither)\b", "and"),
+    (r"\b(?:both|each|every|all|and|but|neither|nor|no|none)\b", "and"),
     (r"\b(?:or|at least one|either|any)\b", "or"),
     (r"\b(?:exactly one|only one|one of|the other)\b", "xor"),
     (r"\b(?:neither|nor|no|not|none|without|doesn't|does not|isn't)\b", "not"),
@@ -100,6 +106,8 @@ class Vocabulary:
         compared: Whether the query compares two counts ("more cats than dogs"): two Counts.
         anchor: The words after the first relation ("left of the kettle": the kettle's, all
             forms, plus :data:`PHRASE_WORDS`): what is located before the relation's crop.
+        replacement_phrase: The new thing as written, when ``Replace``'s prompt is exactly it
+            (:func:`replacement_phrase`).
     """
 
     words: tuple[str, ...]
@@ -114,6 +122,7 @@ class Vocabulary:
     excluded: tuple[str, ...] = ()
     compared: bool = False
     anchor: tuple[str, ...] = ()
+    replacement_phrase: str = ""
 
 
 def singular(word: str) -> str:
@@ -145,6 +154,9 @@ def query_words(query: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+COLOURS = frozenset(
+    "red blue green yellow black white brown pink orange grey gray purple golden silver".split()
+)
 # Words of a colour pop: one object in colour, the rest grey.
 COLOUR_POP = re.compile(
     r"\b(?:pop\w*|keep only|only the|in colou?r|gr[ae]y\w*|black and white|desaturat\w*|"
@@ -155,20 +167,22 @@ COLOUR_POP = re.compile(
 # "exactly one cat"), not "the two images" or "exactly one of the images".
 COUNTING = re.compile(
     r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d+|more|fewer|less|"
-    r"total|same number|as many|twice|none|(?:exactly|only|just) one (?!of\b)|a single)\b",
+    r"total|same number|as many|twice|none|"
+    r"(?:exactly|only|just) one (?!of\b|(?:image|picture|photo)s?\b)|a single)\b",
     re.IGNORECASE,
 )
 _TWO_IMAGES = re.compile(r"\b(?:the )?two (?:images|pictures|photos)\b", re.IGNORECASE)
+_EMOJI_WORDS = r"\b(?:emojis?|smileys?|smilies|emoticons?)\b"
 # Words that call for a step, and steps that need words: a small model otherwise copies the
 # closest example's edit (a background blur for "cover every face with a cat emoji").
 REQUIRED: tuple[tuple[str, str], ...] = (
-    (r"\bemojis?\b", "Emoji"),
+    (_EMOJI_WORDS, "Emoji"),
     # a yes/no question about a number is answered by comparing the count
     (r"^(?:are|is|do|does|has|have)\b.*\b(?:more|fewer|less|at least|at most|exactly)\b", "Eval"),
 )
 EXCLUDED: tuple[tuple[str, str], ...] = (
-    (r"\bemojis?\b", "Replace"),  # "with a cat emoji" is no "with a camel"
-    (r"\bemojis?\b", "ColorPop"),
+    (_EMOJI_WORDS, "Replace"),  # "with a cat emoji" is no "with a camel"
+    (_EMOJI_WORDS, "ColorPop"),
     (r"^(?!.*\b(?:background|behind|around|bokeh|depth of field|backdrop)\b)", "BgBlur"),
 )
 _COMPARED = re.compile(
@@ -194,21 +208,45 @@ def anchor_words(query: str) -> tuple[str, ...]:
 # "Replace the cow with a camel", "turn the sky into a sunset", "change the bus to red": the
 # new thing follows the last of these words; a small model otherwise names the old thing.
 _REPLACEMENT = re.compile(
-    r"\b(?:with|into|to|by|like)\s+(?P<new>[^,;.!?]+?)\s*[,;.!?]*$", re.IGNORECASE
+    r"\b(?:with|into|to|by|like|for)\s+(?P<new>[^,;.!?]+?)\s*[,;.!?]*$", re.IGNORECASE
 )
 
 
-def replacement_words(query: str) -> tuple[str, ...]:
-    """The words a ``Replace`` prompt may use for ``query`` (:attr:`Vocabulary.replacement`)."""
+def _replacement(query: str) -> str:
+    """The words after the last replacement marker ("into a brown horse": "a brown horse")."""
     match = _REPLACEMENT.search(query)
     if match is None:
-        return ()
+        return ""
     new = match.group("new")
     while (inner := _REPLACEMENT.search(new)) is not None:  # the last marker wins
         new = inner.group("new")
-    words = query_words(new)
+    return new
+
+
+def replacement_words(query: str) -> tuple[str, ...]:
+    """The words a ``Replace`` prompt may use for ``query`` (:attr:`Vocabulary.replacement`).
+
+    A new colour alone ("change the car to red") may be said with the query's other words
+    ("red car"): then every query word.
+    """
+    new = _replacement(query)
     content = [w for w in _WORD.findall(new) if w.lower() not in PHRASE_WORDS]
-    return tuple(w for w in words if w not in ALWAYS or w in new.lower()) if content else ()
+    if not content:
+        return ()
+    if len(content) == 1 and content[0].lower() in COLOURS:
+        return query_words(query)
+    words = query_words(new)
+    return tuple(w for w in words if w not in ALWAYS or w in new.lower())
+
+
+def replacement_phrase(query: str) -> str:
+    """The new thing as written when it has two words or more ("a brown horse"), else "".
+
+    Then a ``Replace`` prompt is exactly that phrase: a small model dropped "brown".
+    """
+    new = " ".join(_replacement(query).split())
+    content = [w for w in _WORD.findall(new) if w.lower() not in PHRASE_WORDS]
+    return new if len(content) >= 2 and "'" not in new else ""
 
 
 def plural(word: str) -> str:
@@ -270,4 +308,5 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         tuple(step for pattern, step in EXCLUDED if re.search(pattern, low)),
         _COMPARED.search(query) is not None,
         anchor_words(query),
+        replacement_phrase(query),
     )

@@ -81,6 +81,7 @@ class TransformersBackend:
         self._ll: Any = None
         self._prefixes: dict[str, Any] = {}  # prompt prefix -> its key/value cache
         self._cache_kw: str | None = None
+        self._keep_last = False
         self._rng = np.random.default_rng(seed)
 
     @classmethod
@@ -167,7 +168,11 @@ class TransformersBackend:
                 if "cache" in inspect.signature(self.model.forward).parameters
                 else "past_key_values"
             )
-        res = self.model(input_ids=tensor, use_cache=True, **{self._cache_kw: past})
+            self._keep_last = "logits_to_keep" in inspect.signature(self.model.forward).parameters
+        # Only the last position's logits: a 262k-word head over every prompt token cost
+        # about two thirds of reading the prompt.
+        keep = {"logits_to_keep": 1} if self._keep_last else {}
+        res = self.model(input_ids=tensor, use_cache=True, **{self._cache_kw: past}, **keep)
         return res.logits[0, -1].float().cpu().numpy(), getattr(res, self._cache_kw)
 
     def _read(self, prompt: str, prefix_len: int) -> tuple[Any, Any]:
