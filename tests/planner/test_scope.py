@@ -389,3 +389,72 @@ ANSWER2 = Eval(expr="{ANSWER0} xor {ANSWER1}")
 FINAL_RESULT = Result(var=ANSWER2)"""
     assert admits(tiny, sp, program)
     assert not admits(tiny, sp, program.replace("{ANSWER0} xor {ANSWER1}", "True"))
+
+
+def test_while_the_result_waits_only_steps_toward_it_are_offered(tiny: TransformersBackend) -> None:
+    """The Result waits for the relation's crop: no Point, Count, Eval filler before it."""
+    sp = scoped("count", "Count the birds above the fence")
+    assert not admits(tiny, sp, "POINTS0 = Point(image=IMAGE, object='bird')")
+    good = """BOX0 = Loc(image=IMAGE, object='fence')
+IMAGE0 = CropAbove(image=IMAGE, box=BOX0)
+POINTS0 = Point(image=IMAGE0, object='bird')
+ANSWER0 = Count(box=POINTS0)
+FINAL_RESULT = Result(var=ANSWER0)"""
+    assert admits(tiny, sp, good)
+    # an emoji request: after five statements without the Emoji, only the Emoji is offered
+    sp = scoped("edit", "Cover every face with a cat emoji")
+    words = ["cat", "every", "cover", "emoji"]
+    found = "\n".join(f"OBJ{i} = Loc(image=IMAGE, object='{w}')" for i, w in enumerate(words))
+    found = "OBJ0 = FaceDet(image=IMAGE)\n" + found.replace("OBJ", "BOX")
+    assert admits(tiny, sp, found)
+    assert not admits(tiny, sp, found + "\nBOX4 = Loc(image=IMAGE, object='cat')")
+    assert admits(tiny, sp, found + "\nIMAGE0 = Emoji(image=IMAGE, object=OBJ0, emoji='cat_face')")
+    # the same call twice computes nothing new
+    assert not admits(tiny, sp, "OBJ0 = FaceDet(image=IMAGE)\nOBJ1 = FaceDet(image=IMAGE)")
+    # a yes/no question about a number: no VQA while the Eval waits for a count
+    sp = scoped("count", "Does the picture have exactly two windows?")
+    assert not admits(tiny, sp, "ANSWER0 = VQA(image=IMAGE, question='windows?')")
+
+
+def test_the_result_is_computed_from_the_relations_crop(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "How many cups are to the left of the kettle?")
+    head = """POINTS0 = Point(image=IMAGE, object='cup')
+BOX0 = Loc(image=IMAGE, object='kettle')
+IMAGE0 = CropLeftOf(image=IMAGE, box=BOX0)
+ANSWER0 = Count(box=POINTS0)
+"""
+    assert not admits(tiny, sp, head + "FINAL_RESULT = Result(var=ANSWER0)")  # counted outside
+    assert not admits(tiny, sp, head + "FINAL_RESULT = Result(var=IMAGE0)")  # the crop itself
+
+
+def test_only_the_stated_relation_is_cropped(tiny: TransformersBackend) -> None:
+    sp = scoped("gqa", "What is the color of the car behind the truck?")
+    loc = "BOX0 = Loc(image=IMAGE, object='truck')\n"
+    assert not admits(tiny, sp, loc + "IMAGE0 = CropBelow(image=IMAGE, box=BOX0)")
+    assert admits(tiny, sp, loc + "IMAGE0 = CropBehind(image=IMAGE, box=BOX0)")
+
+
+def test_target_names_follow_the_steps_type(tiny: TransformersBackend) -> None:
+    sp = scoped("gqa", "What is the man holding?")
+    assert admits(tiny, sp, "BOX0 = Loc(image=IMAGE, object='man')")
+    assert not admits(tiny, sp, "IMAGE0 = Loc(image=IMAGE, object='man')")
+    assert not admits(tiny, sp, "BOX1 = Loc(image=IMAGE, object='man')")  # numbered in order
+
+
+def test_a_count_that_is_still_missing_counts_something_new(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "Are there more cats than dogs?")
+    head = "POINTS0 = Point(image=IMAGE, object='cat')\nANSWER0 = Count(box=POINTS0)\n"
+    assert not admits(tiny, sp, head + "ANSWER1 = Count(box=POINTS0)")
+    assert admits(tiny, sp, head + "POINTS1 = Point(image=IMAGE, object='dog')")
+
+
+def test_a_smiley_is_an_emoji(tiny: TransformersBackend) -> None:
+    from visprog.tools.emoji import emoji_names
+
+    query = "Put a smiley on every face"
+    sp = ScopedProgram(
+        ("IMAGE",), load_prompt("edit").tools, query_vocabulary(query, emoji_names())
+    )
+    faces = "OBJ0 = FaceDet(image=IMAGE)\n"
+    assert not admits(tiny, sp, faces + "IMAGE0 = Blur(image=IMAGE, object=OBJ0)")
+    assert admits(tiny, sp, faces + "IMAGE0 = Emoji(image=IMAGE, object=OBJ0, emoji='smiley')")

@@ -21,6 +21,7 @@ Every program written this way parses and passes :func:`visprog.checker.check`.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ RELATION_CROPS = frozenset(
 # (when it can be called): the small model filled the statement limit with other lines.
 PATIENCE = 5
 _FINDS = frozenset({V.OBJECTS})
+_LITERAL_TYPES = frozenset({V.TEXT, V.TEXT_LIST, V.NUMBER, V.BOOL})
 _COUNTABLE = frozenset({V.OBJECTS, V.POINTS})
 _SCALARS = frozenset({V.NUMBER, V.TEXT, V.BOOL, V.ANY})
 _REF_TYPES = frozenset({V.IMAGE, V.OBJECTS, V.POINTS, V.ANY, V.TEXT_LIST, V.NUMBER, V.BOOL})
@@ -76,6 +78,7 @@ class Scope:
         made_by: Variable -> the canonical step that defined it.
         counted: Variables some ``Count`` counted.
         objects: ``(image, object)`` of each ``Loc`` and ``Point`` call.
+        ref_calls: Step -> the variables of each of its calls whose arguments are all variables.
     """
 
     types: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -86,6 +89,7 @@ class Scope:
     made_by: dict[str, str] = field(default_factory=dict)
     counted: set[str] = field(default_factory=set)
     objects: set[tuple[str, str]] = field(default_factory=set)
+    ref_calls: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, inputs: Iterable[str], program: Program, registry: Registry) -> Scope:
@@ -103,6 +107,9 @@ class Scope:
             scope.deps[st.target] = refs.union(*(scope.deps.get(r, set()) for r in refs))
             if name == "Count":
                 scope.counted |= refs
+            if st.args and all(isinstance(a.value, Ref) for a in st.args):
+                names = tuple(a.value.name for a in st.args if isinstance(a.value, Ref))
+                scope.ref_calls.setdefault(name, set()).add(names)
             if name in ("Loc", "Point"):
                 args = {a.name: a.value for a in st.args}
                 image, obj = args.get("image"), args.get("object")
@@ -203,7 +210,7 @@ class ScopedProgram:
         return [
             n
             for n in defined
-            if scope.made_by.get(n) not in RELATION_CROPS
+            if scope.made_by.get(n) not in (*RELATION_CROPS, *crops)
             and all(any(scope.made_by.get(d) == c for d in scope.deps.get(n, ())) for c in crops)
         ]
 
@@ -273,7 +280,8 @@ class ScopedProgram:
         While counts the query needs are missing, ``Eval`` is not offered.
         """
         out = []
-        skip = set(self.unstated) | (set() if self._relations_done(scope) else {"Crop"})
+        waiting = not self._relations_done(scope) and "Crop" not in self._relations()
+        skip = set(self.unstated) | ({"Crop"} if waiting else set())
         if scope.calls.get("Count", 0) < self.counts_needed:
             skip.add("Eval")  # count everything first: Eval would only compare a count with itself
         progress = self._progress(scope)
@@ -286,8 +294,35 @@ class ScopedProgram:
                 out.append((f"c{i}", spec))
         return out
 
+    def _ref_combos(self, spec: ToolSpec, scope: Scope) -> list[tuple[str, ...]] | None:
+        """For a step that takes only variables: the combinations not called before.
+
+        None for any other step. The same call twice computes nothing new: the small model
+        repeated ``IMAGE1 = Crop(image=IMAGE, box=BOX0)`` to the statement limit.
+        """
+        options = []
+        for p in spec.params:
+            if not p.required or p.expression or p.types & _LITERAL_TYPES:
+                return None
+            if (spec.name, p.name) == ("Count", "box"):
+                options.append(self._countable(scope))
+            else:
+                options.append(scope.names(p.types & _REF_TYPES))
+        used = scope.ref_calls.get(spec.name, set())
+        return [c for c in itertools.product(*options) if c not in used] if options else None
+
     def _call_items(self, g: Grammar, spec: ToolSpec, i: int, scope: Scope) -> list[str] | None:
         """``Step(arg=value, ...)`` items, or None when a required argument has no value."""
+        combos = self._ref_combos(spec, scope)
+        if combos is not None:
+            if not combos:
+                return None
+            args = [
+                ", ".join(f"{p.name}={v}" for p, v in zip(spec.params, c, strict=True))
+                for c in combos
+            ]
+            g.add(f"c{i}v", *[[lit(a)] for a in args])
+            return [lit(f"{spec.name}("), f"c{i}v", lit(")")]
         items = [lit(f"{spec.name}(")]
         for n, p in enumerate(spec.params):
             alts = self._values(g, spec, p, scope)

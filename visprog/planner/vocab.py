@@ -177,6 +177,14 @@ _EMOJI_WORDS = r"\b(?:emojis?|smileys?|smilies|emoticons?)\b"
 # closest example's edit (a background blur for "cover every face with a cat emoji").
 REQUIRED: tuple[tuple[str, str], ...] = (
     (_EMOJI_WORDS, "Emoji"),
+    # the edit the request names (a small model copied the closest example's edit instead)
+    (r"\b(?:blur\w*|soften|bokeh)\b.*\bbackground\b|\bbackground\b.*\bblur", "BgBlur"),
+    (r"^(?!.*\bbackground\b).*\b(?:blur\w*|pixelat\w*|censor\w*|anonymi[sz]\w*)\b", "Blur"),
+    (
+        r"\b(?:colou?r ?pop|pop\b|in colou?r|gr[ae]y|black and white|desaturat\w*|monochrome|"
+        r"stand out)",
+        "ColorPop",
+    ),
     # a yes/no question about a number is answered by comparing the count
     (r"^(?:are|is|do|does|has|have)\b.*\b(?:more|fewer|less|at least|at most|exactly)\b", "Eval"),
 )
@@ -190,10 +198,27 @@ _COMPARED = re.compile(
 )
 
 
+# "How many dogs are on the sofa?": a count on a place crops to the place first.
+_PLACE = re.compile(
+    r"\bon (?:the|a|an) (?!(?:left|right|top|bottom|image|picture|photo)\b)", re.IGNORECASE
+)
+_COUNT_WORDS = re.compile(r"\b(?:how many|count\w*|number of)\b", re.IGNORECASE)
+
+
+def place_stated(query: str) -> bool:
+    """Whether ``query`` counts things on a place (then ``Crop`` is its relation)."""
+    return bool(_COUNT_WORDS.search(query) and _PLACE.search(query))
+
+
 def anchor_words(query: str) -> tuple[str, ...]:
-    """The words a relation's object may use (:attr:`Vocabulary.anchor`); () with no relation."""
+    """The words a relation's object may use (:attr:`Vocabulary.anchor`); () with no relation.
+
+    A place counted on ("on the sofa", :func:`place_stated`) is such an object too.
+    """
     low = query.lower()
     starts = [m.end() for pattern, _ in RELATIONS if (m := re.search(pattern, low))]
+    if not starts and place_stated(query) and (m := _PLACE.search(low)):
+        starts = [m.end()]
     if not starts:
         return ()
     rest = re.split(r"[,;.!?]", query[min(starts) :])[0]
@@ -299,7 +324,8 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         query_words(query),
         listed_categories(query),
         emoji_vocabulary(query, names) if names else (),
-        tuple(step for pattern, step in RELATIONS if re.search(pattern, low)),
+        tuple(step for pattern, step in RELATIONS if re.search(pattern, low))
+        or (("Crop",) if place_stated(query) else ()),
         logic or ("and", "or", "xor", "not"),
         replacement_words(query),
         COLOUR_POP.search(query) is not None,
