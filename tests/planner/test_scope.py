@@ -252,7 +252,7 @@ FINAL_RESULT = Result(var=ANSWER2)"""
     # the other side never names the bare variable at all ("{A} > {A} - 1" evaded a bare rule)
     assert not admits(tiny, sp, good.replace("{ANSWER1} else", "{ANSWER0} - 1 else"))
     assert not admits(tiny, sp, good.replace("{ANSWER1} else", "{ANSWER1} - {ANSWER0} else"))
-    assert admits(tiny, sp, good.replace("{ANSWER0} > {ANSWER1}", "2 > {ANSWER1}"))
+    assert admits(tiny, sp, good.replace("{ANSWER0} > {ANSWER1}", "1 > {ANSWER1}"))
     assert not admits(tiny, sp, good.replace("{ANSWER1} else", "{ANSWER0} else"))
     assert not admits(tiny, sp, good.replace("{ANSWER0} >", "{ANSWER1} >"))
 
@@ -458,3 +458,40 @@ def test_a_smiley_is_an_emoji(tiny: TransformersBackend) -> None:
     faces = "OBJ0 = FaceDet(image=IMAGE)\n"
     assert not admits(tiny, sp, faces + "IMAGE0 = Blur(image=IMAGE, object=OBJ0)")
     assert admits(tiny, sp, faces + "IMAGE0 = Emoji(image=IMAGE, object=OBJ0, emoji='smiley')")
+
+
+def test_eval_uses_the_querys_numbers_and_comparison(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "Are there more than two faces in the photo?")
+    head = "OBJ0 = FaceDet(image=IMAGE)\nANSWER0 = Count(box=OBJ0)\n"
+    line = "ANSWER1 = Eval(expr=\"'yes' if {ANSWER0} > 2 else 'no'\")"
+    assert admits(tiny, sp, head + line)
+    assert not admits(tiny, sp, head + line.replace("> 2", "> 3"))  # not the query's number
+    assert not admits(tiny, sp, head + line.replace("> 2", "< 2"))  # "more" is >
+    sp = scoped("nlvr", "Each image contains at least two ducks.", ("LEFT", "RIGHT"))
+    counts = """BOX0 = Loc(image=LEFT, object='duck')
+BOX1 = Loc(image=RIGHT, object='duck')
+ANSWER0 = Count(box=BOX0)
+ANSWER1 = Count(box=BOX1)
+"""
+    assert admits(tiny, sp, counts + 'ANSWER2 = Eval(expr="{ANSWER0} >= 2 and {ANSWER1} >= 2")')
+    assert not admits(tiny, sp, counts + 'ANSWER2 = Eval(expr="{ANSWER0} and {ANSWER1}")')
+
+
+def test_a_total_over_two_images_is_a_sum(tiny: TransformersBackend) -> None:
+    sp = scoped("nlvr", "The two images contain five cups altogether.", ("LEFT", "RIGHT"))
+    counts = """BOX0 = Loc(image=LEFT, object='cup')
+BOX1 = Loc(image=RIGHT, object='cup')
+ANSWER0 = Count(box=BOX0)
+ANSWER1 = Count(box=BOX1)
+"""
+    assert admits(tiny, sp, counts + 'ANSWER2 = Eval(expr="{ANSWER0} + {ANSWER1} == 5")')
+    assert not admits(tiny, sp, counts + 'ANSWER2 = Eval(expr="{ANSWER0} == {ANSWER1}")')
+
+
+def test_past_the_relations_crop_the_subject_is_looked_for(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "How many cups are to the left of the kettle?")
+    head = """BOX0 = Loc(image=IMAGE, object='kettle')
+IMAGE0 = CropLeftOf(image=IMAGE, box=BOX0)
+"""
+    assert admits(tiny, sp, head + "POINTS0 = Point(image=IMAGE0, object='cup')")
+    assert not admits(tiny, sp, head + "POINTS0 = Point(image=IMAGE0, object='kettle')")

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from visprog import values as V
 from visprog.planner.grammar import Grammar, _allowed_specs, _chain, lit
-from visprog.planner.vocab import QUESTION_WORDS, Vocabulary
+from visprog.planner.vocab import ALWAYS, PHRASE_WORDS, QUESTION_WORDS, Vocabulary
 from visprog.program import Argument, ListValue, Literal, Program, Ref
 from visprog.registry import REGISTRY, Param, Registry, ToolSpec
 from visprog.syntax import parse
@@ -62,6 +62,7 @@ QUESTION_WORDS_MAX = 16
 # Loc(object='face') for "every face", and OWLv2 finds faces far worse than MTCNN.
 _FACE_STEPS = frozenset({("Loc", "object"), ("Point", "object")})
 _FACES = frozenset({"face", "faces"})
+_SUBJECT_STEPS = frozenset({("Loc", "object"), ("Point", "object"), ("Seg", "query")})
 EVAL_LITERAL = r"/'[^'\"\\\x00-\x1f\x7f]{1,40}'/"
 
 
@@ -344,7 +345,7 @@ class ScopedProgram:
         """Alternatives for one argument's value."""
         if p.expression:
             scalars = [n for n, t in scope.types.items() if t & _SCALARS]
-            return [[_expression(g, scalars, self.vocabulary.logic)]] if scalars else []
+            return [[_expression(g, scalars, self.vocabulary, len(self.inputs))]] if scalars else []
         if (spec.name, p.name) == ("Classify", "categories") and self.vocabulary.categories:
             return self._text(g, spec, p)
         names = scope.names(p.types & _REF_TYPES)
@@ -384,6 +385,9 @@ class ScopedProgram:
             return [[_phrase(g, "rp", vocab.replacement, PHRASES[key])]]
         if key in PHRASES:
             name, pool = f"p{PHRASES[key]}x", vocab.words
+            if not anchored and vocab.subject and self._relations() and key in _SUBJECT_STEPS:
+                # past the relation's crop, what is looked for is the query's subject
+                name, pool = f"{name}s", (*vocab.subject, *ALWAYS, *PHRASE_WORDS)
             if key in _FACE_STEPS and self.facedet:  # faces are FaceDet's, not OWLv2's
                 name, pool = f"{name}nf", tuple(w for w in pool if w.lower() not in _FACES)
             phrase = _phrase(g, name, pool, PHRASES[key])
@@ -465,16 +469,21 @@ def _text_list(g: Grammar, item: str) -> str:
     return name
 
 
-def _expression(g: Grammar, scalars: Sequence[str], logic: Sequence[str]) -> str:
+def _expression(g: Grammar, scalars: Sequence[str], vocab: Vocabulary, inputs: int) -> str:
     """A double-quoted Eval expression over the defined scalar variables (rule ``xe``).
 
-    ``logic``: the operators among ``and``, ``or``, ``xor`` and ``not`` it may use.
+    From the query's words (:class:`~visprog.planner.vocab.Vocabulary`): the logic operators
+    among ``and``, ``or``, ``xor`` and ``not``; the comparison operators (then every condition
+    compares: "at least two ducks" is ``>= 2``, not ``{A} and {B}``); the numbers it states
+    (``> 2`` for "more than two", not ``> 3``); and, for a total over two images, a sum of
+    counts on the left.
     """
     if "xe" in g.rules:
         return "xe"
+    logic = vocab.logic
     g.lexemes["XSTR"] = EVAL_LITERAL
     g.add("xe", [lit('"'), "xc", lit('"')])
-    g.add("xc", ["xo"], ["xo", lit(" if "), "xo", lit(" else "), "xc"])
+    g.add("xc", ["xo"], ["xs", lit(" if "), "xo", lit(" else "), "xs"])
     binary = [[lit(f" {op} ")] for op in ("and", "or", "xor") if op in logic]
     if binary:
         g.add("xop", *binary)
@@ -482,7 +491,9 @@ def _expression(g: Grammar, scalars: Sequence[str], logic: Sequence[str]) -> str
     else:
         g.add("xo", ["xn"])
     g.add("xn", ["xm"], *([[lit("not "), "xn"]] if "not" in logic else []))
-    g.add("xcmp", *[[lit(f" {op} ")] for op in ("==", "!=", ">=", "<=", ">", "<")])
+    ops = vocab.comparisons or ("==", "!=", ">=", "<=", ">", "<")
+    g.add("xcmp", *[[lit(f" {op} ")] for op in ops])
+    g.add("xnum", *[[lit(n)] for n in vocab.numbers])
     # A comparison never has one bare variable on both sides ("{ANSWER0} > {ANSWER0}", a
     # small model's copy of "{ANSWER0} > {ANSWER1}"): a bare {A} is compared with a value
     # that is not a bare {A} (rule xnA), anything else with anything.
@@ -492,9 +503,11 @@ def _expression(g: Grammar, scalars: Sequence[str], logic: Sequence[str]) -> str
     g.add("xref", *[[lit(n)] for n in scalars])
     # No True/False literals: the small model wrote Eval(expr="True") for "exactly one of the
     # images"; a truth value comes from the answers (a bare {A}, a comparison, and/or/not).
-    g.add("xuv", ["NUMBER"], ["XSTR"], [lit("("), "xc", lit(")")])
+    g.add("xuv", ["xnum"], ["XSTR"], [lit("("), "xc", lit(")")])
     g.add("xu", [lit("{"), "xref", lit("}")], ["xuv"])
-    compare: list[list[str]] = [["xs"], ["xsv", "xcmp", "xs"]]
+    compare: list[list[str]] = [["xsv", "xcmp", "xs"]]
+    if not vocab.comparisons:
+        compare.insert(0, ["xs"])
     for i, name in enumerate(scalars):
         # "{", name, "}" as three tokens, as in xu: a one-token "{A}" would shadow "{"
         # The other side never names A at all: "{A} > {A} - {A}" evaded a bare-only rule.
@@ -502,5 +515,9 @@ def _expression(g: Grammar, scalars: Sequence[str], logic: Sequence[str]) -> str
         g.add(f"xne{i}u", ["xuv"], *others)
         g.add(f"xne{i}", [f"xne{i}u"], [f"xne{i}u", "xar", f"xne{i}"])
         compare.append([lit("{"), lit(name), lit("}"), "xcmp", f"xne{i}"])
+    if vocab.total and inputs >= 2 and len(scalars) >= 2:  # "five cups altogether"
+        g.add("xplus", [lit(" + {"), "xref", lit("}")])
+        _chain(g, "xpl", "xplus", 3)
+        compare = [[lit("{"), "xref", lit("}"), "xplus", "xpl0?", "xcmp", "xnum"]]
     g.add("xm", *compare)
     return "xe"

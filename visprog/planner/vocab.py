@@ -108,6 +108,13 @@ class Vocabulary:
             forms, plus :data:`PHRASE_WORDS`): what is located before the relation's crop.
         replacement_phrase: The new thing as written, when ``Replace``'s prompt is exactly it
             (:func:`replacement_phrase`).
+        comparisons: Eval's comparison operators the query's words call for
+            (:func:`comparison_ops`); empty: any, and then an Eval need not compare.
+        numbers: The numbers an Eval may write: 0, 1 and those the query states.
+        total: Whether the query speaks of a total ("in total", "altogether"): with two
+            images, the Eval compares a sum of counts.
+        subject: The words before the first relation ("the cups" of "the cups left of the
+            kettle"): what is looked for once the relation's crop is made.
     """
 
     words: tuple[str, ...]
@@ -123,6 +130,10 @@ class Vocabulary:
     compared: bool = False
     anchor: tuple[str, ...] = ()
     replacement_phrase: str = ""
+    comparisons: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ("0", "1")
+    total: bool = False
+    subject: tuple[str, ...] = ()
 
 
 def singular(word: str) -> str:
@@ -181,8 +192,8 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     (r"\b(?:blur\w*|soften|bokeh)\b.*\bbackground\b|\bbackground\b.*\bblur", "BgBlur"),
     (r"^(?!.*\bbackground\b).*\b(?:blur\w*|pixelat\w*|censor\w*|anonymi[sz]\w*)\b", "Blur"),
     (
-        r"\b(?:colou?r ?pop|pop\b|in colou?r|gr[ae]y|black and white|desaturat\w*|monochrome|"
-        r"stand out)",
+        r"\b(?:colou?r ?pop|pop\b|in colou?r|black and white|desaturat\w*|monochrome|"
+        r"stand out|everything (?:else )?gr[ae]y|gr[ae]y except)",
         "ColorPop",
     ),
     # a yes/no question about a number is answered by comparing the count
@@ -208,6 +219,51 @@ _COUNT_WORDS = re.compile(r"\b(?:how many|count\w*|number of)\b", re.IGNORECASE)
 def place_stated(query: str) -> bool:
     """Whether ``query`` counts things on a place (then ``Crop`` is its relation)."""
     return bool(_COUNT_WORDS.search(query) and _PLACE.search(query))
+
+
+# Comparison words and the operators they call for; negations allow any ("neither shows more
+# than one" is a <=).
+COMPARISONS: tuple[tuple[str, str], ...] = (
+    (r"\bat least\b|\bor more\b", ">="),
+    (r"\bat most\b|\bor (?:fewer|less)\b|\bno more than\b", "<="),
+    (r"\b(?:more|greater|larger)\b(?! or)", ">"),
+    (r"\b(?:fewer|less)\b(?! or)", "<"),
+    (r"\b(?:exactly|same|as many|equal\w*|total|altogether|together|twice|in all)\b", "=="),
+)
+_NEGATION = re.compile(r"\b(?:neither|nor|not|no|none|without)\b|n't\b", re.IGNORECASE)
+# "at least one image", "exactly one of the pictures": which images, not a number of things
+_WHICH_IMAGE = re.compile(
+    r"\b(?:at least|exactly|only|just) one (?:of )?(?:the )?(?:two )?(?:images?|pictures?|photos?)\b"
+)
+TOTAL = re.compile(
+    r"\b(?:in total|altogether|together|in all|combined|across both|sum)\b", re.IGNORECASE
+)
+NUMBER_WORDS = {
+    "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+    "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
+    "twice": "2", "double": "2", "half": "2",
+}  # fmt: skip
+
+
+def comparison_ops(query: str) -> tuple[str, ...]:
+    """The comparison operators ``query``'s words call for (empty: any; see COMPARISONS)."""
+    if _NEGATION.search(query):
+        return ()
+    low = _WHICH_IMAGE.sub(" ", query.lower())
+    return tuple(dict.fromkeys(op for pattern, op in COMPARISONS if re.search(pattern, low)))
+
+
+def stated_numbers(query: str) -> tuple[str, ...]:
+    """0, 1 and the numbers ``query`` states (digits or words), as digits."""
+    found = [NUMBER_WORDS.get(w, w) for w in re.findall(r"[a-z]+|\d+", query.lower())]
+    return tuple(dict.fromkeys(["0", "1", *(n for n in found if n.isdigit())]))
+
+
+def subject_words(query: str) -> tuple[str, ...]:
+    """The words before the first relation (:attr:`Vocabulary.subject`); () with none."""
+    low = query.lower()
+    starts = [m.start() for pattern, _ in RELATIONS if (m := re.search(pattern, low))]
+    return query_words(query[: min(starts)]) if starts else ()
 
 
 def anchor_words(query: str) -> tuple[str, ...]:
@@ -335,4 +391,8 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         _COMPARED.search(query) is not None,
         anchor_words(query),
         replacement_phrase(query),
+        comparison_ops(query),
+        stated_numbers(query),
+        TOTAL.search(query) is not None,
+        subject_words(query),
     )
