@@ -168,6 +168,14 @@ def test_listed_categories() -> None:
     assert listed_categories("mood: happy, sad, or angry") == ("happy", "sad", "angry")
     assert listed_categories("Are there more cats than dogs?") == ()
     assert listed_categories("Is the plate left or right of the cup?") == ()
+    # three or more without "or", and a slash
+    assert listed_categories("Tag each fruit: apple, pear, banana") == ("apple", "pear", "banana")
+    assert listed_categories("Label the drinks (coffee/tea)") == ("coffee", "tea")
+    assert listed_categories("Classify each vehicle as truck, van or car") == (
+        "truck",
+        "van",
+        "car",
+    )
 
 
 def test_emoji_vocabulary_and_singular() -> None:
@@ -239,7 +247,7 @@ def test_final_grammar_admits_only_the_result_line() -> None:
 
 
 def test_a_comparison_never_has_one_variable_on_both_sides(tiny: TransformersBackend) -> None:
-    query = "Are there more cats than dogs?"
+    query = "Are there more cats than dogs in total?"  # "in total": arithmetic allowed
     good = """POINTS0 = Point(image=IMAGE, object='cat')
 ANSWER0 = Count(box=POINTS0)
 POINTS1 = Point(image=IMAGE, object='dog')
@@ -252,6 +260,10 @@ FINAL_RESULT = Result(var=ANSWER2)"""
     # the other side never names the bare variable at all ("{A} > {A} - 1" evaded a bare rule)
     assert not admits(tiny, sp, good.replace("{ANSWER1} else", "{ANSWER0} - 1 else"))
     assert not admits(tiny, sp, good.replace("{ANSWER1} else", "{ANSWER1} - {ANSWER0} else"))
+    # no arithmetic unless the query calls for it (a total, twice, how many more)
+    plain = scoped("count", "Are there more cats than dogs?")
+    assert admits(tiny, plain, good)
+    assert not admits(tiny, plain, good.replace("{ANSWER1} else", "{ANSWER1} - 1 else"))
     assert admits(tiny, sp, good.replace("{ANSWER0} > {ANSWER1}", "1 > {ANSWER1}"))
     assert not admits(tiny, sp, good.replace("{ANSWER1} else", "{ANSWER0} else"))
     assert not admits(tiny, sp, good.replace("{ANSWER0} >", "{ANSWER1} >"))
@@ -495,3 +507,10 @@ IMAGE0 = CropLeftOf(image=IMAGE, box=BOX0)
 """
     assert admits(tiny, sp, head + "POINTS0 = Point(image=IMAGE0, object='cup')")
     assert not admits(tiny, sp, head + "POINTS0 = Point(image=IMAGE0, object='kettle')")
+
+
+def test_a_crop_takes_a_box_found_in_its_image(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "Count the people in the photo")
+    head = "BOX0 = Loc(image=IMAGE, object='person')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
+    assert admits(tiny, sp, head)
+    assert not admits(tiny, sp, head + "IMAGE1 = Crop(image=IMAGE0, box=BOX0)")

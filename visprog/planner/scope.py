@@ -38,6 +38,7 @@ HALVES = ("LEFT", "RIGHT", "TOP", "BOTTOM")
 RELATION_CROPS = frozenset(
     {"CropLeftOf", "CropRightOf", "CropAbove", "CropBelow", "CropFrontOf", "CropBehind"}
 )
+CROPS = RELATION_CROPS | {"Crop"}
 # While the Result line waits for a step, after this many statements only that step is offered
 # (when it can be called): the small model filled the statement limit with other lines.
 PATIENCE = 5
@@ -80,6 +81,7 @@ class Scope:
         counted: Variables some ``Count`` counted.
         objects: ``(image, object)`` of each ``Loc`` and ``Point`` call.
         ref_calls: Step -> the variables of each of its calls whose arguments are all variables.
+        source: Objects variable -> the image it was found in.
     """
 
     types: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -91,6 +93,7 @@ class Scope:
     counted: set[str] = field(default_factory=set)
     objects: set[tuple[str, str]] = field(default_factory=set)
     ref_calls: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
+    source: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, inputs: Iterable[str], program: Program, registry: Registry) -> Scope:
@@ -108,6 +111,9 @@ class Scope:
             scope.deps[st.target] = refs.union(*(scope.deps.get(r, set()) for r in refs))
             if name == "Count":
                 scope.counted |= refs
+            image = next((a.value for a in st.args if a.name == "image"), None)
+            if isinstance(image, Ref) and V.OBJECTS in scope.types[st.target]:
+                scope.source[st.target] = image.name
             if st.args and all(isinstance(a.value, Ref) for a in st.args):
                 names = tuple(a.value.name for a in st.args if isinstance(a.value, Ref))
                 scope.ref_calls.setdefault(name, set()).add(names)
@@ -233,10 +239,14 @@ class ScopedProgram:
         goals = self._goals(scope)
         if not goals:
             return None
+        crops = [g for g in goals if g in CROPS]
+        goals = crops or goals  # the relation first: what is counted is in its crop
         want = _COUNTABLE if {"Count", "Eval"} & set(goals) else _FINDS
         finders = {s.name for s in self.specs if s.returns & want and s.name != "Count"}
         if "Eval" in goals:
             finders.add("Count")
+        if {"Count", "Eval"} & set(goals):  # counting on a half or a place crops to it first
+            finders |= {s.name for s in self.specs if s.name in CROPS}
         callable_now = {g for g in goals if self._can_call(g, scope)}
         if scope.statements >= PATIENCE and callable_now:
             return callable_now
@@ -299,7 +309,8 @@ class ScopedProgram:
         """For a step that takes only variables: the combinations not called before.
 
         None for any other step. The same call twice computes nothing new: the small model
-        repeated ``IMAGE1 = Crop(image=IMAGE, box=BOX0)`` to the statement limit.
+        repeated ``IMAGE1 = Crop(image=IMAGE, box=BOX0)`` to the statement limit. A crop takes a
+        box found in the image it crops (not a chain of crops of crops with one box).
         """
         options = []
         for p in spec.params:
@@ -310,7 +321,10 @@ class ScopedProgram:
             else:
                 options.append(scope.names(p.types & _REF_TYPES))
         used = scope.ref_calls.get(spec.name, set())
-        return [c for c in itertools.product(*options) if c not in used] if options else None
+        combos = [c for c in itertools.product(*options) if c not in used]
+        if spec.name in CROPS:  # a crop uses a box found in the image it crops
+            combos = [(im, box) for im, box in combos if scope.source.get(box, im) == im]
+        return combos if options else None
 
     def _call_items(self, g: Grammar, spec: ToolSpec, i: int, scope: Scope) -> list[str] | None:
         """``Step(arg=value, ...)`` items, or None when a required argument has no value."""
@@ -497,9 +511,12 @@ def _expression(g: Grammar, scalars: Sequence[str], vocab: Vocabulary, inputs: i
     # A comparison never has one bare variable on both sides ("{ANSWER0} > {ANSWER0}", a
     # small model's copy of "{ANSWER0} > {ANSWER1}"): a bare {A} is compared with a value
     # that is not a bare {A} (rule xnA), anything else with anything.
-    g.add("xar", *[[lit(f" {op} ")] for op in ("+", "-", "*", "/")])
-    g.add("xs", ["xu"], ["xu", "xar", "xs"])
-    g.add("xsv", ["xuv"], ["xu", "xar", "xs"])  # an xs that is not one bare variable
+    arith: list[list[str]] = []
+    if vocab.arithmetic:
+        g.add("xar", *[[lit(f" {op} ")] for op in ("+", "-", "*", "/")])
+        arith = [["xu", "xar", "xs"]]
+    g.add("xs", ["xu"], *arith)
+    g.add("xsv", ["xuv"], *arith)  # an xs that is not one bare variable
     g.add("xref", *[[lit(n)] for n in scalars])
     # No True/False literals: the small model wrote Eval(expr="True") for "exactly one of the
     # images"; a truth value comes from the answers (a bare {A}, a comparison, and/or/not).
@@ -513,7 +530,7 @@ def _expression(g: Grammar, scalars: Sequence[str], vocab: Vocabulary, inputs: i
         # The other side never names A at all: "{A} > {A} - {A}" evaded a bare-only rule.
         others = [[lit("{"), lit(o), lit("}")] for o in scalars if o != name]
         g.add(f"xne{i}u", ["xuv"], *others)
-        g.add(f"xne{i}", [f"xne{i}u"], [f"xne{i}u", "xar", f"xne{i}"])
+        g.add(f"xne{i}", [f"xne{i}u"], *([[f"xne{i}u", "xar", f"xne{i}"]] if arith else []))
         compare.append([lit("{"), lit(name), lit("}"), "xcmp", f"xne{i}"])
     if vocab.total and inputs >= 2 and len(scalars) >= 2:  # "five cups altogether"
         g.add("xplus", [lit(" + {"), "xref", lit("}")])

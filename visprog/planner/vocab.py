@@ -48,8 +48,12 @@ _WORD = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 _ARTICLE = re.compile(r"^(?:(?:either|both|a|an|the)\s+)+", re.IGNORECASE)
 _ITEM = r"(?:(?:either|both|a|an|the)\s+)*[A-Za-z][A-Za-z-]*"
 # "apple, banana or orange", "happy, sad, or angry", "Messi and Ronaldo", "a sparrow or a pigeon"
-_LIST = re.compile(rf"{_ITEM}(?:\s*,\s*{_ITEM})*\s*,?\s+(?:or|and)\s+{_ITEM}")
-_SPLIT = re.compile(r"\s*,\s*(?:(?:or|and)\s+)?|\s+(?:or|and)\s+")
+# ... and "apple, pear, banana" (three or more without "or"), "coffee/tea"
+_LIST = re.compile(
+    rf"{_ITEM}(?:\s*,\s*{_ITEM})*\s*,?\s+(?:or|and)\s+{_ITEM}|{_ITEM}(?:\s*,\s*{_ITEM}){{2,}}"
+    rf"|{_ITEM}(?:\s*/\s*{_ITEM})+"
+)
+_SPLIT = re.compile(r"\s*,\s*(?:(?:or|and)\s+)?|\s+(?:or|and)\s+|\s*/\s*")
 _NOT_CATEGORY = frozenset(
     "is are was were be has have there it them they this that what which who how many much "
     "more fewer less image images picture pictures photo photos left right".split()
@@ -113,6 +117,8 @@ class Vocabulary:
         numbers: The numbers an Eval may write: 0, 1 and those the query states.
         total: Whether the query speaks of a total ("in total", "altogether"): with two
             images, the Eval compares a sum of counts.
+        arithmetic: Whether an Eval may add, subtract, multiply or divide: a total, "twice",
+            "how many more" (else "at least two in each" was summed).
         subject: The words before the first relation ("the cups" of "the cups left of the
             kettle"): what is looked for once the relation's crop is made.
     """
@@ -133,6 +139,7 @@ class Vocabulary:
     comparisons: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ("0", "1")
     total: bool = False
+    arithmetic: bool = True
     subject: tuple[str, ...] = ()
 
 
@@ -196,6 +203,7 @@ REQUIRED: tuple[tuple[str, str], ...] = (
         r"stand out|everything (?:else )?gr[ae]y|gr[ae]y except)",
         "ColorPop",
     ),
+    (r"\b(?:how many|count|number of)\b", "Count"),
     # a yes/no question about a number is answered by comparing the count
     (r"^(?:are|is|do|does|has|have)\b.*\b(?:more|fewer|less|at least|at most|exactly)\b", "Eval"),
 )
@@ -237,6 +245,10 @@ _WHICH_IMAGE = re.compile(
 )
 TOTAL = re.compile(
     r"\b(?:in total|altogether|together|in all|combined|across both|sum)\b", re.IGNORECASE
+)
+ARITHMETIC = re.compile(
+    TOTAL.pattern + r"|\b(?:twice|double|half|times|how many (?:more|fewer|less)|difference)\b",
+    re.IGNORECASE,
 )
 NUMBER_WORDS = {
     "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
@@ -394,5 +406,6 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         comparison_ops(query),
         stated_numbers(query),
         TOTAL.search(query) is not None,
+        ARITHMETIC.search(query) is not None,
         subject_words(query),
     )
