@@ -514,3 +514,26 @@ def test_a_crop_takes_a_box_found_in_its_image(tiny: TransformersBackend) -> Non
     head = "BOX0 = Loc(image=IMAGE, object='person')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
     assert admits(tiny, sp, head)
     assert not admits(tiny, sp, head + "IMAGE1 = Crop(image=IMAGE0, box=BOX0)")
+
+
+def test_a_comparison_of_the_two_images_starts_with_the_one_named_first(
+    tiny: TransformersBackend,
+) -> None:
+    sp = scoped(
+        "nlvr", "The right image shows more bananas than the left image.", ("LEFT", "RIGHT")
+    )
+    counts = """BOX0 = Loc(image=LEFT, object='banana')
+BOX1 = Loc(image=RIGHT, object='banana')
+ANSWER0 = Count(box=BOX0)
+ANSWER1 = Count(box=BOX1)
+"""
+    assert admits(tiny, sp, counts + 'ANSWER2 = Eval(expr="{ANSWER1} > {ANSWER0}")')
+    assert not admits(tiny, sp, counts + 'ANSWER2 = Eval(expr="{ANSWER0} > {ANSWER1}")')
+
+
+def test_a_count_beside_a_place_crops_to_it(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "How many lamps can you see beside the bed?")
+    assert not admits(tiny, sp, "BOX0 = Loc(image=IMAGE, object='lamp')")
+    assert admits(
+        tiny, sp, "BOX0 = Loc(image=IMAGE, object='bed')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)"
+    )

@@ -359,7 +359,10 @@ class ScopedProgram:
         """Alternatives for one argument's value."""
         if p.expression:
             scalars = [n for n, t in scope.types.items() if t & _SCALARS]
-            return [[_expression(g, scalars, self.vocabulary, len(self.inputs))]] if scalars else []
+            side = self.vocabulary.first_side
+            leading = [n for n in scalars if side and side in scope.deps.get(n, ())]
+            pair = len(self.inputs) >= 2
+            return [[_expression(g, scalars, self.vocabulary, pair, leading)]] if scalars else []
         if (spec.name, p.name) == ("Classify", "categories") and self.vocabulary.categories:
             return self._text(g, spec, p)
         names = scope.names(p.types & _REF_TYPES)
@@ -483,14 +486,21 @@ def _text_list(g: Grammar, item: str) -> str:
     return name
 
 
-def _expression(g: Grammar, scalars: Sequence[str], vocab: Vocabulary, inputs: int) -> str:
+def _expression(
+    g: Grammar,
+    scalars: Sequence[str],
+    vocab: Vocabulary,
+    pair: bool = False,
+    leading: Sequence[str] = (),
+) -> str:
     """A double-quoted Eval expression over the defined scalar variables (rule ``xe``).
 
     From the query's words (:class:`~visprog.planner.vocab.Vocabulary`): the logic operators
     among ``and``, ``or``, ``xor`` and ``not``; the comparison operators (then every condition
     compares: "at least two ducks" is ``>= 2``, not ``{A} and {B}``); the numbers it states
     (``> 2`` for "more than two", not ``> 3``); and, for a total over two images, a sum of
-    counts on the left.
+    counts on the left (``pair``: the inputs are two images). ``leading``: when not empty,
+    the only variables a comparison may start with (the count of the image named first).
     """
     if "xe" in g.rules:
         return "xe"
@@ -531,8 +541,9 @@ def _expression(g: Grammar, scalars: Sequence[str], vocab: Vocabulary, inputs: i
         others = [[lit("{"), lit(o), lit("}")] for o in scalars if o != name]
         g.add(f"xne{i}u", ["xuv"], *others)
         g.add(f"xne{i}", [f"xne{i}u"], *([[f"xne{i}u", "xar", f"xne{i}"]] if arith else []))
-        compare.append([lit("{"), lit(name), lit("}"), "xcmp", f"xne{i}"])
-    if vocab.total and inputs >= 2 and len(scalars) >= 2:  # "five cups altogether"
+        if not leading or name in leading:
+            compare.append([lit("{"), lit(name), lit("}"), "xcmp", f"xne{i}"])
+    if vocab.total and pair and len(scalars) >= 2:  # "five cups altogether"
         g.add("xplus", [lit(" + {"), "xref", lit("}")])
         _chain(g, "xpl", "xplus", 3)
         compare = [[lit("{"), "xref", lit("}"), "xplus", "xpl0?", "xcmp", "xnum"]]

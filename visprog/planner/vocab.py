@@ -119,6 +119,9 @@ class Vocabulary:
             images, the Eval compares a sum of counts.
         arithmetic: Whether an Eval may add, subtract, multiply or divide: a total, "twice",
             "how many more" (else "at least two in each" was summed).
+        first_side: ``LEFT`` or ``RIGHT``, the image a comparison of the two names first ("the
+            right image shows more bananas than the left": the right count is on the left of
+            ``>``); empty when the query names one side or none.
         subject: The words before the first relation ("the cups" of "the cups left of the
             kettle"): what is looked for once the relation's crop is made.
     """
@@ -141,6 +144,7 @@ class Vocabulary:
     total: bool = False
     arithmetic: bool = True
     subject: tuple[str, ...] = ()
+    first_side: str = ""
 
 
 def singular(word: str) -> str:
@@ -219,7 +223,9 @@ _COMPARED = re.compile(
 
 # "How many dogs are on the sofa?": a count on a place crops to the place first.
 _PLACE = re.compile(
-    r"\bon (?:the|a|an) (?!(?:left|right|top|bottom|image|picture|photo)\b)", re.IGNORECASE
+    r"\b(?:on|in|inside|beside|near|next to) (?:the|a|an) "
+    r"(?!(?:left|right|top|bottom|image|picture|photo)\b)",
+    re.IGNORECASE,
 )
 _COUNT_WORDS = re.compile(r"\b(?:how many|count\w*|number of)\b", re.IGNORECASE)
 
@@ -269,6 +275,15 @@ def stated_numbers(query: str) -> tuple[str, ...]:
     """0, 1 and the numbers ``query`` states (digits or words), as digits."""
     found = [NUMBER_WORDS.get(w, w) for w in re.findall(r"[a-z]+|\d+", query.lower())]
     return tuple(dict.fromkeys(["0", "1", *(n for n in found if n.isdigit())]))
+
+
+def first_side(query: str) -> str:
+    """``LEFT``/``RIGHT``: the side a comparison of both images names first (see Vocabulary)."""
+    low = query.lower()
+    left, right = low.find("left"), low.find("right")
+    if left < 0 or right < 0 or not re.search(r"\b(?:more|fewer|less|twice)\b", low):
+        return ""
+    return "LEFT" if left < right else "RIGHT"
 
 
 def subject_words(query: str) -> tuple[str, ...]:
@@ -408,4 +423,5 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         TOTAL.search(query) is not None,
         ARITHMETIC.search(query) is not None,
         subject_words(query),
+        first_side(query),
     )
