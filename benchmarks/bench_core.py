@@ -124,6 +124,24 @@ def bench_cold_start(repeat: int = 7) -> None:
     )
 
 
+def bench_import(repeat: int = 7) -> None:
+    """``import visprog`` (and with every tool declared, as a Session does) in a fresh process."""
+
+    def timed(code: str) -> float:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        return time.perf_counter() - t0
+
+    timed("import visprog.tools")  # warm the OS file cache
+    bare = statistics.median(timed("pass") for _ in range(repeat))
+    for code in ("import visprog", "import visprog.tools"):
+        times = [timed(code) for _ in range(repeat)]
+        print(
+            f"{code}: {statistics.median(times):.3f} s median, {min(times):.3f} s best, "
+            f"fresh process included (bare python start: {bare:.3f} s)"
+        )
+
+
 def bench_parser_build(repeat: int = 5) -> None:
     import lark
 
@@ -187,6 +205,7 @@ if __name__ == "__main__":
     bench_parse_check()
     bench_overhead()
     bench_parser_build()
+    bench_import()
     bench_cold_start()
     bench_diagnostics()
     bench_memory()

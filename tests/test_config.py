@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,49 @@ def test_cli_unknown_and_out_of_range_settings_exit_10(
     assert "expected number in [0, 1], got 'abc'" in capsys.readouterr().err
     assert cli.main([*base, "--set", "models.budget_gb=inf"]) == 10
     assert cli.main([*base, "--set", "loc.threshold=0.3"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("var", "match"),
+    [("VISPROG_LOC_TRESHOLD", "environment variable VISPROG_LOC_TRESHOLD: unknown setting "
+      r"'loc.treshold'; did you mean VISPROG_LOC_THRESHOLD \(loc.threshold\)\?"),
+     ("VISPROG_MODLE_LOC", r"VISPROG_MODLE_LOC: .*did you mean VISPROG_MODEL_LOC \(model.loc\)"),
+     ("VISPROG_LLM_BASE_URL", "VISPROG_LLM_BASE_URL: unknown setting 'llm.base_url'")],
+)  # fmt: skip
+def test_a_misspelt_setting_in_the_environment_is_an_error(var: str, match: str) -> None:
+    """A declared section (loc, llm) or a key close to a declared one: a typo, not a stranger."""
+    with pytest.raises(ConfigurationError, match=match) as info:
+        visprog.Session(environ={var: "0.3"})
+    assert info.value.exit_code == 10
+
+
+def test_other_visprog_variables_are_ignored_with_one_line_each() -> None:
+    """Another tool's VISPROG_* variable must not stop every command (it did: exit 10)."""
+    said: list[str] = []
+    env = {"VISPROG_FOO_BAR": "1", "VISPROG_HOME_DIR": "/x", "VISPROG_LOC_THRESHOLD": "0.3",
+           "VISPROG_CACHE": "/c", "VISPROG_LLM": "default", "VISPROG_CONFIG": ""}  # fmt: skip
+    session = visprog.Session(environ=env, log=said.append)
+    assert session.settings == {"loc.threshold": 0.3}
+    assert said == [
+        "ignoring VISPROG_FOO_BAR: not a visprog setting (visprog tools lists them)",
+        "ignoring VISPROG_HOME_DIR: not a visprog setting (visprog tools lists them)",
+    ]
+
+
+def test_cli_with_foreign_and_misspelt_environment_variables(
+    rgb: visprog.Image, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    program = tmp_path / "p.vp"
+    program.write_text("B = Loc(image=IMAGE, object='TOP')\nN = Count(box=B)\nR = Result(var=N)\n")
+    image = tmp_path / "i.png"
+    rgb.to_pil().save(image)
+    args = ["run", "-p", str(program), str(image)]
+    monkeypatch.setenv("VISPROG_CONFIG", os.devnull)
+    monkeypatch.setenv("VISPROG_FOO_BAR", "1")
+    assert cli.main(args) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == "1" and "ignoring VISPROG_FOO_BAR" in captured.err
+    monkeypatch.setenv("VISPROG_LOC_TRESHOLD", "0.3")
+    assert cli.main(args) == 10
+    assert "did you mean VISPROG_LOC_THRESHOLD" in capsys.readouterr().err

@@ -131,3 +131,54 @@ def test_crop_then_loc_seg_point_land_in_root_pixels(
     assert trace.result.boxes.tolist() == [[28, 5, 38, 20]]
     points = trace.steps[4].output
     assert points.xy.tolist() == [[44.0, 12.0]] and points.root_size == (64, 48)
+
+
+def _foreign_calls() -> list[str]:
+    """Every registered step that takes an image and objects or points, called with values of
+    input LEFT (B: Objects, P: Points) on the image RIGHT; other required arguments filled."""
+    from visprog import values as V
+
+    fill = {V.TEXT: "'a'", V.NUMBER: "1", V.BOOL: "True", V.TEXT_LIST: "['a']"}
+    calls = []
+    for spec in visprog.REGISTRY:
+        images = [p.name for p in spec.params if V.IMAGE in p.types]
+        located = [p for p in spec.params if p.types & {V.OBJECTS, V.POINTS}]
+        for target in located if images else []:
+            args = []
+            for p in spec.params:
+                if p.name in images:
+                    args.append(f"{p.name}=RIGHT")
+                elif p is target:
+                    args.append(f"{p.name}={'B' if V.OBJECTS in p.types else 'P'}")
+                elif p.required or p.name == "categories":  # Classify needs one of three
+                    args.append(f"{p.name}={next(fill[t] for t in sorted(p.types) if t in fill)}")
+            calls.append(f"{spec.name}({', '.join(args)})")
+    return calls
+
+
+@pytest.mark.parametrize("call", _foreign_calls())
+def test_every_registered_step_refuses_located_values_of_another_input(
+    call: str, rgb: Image
+) -> None:
+    """Not a hand-kept list: a new tool taking an image and objects is covered as it registers."""
+    from visprog.interpreter import Interpreter
+    from visprog.models import ModelManager
+
+    inputs = {
+        "LEFT": rgb,
+        "RIGHT": Image(rgb.pixels[:20, :30].copy(), "RIGHT"),
+        "B": Objects(np.array([[0, 0, 4, 4]]), [1.0], ["x"], source="LEFT", root_size=(64, 48)),
+        "P": Points(np.array([[2.0, 2.0]]), ["x"], source="LEFT", root_size=(64, 48)),
+    }
+    models = ModelManager(log=None)
+    with pytest.raises(StepFailedError) as info:
+        Interpreter(device="cpu", models=models).run(f"X = {call}\nR = Result(var=X)\n", inputs)
+    assert isinstance(info.value.error, ToolArgumentError) and info.value.exit_code == 6
+    assert "input 'LEFT'" in str(info.value.error) and "input 'RIGHT'" in str(info.value.error)
+    assert models.loaded() == []  # refused before the tool ran
+
+
+def test_the_generic_frame_test_covers_the_known_steps() -> None:
+    names = {call.split("(")[0] for call in _foreign_calls()}
+    assert {"Crop", "CropBehind", "Seg", "Select", "Classify", "Replace", "Emoji", "Tag"} <= names
+    assert any(call.startswith("Seg(") and "point=P" in call for call in _foreign_calls())

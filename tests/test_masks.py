@@ -55,3 +55,19 @@ def test_objects_convert_arrays_and_crops_place_masks_in_the_root(dense: np.ndar
     np.testing.assert_array_equal(found.masks[0], expected)
     np.testing.assert_array_equal(found.object_mask(0, crop), local[0])
     assert found.masks.nbytes == 6  # a 2x3 crop, and nothing for the empty mask
+
+
+def test_masks_one_at_a_time_moved_into_a_root_frame(dense: np.ndarray) -> None:
+    masks = BoxMasks.from_iter(iter(dense), 30, 40)  # a generator: never all four at once
+    np.testing.assert_array_equal(masks.dense(), dense)
+    assert [masks.box(i) for i in range(4)] == [(5, 3, 20, 9), masks.box(1), None, (39, 29, 40, 30)]
+    root = Image(np.zeros((60, 100, 3), np.uint8))
+    crop = root.crop((50, 20, 90, 50))  # 40x30 at (50, 20)
+    moved = crop.masks_to_root(masks)  # a BoxMasks moves without becoming dense
+    assert moved.shape == (4, 60, 100) and moved.nbytes == masks.nbytes
+    expected = np.zeros((4, 60, 100), dtype=bool)
+    expected[:, 20:50, 50:90] = dense
+    np.testing.assert_array_equal(moved.dense(), expected)
+    assert moved.box(0) == (55, 23, 70, 29) and moved.box(2) is None
+    with pytest.raises(ValueError, match=r"expected a frame of \(60, 100\), got \(4, 30, 40\)"):
+        root.masks_to_root(masks)

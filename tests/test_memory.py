@@ -62,3 +62,19 @@ def test_a_long_blur_chain_keeps_memory_bounded(monkeypatch: pytest.MonkeyPatch)
     assert sum(isinstance(o, Thumbnail) for o in outputs) >= STEPS - budget // step_bytes - 1
     assert trace.result.size == (SIDE, SIDE) and not isinstance(trace.result, Thumbnail)
     assert all(o.size == (SIDE, SIDE) for o in outputs)  # a thumbnail keeps the full frame
+
+
+def test_a_thumbnail_replaces_the_image_in_every_record_that_holds_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(visprog.trace, "THUMBNAIL_SIDE", 40)
+    budget = 2 * SIDE * SIDE * 3  # two full images: most are swapped
+    interp = Interpreter(device="cpu", max_steps=40, trace_budget_bytes=budget)
+    trace = interp.run(blur_chain(30), {"IMAGE": _image()})
+    blurs = trace.steps[1:-1]
+    # Step i reads step i-1's output: both records must hold the very same (swapped) object,
+    # else the page would show a full image in one place and its thumbnail in another.
+    for before, after in zip(blurs, blurs[1:], strict=False):
+        assert after.args["image"] is before.output
+    assert sum(isinstance(s.output, Thumbnail) for s in blurs) >= 27
+    assert trace.steps[-1].args["var"] is blurs[-1].output

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Mapping
 from functools import cache, lru_cache
 from typing import Any
 
@@ -148,7 +149,19 @@ def draw_emoji(image: Image, objects: Objects, char: str, scale: float = DEFAULT
     return image.with_pixels(np.asarray(canvas, dtype=np.uint8).copy())
 
 
-@tool("Emoji", model=f"{CREDIT}, names from the emoji package")
+def _precheck(args: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
+    """An emoji name written in the program must be one Unicode has (before anything runs)."""
+    name = args.get("emoji")
+    if not isinstance(name, str):
+        return  # a reference: known at run time only
+    try:
+        emoji_names()
+    except ModelUnavailableError:
+        return  # the extra is missing: the step itself says how to install it
+    resolve_emoji(name)
+
+
+@tool("Emoji", model=f"{CREDIT}, names from the emoji package", precheck=_precheck)
 def emoji(image: Image, object: Objects, emoji: str, ctx: Context) -> Image:
     """Cover each object with an emoji, e.g. emoji='smiling_face_with_sunglasses'."""
     char = resolve_emoji(emoji)

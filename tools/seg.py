@@ -19,7 +19,6 @@ path); otherwise the config is guessed from the file name.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,8 +27,10 @@ from typing import Any
 import numpy as np
 
 from visprog.context import Context
-from visprog.errors import ModelUnavailableError, ToolArgumentError
+from visprog.errors import ModelUnavailableError, ToolArgumentError, ToolExecutionError
 from visprog.geometry import clip_boxes, mask_boxes
+from visprog.images import image_key
+from visprog.masks import BoxMasks
 from visprog.models import hub_file, inference_mode, require
 from visprog.options import declare_model, option
 from visprog.registry import tool
@@ -183,12 +184,6 @@ def autocast(device: str) -> Any:
     return torch.autocast("cuda", dtype=torch.bfloat16)
 
 
-def image_key(image: Image) -> str:
-    """A key that identifies an image's pixels and frame (for the embedding cache)."""
-    digest = hashlib.blake2b(image.pixels.tobytes(), digest_size=16).hexdigest()
-    return f"{image.source}@{image.offset}:{image.width}x{image.height}:{digest}"
-
-
 def predictor_for(image: Image, model: Any, model_key: str, ctx: Context, device: str) -> Any:
     """A SAM 2 image predictor with ``image`` set, from the run cache when already embedded."""
     key = f"seg-embedding:{model_key}:{image_key(image)}"
@@ -258,13 +253,19 @@ def _centre(box: Any) -> tuple[float, float]:
 
 
 def automatic_masks(image: Image, model: Any, ctx: Context) -> Objects:
-    """SAM 2's automatic mask generator over the whole image (largest masks first)."""
+    """SAM 2's automatic mask generator over the whole image (largest masks first).
+
+    The generator is asked for run-length encoded masks, and only the kept ones are decoded, one
+    at a time, each straight into its box: N full-size masks never exist at once (64 of a
+    12-megapixel photo would be 768 MB, and the generator finds more than it keeps).
+    """
     amg = require("sam2.automatic_mask_generator", "seg", "Seg")
     generator = amg.SAM2AutomaticMaskGenerator(
         model,
         points_per_side=ctx.option(POINTS_PER_SIDE),
         pred_iou_thresh=ctx.option(PRED_IOU),
         stability_score_thresh=ctx.option(STABILITY),
+        output_mode="uncompressed_rle",
     )
     device = str(model.device)
     with inference_mode(), autocast(device):
@@ -276,11 +277,26 @@ def automatic_masks(image: Image, model: Any, ctx: Context) -> Objects:
         found = found[:limit]
     if not found:
         return Objects.none_in(image)
-    local = np.stack([r["segmentation"] for r in found])
-    x, y, w, h = np.asarray([r["bbox"] for r in found], dtype=np.float64).T
-    boxes = np.stack([x, y, x + w, y + h], axis=1)
+    decoded = (rle_mask(r["segmentation"]) for r in found)
+    local = BoxMasks.from_iter(decoded, image.height, image.width)
+    whole = (0, 0, image.width, image.height)
+    boxes = np.asarray([local.box(i) or whole for i in range(len(local))], dtype=np.float64)
     scores = np.asarray([float(r["predicted_iou"]) for r in found])
     return Objects.from_local(image, boxes, scores, ["object"] * len(found), local)
+
+
+def rle_mask(rle: Mapping[str, Any]) -> np.ndarray:
+    """An (H, W) bool mask from SAM's uncompressed RLE (column-major runs, zeros first)."""
+    height, width = (int(v) for v in rle["size"])
+    counts = np.asarray(rle["counts"], dtype=np.int64)
+    values = np.arange(len(counts)) % 2 == 1
+    flat = np.repeat(values, counts)
+    if flat.size != height * width:
+        raise ToolExecutionError(
+            f"Seg: SAM 2 returned a run-length mask of {flat.size} pixels for a "
+            f"{width}x{height} image"
+        )
+    return flat.reshape(width, height).T
 
 
 # -- the step -------------------------------------------------------------------------------------

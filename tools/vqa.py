@@ -12,6 +12,10 @@ generic code path as the larger models one may select. Set ``model.vqa`` to
 ``Qwen/Qwen3-VL-2B-Instruct`` (Apache-2.0) for better answers on a GPU, or to
 ``Salesforce/blip-vqa-capfilt-large`` (BSD-3-Clause) for VisProg's own model.
 
+The vision encoder's output for an image is kept in the run cache (batch-wide under
+``visprog batch``) for the architectures where handing it back to ``generate`` is checked to give
+the same answers (SmolVLM / Idefics3): several questions about one image encode it once.
+
 Answers are normalised the way VisProg's programs expect (see :func:`normalize_answer`): short,
 lower case, numbers as digits, ``yes``/``no``, no trailing punctuation. Other settings:
 ``vqa.max_new_tokens`` (default 16) and ``vqa.prompt`` (a template with ``{question}``).
@@ -27,6 +31,7 @@ from typing import Any
 from visprog.context import Context
 from visprog.errors import ToolArgumentError
 from visprog.geometry import number_word
+from visprog.images import image_key
 from visprog.models import hub_load, inference_mode, require, torch_dtype
 from visprog.options import declare_model, option
 from visprog.registry import tool
@@ -37,6 +42,10 @@ SETTING = "model.vqa"
 PROMPT = "{question} Answer the question using a single word or phrase."
 PLAIN_PROMPT = "Question: {question} Answer:"
 MAX_NEW_TOKENS = 16
+# Architectures whose pooled image features, computed alone and handed to ``generate`` as
+# ``mm_encoder_outputs``, give the answers of the plain path (tests/tools/test_vqa_features.py).
+# Others (Qwen-VL's grid features, Molmo's crops) always encode their pixels in ``generate``.
+FEATURE_REUSE = frozenset({"idefics3", "smolvlm"})
 
 
 _PREFIX = re.compile(r"^\s*(?:answer|assistant|a)\s*:\s*", re.IGNORECASE)
@@ -122,26 +131,36 @@ MODEL = declare_model(
 )
 
 
-def ask(vqa: VqaModel, image: Image, question: str, max_new_tokens: int, prompt: str) -> str:
-    """The model's raw answer to ``question`` about ``image`` (greedy decoding)."""
+def ask(
+    vqa: VqaModel,
+    image: Image,
+    question: str,
+    max_new_tokens: int,
+    prompt: str,
+    features: Any = None,
+) -> str:
+    """The model's raw answer to ``question`` about ``image`` (greedy decoding).
+
+    ``features``: the image's encoder output from :func:`image_features` (None: encode it).
+    """
     inputs = vqa.processor(
         images=[image.to_pil()], text=[_prompt(vqa, question, prompt)], return_tensors="pt"
     )
-    # Floating inputs (pixels) follow the model's dtype; token ids stay integers.
-    inputs = inputs.to(vqa.model.device, dtype=vqa.model.dtype)
-    with inference_mode():
-        out = vqa.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
-    out = _drop_prompt(out, inputs["input_ids"])
-    return str(vqa.processor.batch_decode(out, skip_special_tokens=True)[0])
+    return _generate(vqa, inputs, max_new_tokens, None if features is None else [features])[0]
 
 
 def ask_many(
-    vqa: VqaModel, pairs: list[tuple[Image, str]], max_new_tokens: int, prompt: str
+    vqa: VqaModel,
+    pairs: list[tuple[Image, str]],
+    max_new_tokens: int,
+    prompt: str,
+    features: list[Any] | None = None,
 ) -> list[str]:
     """:func:`ask` for several (image, question) pairs in one left-padded ``generate``.
 
     Greedy decoding with the padded positions masked gives each pair the answer it gets alone
-    (the batch tests check this on the chat architectures).
+    (the batch tests check this on the chat architectures). ``features``: one encoder output per
+    pair (the same object for pairs that share an image), or None to encode every image.
     """
     tokenizer = vqa.processor.tokenizer
     side = tokenizer.padding_side
@@ -155,11 +174,75 @@ def ask_many(
         )
     finally:
         tokenizer.padding_side = side
+    return _generate(vqa, inputs, max_new_tokens, features)
+
+
+def reuses_features(vqa: VqaModel) -> bool:
+    """Whether this model's image features may be computed once and reused (FEATURE_REUSE)."""
+    model_type = getattr(getattr(vqa.model, "config", None), "model_type", None)
+    return vqa.kind == "chat" and model_type in FEATURE_REUSE
+
+
+def image_features(vqa: VqaModel, image: Image, cache: Any, model_key: str) -> Any:
+    """The vision encoder's pooled output for ``image``, from ``cache`` when already computed.
+
+    Only for :func:`reuses_features` models. The processor prepares the pixels exactly as in
+    :func:`ask` (same resizing and splitting), so the features are those ``generate`` would
+    compute; the language model then reads them in place of the encoder's run.
+    """
+    key = f"vqa-features:{model_key}:{image_key(image)}"
+    if key in cache:
+        return cache[key]
+    inputs = vqa.processor(
+        images=[image.to_pil()], text=[_prompt(vqa, "?", PROMPT)], return_tensors="pt"
+    )
     inputs = inputs.to(vqa.model.device, dtype=vqa.model.dtype)
     with inference_mode():
-        out = vqa.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
+        out = vqa.model.get_image_features(
+            pixel_values=inputs["pixel_values"],
+            pixel_attention_mask=inputs.get("pixel_attention_mask"),
+            return_dict=True,
+        )
+    cache[key] = out.pooler_output
+    return cache[key]
+
+
+def _generate(
+    vqa: VqaModel, inputs: Any, max_new_tokens: int, features: list[Any] | None
+) -> list[str]:
+    """Greedy ``generate`` on processed inputs, with precomputed image features when given."""
+    # Floating inputs (pixels) follow the model's dtype; token ids stay integers.
+    inputs = inputs.to(vqa.model.device, dtype=vqa.model.dtype)
+    extra: dict[str, Any] = {}
+    if features is not None:
+        torch = require("torch", "models", "VQA")
+        outputs = require("transformers.modeling_outputs", "models", "VQA")
+        inputs.pop("pixel_values", None)
+        inputs.pop("pixel_attention_mask", None)
+        # Rows in batch order, as generate would stack them (an output may be a list per image).
+        parts = [t for f in features for t in (f if isinstance(f, (list, tuple)) else [f])]
+        pooled = torch.cat(parts, dim=0)
+        extra["mm_encoder_outputs"] = {
+            "image": outputs.BaseModelOutputWithPooling(pooler_output=pooled)
+        }
+    with inference_mode():
+        out = vqa.model.generate(**inputs, **extra, max_new_tokens=max_new_tokens, do_sample=False)
     out = _drop_prompt(out, inputs["input_ids"])
     return [str(text) for text in vqa.processor.batch_decode(out, skip_special_tokens=True)]
+
+
+def _features(vqa: VqaModel, images: list[Image], ctxs: list[Context]) -> list[Any] | None:
+    """Each image's cached encoder output (one encoding per distinct image), or None."""
+    if not reuses_features(vqa):
+        return None
+    key = ctxs[0].model_key(MODEL)
+    out = []
+    for image, ctx in zip(images, ctxs, strict=True):
+        cached = f"vqa-features:{key}:{image_key(image)}" in ctx.run_cache
+        out.append(image_features(vqa, image, ctx.run_cache, key))
+        if cached:
+            ctx.note("image features reused from an earlier VQA call on the same image")
+    return out
 
 
 def _prompt(vqa: VqaModel, question: str, prompt: str) -> str:
@@ -196,7 +279,10 @@ def vqa_batched(calls: list[dict[str, Any]]) -> list[str]:
     if model.kind == "blip" or getattr(model.processor, "chat_template", None) is None:
         return [vqa(**call) for call in calls]
     pairs = [(call["image"], call["question"].strip()) for call in calls]
-    raws = ask_many(model, pairs, ctxs[0].option(MAX_TOKENS), ctxs[0].option(PROMPT_OPTION))
+    features = _features(model, [image for image, _ in pairs], ctxs)
+    raws = ask_many(
+        model, pairs, ctxs[0].option(MAX_TOKENS), ctxs[0].option(PROMPT_OPTION), features
+    )
     return [_answer(raw, ctx) for raw, ctx in zip(raws, ctxs, strict=True)]
 
 
@@ -220,5 +306,13 @@ def vqa(image: Image, question: str, ctx: Context) -> str:
     max_new_tokens = ctx.option(MAX_TOKENS)
     prompt = ctx.option(PROMPT_OPTION)
     model, _ = ctx.load_model(MODEL)
-    raw = ask(model, image, question.strip(), max_new_tokens, prompt)
+    features = _features(model, [image], [ctx])
+    raw = ask(
+        model,
+        image,
+        question.strip(),
+        max_new_tokens,
+        prompt,
+        None if features is None else features[0],
+    )
     return _answer(raw, ctx)

@@ -147,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument(
         "--inputs", default="IMAGE", help="input names, comma-separated (default IMAGE)"
     )
+    add_session_options(chk, "classify.probe=probe.safetensors", device=False)
     chk.set_defaults(handler=cmd_check)
 
     tls = sub.add_parser("tools", parents=[common], help="list every step with its signature")
@@ -167,14 +168,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_session_options(parser: argparse.ArgumentParser, example: str) -> None:
+def add_session_options(parser: argparse.ArgumentParser, example: str, device: bool = True) -> None:
     """``--device``, ``--config`` and ``--set``: the options every Session-building command takes.
 
     Args:
         parser: The subcommand's parser.
         example: A ``KEY=VALUE`` shown in ``--set``'s help.
+        device: Whether to offer ``--device`` (``check`` reads settings but runs nothing).
     """
-    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
+    if device:
+        parser.add_argument(
+            "--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps"
+        )
     parser.add_argument(
         "--config", metavar="FILE", help="settings file (TOML; default $VISPROG_CONFIG)"
     )
@@ -265,6 +270,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     issues = check(program, [n.strip() for n in args.inputs.split(",") if n.strip()])
     if issues:
         raise CheckError(issues, program.source, name)
+    # The tools' own checks of literals (an emoji name, a probe file) under the settings a
+    # run would see: a program that passes here fails at run time only on its data.
+    from visprog.config import validate_settings
+    from visprog.interpreter import precheck
+    from visprog.registry import REGISTRY
+
+    precheck(program, REGISTRY, validate_settings(run_settings(args)))
     print(f"{name}: ok ({len(program.statements)} statements)")
     return 0
 

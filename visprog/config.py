@@ -11,7 +11,7 @@ Precedence, lowest first (a later source overrides an earlier one, key by key):
    ``$XDG_CONFIG_HOME/visprog/config.toml`` (``~/.config/visprog/config.toml``) when it exists;
 3. environment variables ``VISPROG_<SECTION>_<NAME>``: the first underscore after the prefix
    becomes the dot, so ``VISPROG_MODEL_LOC`` sets ``model.loc`` and ``VISPROG_FACEDET_MIN_SCORE``
-   sets ``facedet.min_score``;
+   sets ``facedet.min_score`` (see :func:`from_env` for variables that are not settings);
 4. arguments: ``--set KEY=VALUE`` on the command line, ``settings={...}`` in the Python API.
 
 A TOML file uses one table per section::
@@ -29,11 +29,12 @@ Values given as text (environment, ``--set``) are read as TOML literals when the
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import stat
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -140,17 +141,63 @@ def read_bounded(path: str | os.PathLike[str], limit: int, *, follow_links: bool
     return data
 
 
-def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Settings from ``VISPROG_<SECTION>_<NAME>`` variables (``VISPROG_CONFIG`` excluded)."""
+ENV_NOT_SETTINGS = frozenset({CONFIG_ENV, "VISPROG_CACHE", "VISPROG_LLM"})
+"""``VISPROG_*`` variables visprog reads that are not settings (a file, a folder, a backend)."""
+
+
+def from_env(
+    environ: Mapping[str, str] | None = None,
+    known: Collection[str] | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Settings from ``VISPROG_<SECTION>_<NAME>`` variables.
+
+    With ``known`` (the declared keys) a variable is sorted three ways, so that a misspelt
+    setting fails loudly while another program's ``VISPROG_*`` variable does not stop visprog:
+
+    * it names a declared key (``VISPROG_LOC_THRESHOLD``): a setting;
+    * it looks like a misspelt setting, i.e. its section is a declared one
+      (``VISPROG_LOC_TRESHOLD``) or its key is close to a declared key (``VISPROG_MODLE_LOC``):
+      a :class:`ConfigurationError` naming the variable, with a "did you mean";
+    * anything else (``VISPROG_FOO_BAR``): ignored, with one line to ``warn`` saying so.
+
+    Without ``known`` every well-formed variable is returned (and validated later).
+
+    Raises:
+        ConfigurationError: For a variable that looks like a misspelt setting.
+    """
     environ = os.environ if environ is None else environ
+    sections = {k.partition(".")[0] for k in known or ()}
     out: dict[str, Any] = {}
-    for var, text in environ.items():
-        if not var.startswith(ENV_PREFIX) or var == CONFIG_ENV:
+    for var, text in sorted(environ.items()):
+        if not var.startswith(ENV_PREFIX) or var in ENV_NOT_SETTINGS:
             continue
         section, sep, name = var[len(ENV_PREFIX) :].lower().partition("_")
-        if sep and _KEY_RE.match(f"{section}.{name}"):
-            out[f"{section}.{name}"] = parse_value(text)
+        key = f"{section}.{name}"
+        if not sep or not _KEY_RE.match(key):
+            continue
+        if known is None or key in known:
+            out[key] = parse_value(text)
+        elif section in sections or difflib.get_close_matches(key, known, n=1, cutoff=0.8):
+            raise _misspelt(var, key, known)
+        elif warn is not None:
+            warn(f"ignoring {var}: not a visprog setting (visprog tools lists them)")
     return out
+
+
+def _misspelt(var: str, key: str, known: Collection[str]) -> ConfigurationError:
+    close = difflib.get_close_matches(key, list(known), n=3, cutoff=0.6)
+    names = [f"{env_name(k)} ({k})" for k in close]
+    hint = f"; did you mean {' or '.join(names)}?" if names else ""
+    return ConfigurationError(
+        f"environment variable {var}: unknown setting {key!r}{hint} (visprog tools lists "
+        "every setting; unset the variable if it is not meant for visprog)"
+    )
+
+
+def env_name(key: str) -> str:
+    """The environment variable of a setting: ``loc.threshold`` -> ``VISPROG_LOC_THRESHOLD``."""
+    return ENV_PREFIX + key.replace(".", "_").upper()
 
 
 def parse_assignments(items: Iterable[str]) -> dict[str, Any]:
@@ -182,6 +229,7 @@ def load_settings(
     config: str | os.PathLike[str] | None = None,
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Merge the config file, the environment and explicit settings (in that order).
 
@@ -189,19 +237,28 @@ def load_settings(
         config: A TOML file; when None, ``$VISPROG_CONFIG`` or the user's config file if any.
         overrides: Settings given as arguments (they win over everything else).
         environ: The environment (``os.environ`` when None).
+        warn: Receives a line for each ignored ``VISPROG_*`` variable (stderr when None).
 
     Returns:
         Flat ``section.name`` settings.
 
     Raises:
-        ConfigurationError: For an unreadable file or a malformed key.
+        ConfigurationError: For an unreadable file, a malformed key, or an environment variable
+            that looks like a misspelt setting (see :func:`from_env`).
     """
+    import visprog.tools  # noqa: F401 - declares the tools' settings, which sort the variables
+    from visprog.options import OPTIONS
+
     path = Path(config) if config is not None else default_config_path(environ)
     settings = read_file(path) if path is not None else {}
-    settings.update(from_env(environ))
+    settings.update(from_env(environ, set(OPTIONS), warn or _stderr))
     for key, value in (overrides or {}).items():
         settings[check_key(key, "settings")] = value
     return settings
+
+
+def _stderr(message: str) -> None:
+    print(f"visprog: {message}", file=sys.stderr, flush=True)
 
 
 def _toml() -> Any:

@@ -46,7 +46,7 @@ def load_image(
             # Pillow warns, then errors, on huge images; our own limit below is the one that
             # applies, so both become a clean error rather than a warning or a crash.
             warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-            with PILImage.open(p) as img:
+            with pil_open(p) as img:
                 _check_pixels(p, img.size, max_pixels)
                 img.seek(0)
                 img.load()
@@ -59,7 +59,32 @@ def load_image(
         raise ImageLoadError(f"{p}: refused as a decompression bomb ({e})") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageLoadError(f"{p}: truncated or corrupt image ({e})") from None
+    except Exception as e:  # noqa: BLE001 - a decoder's failure on untrusted bytes is the file's
+        raise ImageLoadError(f"{p}: the image cannot be decoded ({type(e).__name__})") from None
     return Image(rgb, name)
+
+
+def pil_open(fp: Any) -> Any:
+    """``PIL.Image.open`` itself, not a replacement another package installed over it.
+
+    ultralytics replaces ``Image.open`` when imported with one that, on a file Pillow cannot
+    identify, pip-installs a HEIF plugin ("AutoUpdate") and tries again: a broken or hostile
+    input must be an :class:`~visprog.errors.ImageLoadError`, never a package install. A
+    wrapper that keeps the original in a module global (as ultralytics does) is bypassed.
+    """
+    from PIL import Image as PILImage
+
+    opener: Any = PILImage.open
+    if getattr(opener, "__module__", None) != PILImage.__name__:
+        for value in list(getattr(opener, "__globals__", {}).values()):
+            if (
+                callable(value)
+                and getattr(value, "__module__", None) == PILImage.__name__
+                and getattr(value, "__name__", None) == "open"
+            ):
+                opener = value
+                break
+    return opener(fp)
 
 
 def _check_file(p: Path) -> None:
@@ -127,3 +152,11 @@ def as_image(value: Any, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Ima
     raise ImageLoadError(
         f"input {name!r}: expected an image path, PIL image or array, got {type(value).__name__}"
     )
+
+
+def image_key(image: Image) -> str:
+    """A key for an image's pixels and frame: equal keys, equal model inputs (embedding caches)."""
+    import hashlib
+
+    digest = hashlib.blake2b(image.pixels.tobytes(), digest_size=16).hexdigest()
+    return f"{image.source}@{image.offset}:{image.width}x{image.height}:{digest}"

@@ -211,17 +211,7 @@ class Interpreter:
 
     def _precheck(self, program: Program) -> None:
         """Run the tools' prechecks on literal arguments and settings before any step runs."""
-        for st in program.statements:
-            spec = self.registry.get(st.step)
-            if spec is None or spec.precheck is None:
-                continue
-            args = {a.name: _literal(a.value) for a in st.args}
-            try:
-                spec.precheck(args, self.settings)
-            except DiagnosticError:
-                raise
-            except VisprogError as e:
-                raise _located(e, f"line {st.line} ({spec.name}): ") from e
+        precheck(program, self.registry, self.settings)
 
     def _inputs(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         env: dict[str, Any] = {}
@@ -377,6 +367,29 @@ def normalize(value: Any) -> Any:
     if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
         return list(value)
     return value
+
+
+def precheck(program: Program, registry: Registry, settings: Mapping[str, Any]) -> None:
+    """Run the tools' prechecks (literal arguments, settings) on a checked program.
+
+    Nothing runs and no model loads: a precheck catches what is wrong in the program text
+    itself, such as an emoji name Unicode does not have or a probe file that does not load.
+
+    Raises:
+        VisprogError: The first precheck that refuses a statement, its message prefixed with
+            the line and step (a :class:`ToolArgumentError` for a bad literal).
+    """
+    for st in program.statements:
+        spec = registry.get(st.step)
+        if spec is None or spec.precheck is None:
+            continue
+        args = {a.name: _literal(a.value) for a in st.args}
+        try:
+            spec.precheck(args, settings)
+        except DiagnosticError:
+            raise
+        except VisprogError as e:
+            raise _located(e, f"line {st.line} ({spec.name}): ") from e
 
 
 def _literal(value: Value) -> Any:

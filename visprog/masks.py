@@ -10,7 +10,7 @@ Imports numpy only.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -45,18 +45,43 @@ class BoxMasks:
         dense = np.asarray(masks)
         if dense.ndim != 3:
             raise ValueError(f"expected masks of shape (N, H, W), got {dense.shape}")
-        dense = dense.astype(bool, copy=False)
         height, width = frame if frame is not None else dense.shape[1:]
+        return cls.from_iter(dense, height, width, offset)
+
+    @classmethod
+    def from_iter(cls, masks: Iterable[npt.ArrayLike], height: int, width: int,
+                  offset: tuple[int, int] = (0, 0)) -> BoxMasks:  # fmt: skip
+        """From (h, w) masks one at a time (so N full-size masks never exist at once).
+
+        Each mask is placed at ``offset`` (x, y) in a frame of ``height`` x ``width`` and kept
+        as the crop of its tight box.
+        """
         ox, oy = offset
         parts = []
-        for m in dense:
-            rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+        for m in masks:
+            bits = np.asarray(m).astype(bool, copy=False)
+            rows, cols = np.flatnonzero(bits.any(axis=1)), np.flatnonzero(bits.any(axis=0))
             if rows.size == 0:
                 parts.append((0, 0, np.zeros((0, 0), dtype=bool)))
                 continue
             y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-            parts.append((ox + int(x0), oy + int(y0), m[y0:y1, x0:x1].copy()))
+            parts.append((ox + int(x0), oy + int(y0), bits[y0:y1, x0:x1].copy()))
         return cls(parts, height, width)
+
+    def moved(self, offset: tuple[int, int], height: int, width: int) -> BoxMasks:
+        """The same masks shifted by ``offset`` (x, y) into a frame of ``height`` x ``width``."""
+        ox, oy = offset
+        parts = [
+            (x + ox, y + oy, bits) if bits.size else (0, 0, bits) for x, y, bits in self._parts
+        ]
+        return BoxMasks(parts, height, width)
+
+    def box(self, i: int) -> tuple[int, int, int, int] | None:
+        """Mask ``i``'s tight box (x0, y0, x1, y1), exclusive end; None when it is empty."""
+        x0, y0, bits = self._parts[i]
+        if bits.size == 0:
+            return None
+        return (x0, y0, x0 + bits.shape[1], y0 + bits.shape[0])
 
     @property
     def shape(self) -> tuple[int, int, int]:

@@ -25,6 +25,12 @@ T = TypeVar("T")
 _VALID_DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
+# Environment a package reads on import, set (unless the user set it) before visprog imports it.
+# ultralytics otherwise pip-installs missing requirements while running ("AutoUpdate": a HEIF
+# plugin on an unreadable image, CLIP for YOLOE): a run must never install packages.
+_IMPORT_ENV: dict[str, dict[str, str]] = {"ultralytics": {"YOLO_AUTOINSTALL": "false"}}
+
+
 def require(module: str, extra: str, purpose: str) -> Any:
     """Import an optional dependency or fail with the exact install line.
 
@@ -36,6 +42,8 @@ def require(module: str, extra: str, purpose: str) -> Any:
     Raises:
         ModelUnavailableError: Naming ``pip install 'visprog[extra]'``.
     """
+    for key, value in _IMPORT_ENV.get(module.partition(".")[0], {}).items():
+        os.environ.setdefault(key, value)  # read once, when the package is first imported
     try:
         return importlib.import_module(module)
     except ImportError as e:

@@ -101,7 +101,8 @@ class Session:
             ``$VISPROG_LLM``, then the offline default; see :mod:`visprog.planner.backends`).
         max_steps: Refuse longer programs.
         max_pixels: Refuse larger input and intermediate images.
-        log: Receives model-loading messages (stderr when None; ``lambda m: None`` silences).
+        log: Receives model-loading messages and notes on ignored ``VISPROG_*`` variables
+            (stderr when None; ``lambda m: None`` silences).
         environ: The environment read for ``VISPROG_*`` settings (``os.environ`` when None).
         models: A model manager to use (e.g. one shared by the sessions of a worker); a new one
             when None. ``models.budget_gb``, when set, applies to it.
@@ -128,7 +129,9 @@ class Session:
         models: ModelManager | None = None,
     ) -> None:
         ensure_tools()
-        self.settings: dict[str, Any] = validate_settings(load_settings(config, settings, environ))
+        self.settings: dict[str, Any] = validate_settings(
+            load_settings(config, settings, environ, log)
+        )
         self.device = validate_device(device)
         self.registry = registry or REGISTRY
         self.max_steps = max_steps

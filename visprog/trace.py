@@ -19,6 +19,7 @@ import base64
 import hashlib
 import io
 import json
+from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -121,8 +122,11 @@ class ImageBudget:
     def __init__(self, trace: Trace, budget_bytes: int) -> None:
         self.trace = trace
         self.budget_bytes = budget_bytes
-        self.kept: list[Image] = []
+        self.kept: deque[Image] = deque()
         self.seen = {id(v) for v in trace.inputs.values()}
+        # The records each image appears in: a swap touches those alone, so a long program
+        # that keeps evicting costs linear time, not a scan of every record per eviction.
+        self.users: dict[int, list[StepRecord]] = {}
         self.retained_bytes = 0
         self.thumbnails = 0
 
@@ -130,19 +134,24 @@ class ImageBudget:
         """Account for a new record's images; thumbnail the oldest while over the budget."""
         for value in [*record.args.values(), record.output]:
             for image in images_in(value):
+                users = self.users.setdefault(id(image), [])
+                if not users or users[-1] is not record:
+                    users.append(record)
                 if id(image) not in self.seen:
                     self.seen.add(id(image))
                     self.kept.append(image)
                     self.retained_bytes += image.pixels.nbytes
         while self.retained_bytes > self.budget_bytes and self.kept:
-            old = self.kept.pop(0)
+            old = self.kept.popleft()
             self.retained_bytes -= old.pixels.nbytes
             self._replace(old, Thumbnail.of(old))
 
     def _replace(self, old: Image, new: Thumbnail) -> None:
         self.thumbnails += 1
         self.seen.add(id(new))
-        for rec in self.trace.steps:
+        users = self.users.pop(id(old), [])
+        self.users[id(new)] = users
+        for rec in users:
             rec.args = {k: _swap(v, old, new) for k, v in rec.args.items()}
             rec.output = _swap(rec.output, old, new)
 

@@ -269,10 +269,12 @@ def decode_png(
     """
     from PIL import Image as PILImage
 
+    from visprog.images import pil_open
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-            with PILImage.open(io.BytesIO(raw)) as img:
+            with pil_open(io.BytesIO(raw)) as img:
                 w, h = img.size
                 if w <= 0 or h <= 0 or w * h > MAX_IMAGE_PIXELS:
                     raise fail(where, f"a {w}x{h} image is larger than {MAX_IMAGE_PIXELS:,} pixels")

@@ -104,10 +104,18 @@ class Image:
         out: FloatArray = np.asarray(xy, dtype=np.float64).reshape(-1, 2) - np.asarray(self.offset)
         return out
 
-    def masks_to_root(self, masks: npt.ArrayLike) -> BoxMasks:
-        """(N, h, w) masks in this image's pixels -> N masks of the root frame (within boxes)."""
-        local = np.asarray(masks).reshape(-1, self.height, self.width) > 0
+    def masks_to_root(self, masks: npt.ArrayLike | BoxMasks) -> BoxMasks:
+        """(N, h, w) masks in this image's pixels -> N masks of the root frame (within boxes).
+
+        ``masks`` may be a :class:`~visprog.masks.BoxMasks` of this image's frame (moved without
+        being made dense) or an array (bool, or scores thresholded at 0).
+        """
         root_w, root_h = self.root_size
+        if isinstance(masks, BoxMasks):
+            if masks.shape[1:] != (self.height, self.width):
+                _fail(f"masks: expected a frame of {(self.height, self.width)}, got {masks.shape}")
+            return masks.moved(self.offset, root_h, root_w)
+        local = np.asarray(masks).reshape(-1, self.height, self.width) > 0
         return BoxMasks.from_dense(local, self.offset, (root_h, root_w))
 
     def local_mask(self, root_mask: BoolArray) -> BoolArray:
@@ -232,7 +240,7 @@ class Objects:
         boxes: npt.ArrayLike,
         scores: npt.ArrayLike,
         labels: Sequence[str],
-        masks: npt.ArrayLike | None = None,
+        masks: npt.ArrayLike | BoxMasks | None = None,
         points: npt.ArrayLike | None = None,
     ) -> Objects:
         """Objects found in ``image``'s own pixels, placed in its root frame.

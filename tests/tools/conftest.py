@@ -74,6 +74,9 @@ def build_owlv2(folder: Path, small: bool = True) -> str:
     )
     side = config.vision_config.image_size
     processor = Owlv2Processor(Owlv2ImageProcessor(size={"height": side, "width": side}), tok)
+    import torch
+
+    torch.manual_seed(0)  # the same weights whatever ran before (boxes must reach the padding)
     Owlv2ForObjectDetection(config).eval().save_pretrained(folder)
     processor.save_pretrained(folder)
     return str(folder)

@@ -96,7 +96,9 @@ def test_probe_beats_chance_and_the_file_round_trips(
     np.testing.assert_allclose(back.predict(feats), probe.predict(feats), atol=1e-5)
     report = evaluate(back, shapes[1], **_opts(clip_dir))  # type: ignore[arg-type]
     assert report.probe.accuracy == pytest.approx(probe.meta["val_accuracy"])
-    assert 0.0 <= report.zero_shot.accuracy <= 1.0 and report.zero_shot.confusion.sum() == 18
+    zero_shot = report.zero_shot  # random CLIP: no accuracy to expect, but a consistent one
+    assert zero_shot.confusion.sum() == 18
+    assert zero_shot.accuracy == pytest.approx(np.trace(zero_shot.confusion) / 18)
 
 
 def test_second_fit_reads_features_from_the_cache(

@@ -5,7 +5,7 @@ import pytest
 
 from visprog.context import Context
 from visprog.errors import ToolArgumentError
-from visprog.interpreter import Interpreter, StepFailedError
+from visprog.interpreter import Interpreter
 from visprog.models import ModelManager
 from visprog.tools.emoji import CREDIT, emoji, normalize_name, render, resolve_emoji
 from visprog.values import Image, Objects
@@ -98,7 +98,10 @@ def test_emoji_in_a_visprog_program(rgb: Image, two_boxes: Objects) -> None:
     trace = Interpreter(device="cpu").run(program, {"IMAGE": rgb, "OBJ": two_boxes})
     assert isinstance(trace.result, Image) and trace.result.size == rgb.size
     bad = program.replace("face_with_tongue", "face_with_tonuge")
-    with pytest.raises(StepFailedError, match="did you mean 'face_with_tongue'"):
+    # Refused before any step runs: the name is a literal in the program text.
+    with pytest.raises(
+        ToolArgumentError, match=r"line 1 \(Emoji\).*did you mean 'face_with_tongue'"
+    ):
         Interpreter(device="cpu").run(bad, {"IMAGE": rgb, "OBJ": two_boxes})
 
 

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import visprog
 from visprog import Image, Objects, execute
 from visprog.context import Context
 from visprog.models import ModelManager
@@ -21,6 +23,34 @@ def test_real_mtcnn_finds_the_astronauts_face(astronaut: Image) -> None:
     assert 150 < (x0 + x1) / 2 < 300 and 40 < (y0 + y1) / 2 < 200  # the face, upper middle
     assert faces.scores[0] > 0.9 and faces.points is not None
     assert ctx.models_used == ["MTCNN (facenet-pytorch) on cpu"]
+
+
+# The people in ultralytics' sample photos (xyxy root pixels, drawn by eye around each whole
+# person): every face MTCNN reports must lie inside exactly one of them, one face per person.
+PEOPLE = {
+    "zidane.jpg": [(740, 40, 1150, 720), (120, 190, 720, 720)],  # Zidane, Ancelotti (left)
+    "bus.jpg": [(50, 400, 245, 905), (220, 405, 345, 860), (670, 380, 810, 875),
+                (0, 550, 65, 875)],  # the two at the front left face the camera
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "expected"), [("zidane.jpg", 2), ("bus.jpg", 2)])
+def test_real_mtcnn_finds_each_face_inside_its_person(name: str, expected: int) -> None:
+    utils = pytest.importorskip("ultralytics.utils")
+    image = visprog.load_image(Path(utils.ASSETS) / name)
+    faces = face_det(image, Context(device="cpu"))
+    assert len(faces) == expected and faces.root_size == image.size
+    owners = []
+    assert faces.points is not None
+    for (x0, y0, x1, y1), (ex, ey) in zip(faces.boxes, faces.points, strict=True):
+        assert x1 - x0 >= 25 and y1 - y0 >= 25  # a face, not a speck
+        assert x0 <= ex <= x1 and y0 <= ey <= y1  # the eyes are inside the face
+        inside = [i for i, (a, b, c, d) in enumerate(PEOPLE[name])
+                  if a <= x0 and b <= y0 and x1 <= c and y1 <= d]  # fmt: skip
+        assert len(inside) == 1, (name, (x0, y0, x1, y1))
+        owners.append(inside[0])
+    assert len(set(owners)) == len(owners)  # one face per person
+    assert (np.diff(faces.scores) <= 0).all() and (faces.scores >= 0.9).all()
 
 
 def test_faces_found_in_a_crop_land_in_root_coordinates(astronaut: Image) -> None:

@@ -180,12 +180,17 @@ def test_replace_in_a_program(sd_dir: str, rgb: Image, two_boxes: Objects) -> No
         program, {"IMAGE": rgb, "OBJ": two_boxes}
     )
     assert isinstance(trace.result, Image) and trace.result.size == rgb.size
+    for x0, y0, x1, y1 in two_boxes.boxes.astype(int):  # each object was painted over
+        assert not np.array_equal(trace.result.pixels[y0:y1, x0:x1], rgb.pixels[y0:y1, x0:x1])
+    np.testing.assert_array_equal(trace.result.pixels[44:, 56:], rgb.pixels[44:, 56:])  # far corner
     assert trace.steps[0].models == [f"{sd_dir} on cpu"]
 
 
 def test_half_precision_plumbing(sd_dir: str, rgb: Image, two_boxes: Objects) -> None:
     ctx = _ctx(sd_dir, **{"models.dtype": "bfloat16"})
     out = replace(rgb, two_boxes, "grass", ctx)
-    assert out.size == rgb.size
+    assert out.size == rgb.size and not np.array_equal(
+        out.pixels[4:20, 4:20], rgb.pixels[4:20, 4:20]
+    )
     pipe = ctx.models.get(ctx.model_key(MODEL), "cpu", lambda d: pytest.fail("reloaded"))
     assert str(pipe.unet.dtype) == "torch.bfloat16"

@@ -162,3 +162,38 @@ def test_crop_loc_seg_program_lands_in_root_frame(
     outside[:, y0:y1, x0:x1] = False
     assert not outside.any()
     assert (objects.boxes[:, 1] >= y0).all() and (objects.boxes[:, 3] <= y1).all()
+
+
+def test_rle_masks_decode_like_sam2s_own_decoder() -> None:
+    torch = pytest.importorskip("torch")
+    from sam2.utils.amg import mask_to_rle_pytorch, rle_to_mask
+
+    rng = np.random.default_rng(0)
+    masks = rng.random((3, 7, 5)) > 0.6
+    masks[1] = False  # an empty mask
+    masks[2, 0, 0] = True  # a run starting at the first pixel (counts begin with 0)
+    for mask, rle in zip(masks, mask_to_rle_pytorch(torch.from_numpy(masks)), strict=True):
+        np.testing.assert_array_equal(S.rle_mask(rle), rle_to_mask(rle))
+        np.testing.assert_array_equal(S.rle_mask(rle), mask)
+    with pytest.raises(visprog.ToolExecutionError, match="run-length mask of 6 pixels"):
+        S.rle_mask({"size": [7, 5], "counts": [2, 4]})
+
+
+def test_automatic_masks_on_a_crop_are_within_their_boxes_in_the_root_frame(
+    sam2_dir: str, models: ModelManager, rgb: Image
+) -> None:
+    settings = {"model.seg": sam2_dir, "seg.points_per_side": 4, "seg.pred_iou_thresh": 0.0,
+                "seg.stability_score_thresh": 0.0, "seg.max_objects": 3}  # fmt: skip
+    crop = rgb.crop((8, 4, 56, 44))
+    out = S.seg(crop, ctx_for(models, **settings))
+    assert 0 < len(out) <= 3 and out.masks is not None and out.masks.shape == (len(out), 48, 64)
+    areas = [out.masks.area(i) for i in range(len(out))]
+    assert areas == sorted(areas, reverse=True) and areas[0] > 0  # largest first
+    for i in range(len(out)):
+        dense = out.masks[i]
+        ys, xs = np.nonzero(dense)
+        assert xs.min() >= 8 and xs.max() < 56 and ys.min() >= 4 and ys.max() < 44
+        np.testing.assert_array_equal(
+            out.boxes[i], [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+        )
+    assert out.masks.nbytes <= sum(areas) * 4  # stored within boxes, not as full frames

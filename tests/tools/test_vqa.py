@@ -89,7 +89,7 @@ def test_chat_model_through_the_tool(idefics3_dir: str, rgb: Image) -> None:
     manager = ModelManager(log=None)
     ctx = Context(device="cpu", models=manager, settings={"model.vqa": idefics3_dir})
     answer = vqa(rgb, "what is the color of dog ?", ctx)
-    assert isinstance(answer, str) and answer == answer.strip()
+    assert isinstance(answer, str) and answer and answer == answer.strip()
     assert ctx.models_used == [f"{idefics3_dir} on cpu"]
     assert manager.loaded() == [f"vqa:{idefics3_dir}:float32@cpu"]
     loaded = manager.get(ctx.model_key(MODEL), "cpu", lambda d: pytest.fail("reloaded"))
@@ -101,7 +101,7 @@ def test_chat_prompt_carries_image_tokens_and_question(idefics3_dir: str, rgb: I
     loaded = load_vqa(idefics3_dir, "cpu")
     seen = _spy_generate(loaded)
     raw = ask(loaded, rgb.crop((0, 0, 40, 30)), "what is the color of dog ?", 3, PROMPT)
-    assert isinstance(raw, str)
+    assert isinstance(raw, str)  # (what the prompt holds is checked below)
     ids = seen["input_ids"][0].tolist()
     tok = loaded.processor.tokenizer
     assert ids.count(tok.convert_tokens_to_ids("<image>")) == IMAGE_SEQ_LEN
@@ -119,7 +119,7 @@ def test_blip_is_selected_from_its_config(blip_dir: str, rgb: Image) -> None:
     assert type(loaded.model).__name__ == "BlipForQuestionAnswering"
     seen = _spy_generate(loaded)
     raw = ask(loaded, rgb, "what is the color of dog ?", 4, PROMPT)
-    assert isinstance(raw, str)
+    assert isinstance(raw, str) and raw.strip()
     # BLIP gets the bare question (no chat template, no instruction) and the pixels.
     question = loaded.processor.tokenizer.decode(seen["input_ids"][0], skip_special_tokens=True)
     assert question.replace(" ?", "?") == "what is the color of dog?"
@@ -135,7 +135,8 @@ def test_vqa_in_a_program_loads_the_model_once(blip_dir: str, rgb: Image) -> Non
     )
     interpreter = Interpreter(device="cpu", models=manager, settings={"model.vqa": blip_dir})
     trace = interpreter.run(program, {"IMAGE": rgb})
-    assert isinstance(trace.result, str)
+    assert isinstance(trace.result, str) and trace.result
+    assert trace.steps[0].output and trace.steps[1].output  # each step answered
     assert len(manager.load_seconds) == 1
     assert trace.steps[0].models == [f"{blip_dir} on cpu"]
 
@@ -196,7 +197,7 @@ def test_half_precision_plumbing(idefics3_dir: str, rgb: Image) -> None:
     settings = {"model.vqa": idefics3_dir, "models.dtype": "bfloat16"}
     ctx = Context("cpu", manager, settings=settings)
     answer = vqa(rgb, "what is the color of dog ?", ctx)
-    assert isinstance(answer, str)
+    assert isinstance(answer, str) and answer
     loaded = manager.get(ctx.model_key(MODEL), "cpu", lambda d: pytest.fail("reloaded"))
     assert str(loaded.model.dtype) == "torch.bfloat16"
 

@@ -216,6 +216,8 @@ class RuntimeRepair:
             if not isinstance(e.error, ToolArgumentError):
                 raise
             return [f"runtime error: {str(e).splitlines()[0]}"]
+        except ToolArgumentError as e:  # a tool's precheck refused a literal before any step
+            return [f"runtime error: {str(e).splitlines()[0]}"]
         return []
 
 

@@ -81,7 +81,7 @@ class TransformersBackend:
         self._ll: Any = None
         self._prefixes: dict[str, Any] = {}  # prompt prefix -> its key/value cache
         self._cache_kw: str | None = None
-        self._keep_last = False
+        self._keep_kw: bool | None = None  # whether forward takes logits_to_keep
         self._rng = np.random.default_rng(seed)
 
     @classmethod
@@ -168,10 +168,11 @@ class TransformersBackend:
                 if "cache" in inspect.signature(self.model.forward).parameters
                 else "past_key_values"
             )
-            self._keep_last = "logits_to_keep" in inspect.signature(self.model.forward).parameters
-        # Only the last position's logits: a 262k-word head over every prompt token cost
-        # about two thirds of reading the prompt.
-        keep = {"logits_to_keep": 1} if self._keep_last else {}
+        if self._keep_kw is None:
+            self._keep_kw = "logits_to_keep" in inspect.signature(self.model.forward).parameters
+        # Only the last position's logits are read: asking for those alone skips the LM head
+        # (262k x 640 for Gemma 3) on every other prompt token, ~2.7x faster prefill on a CPU.
+        keep = {"logits_to_keep": 1} if self._keep_kw else {}
         res = self.model(input_ids=tensor, use_cache=True, **{self._cache_kw: past}, **keep)
         return res.logits[0, -1].float().cpu().numpy(), getattr(res, self._cache_kw)
 
