@@ -116,3 +116,8 @@ def test_the_closest_example_has_the_querys_shape(task: str, query: str, step: s
     assert len(shown) == 3
     assert step in shown[-1].program, shown[-1]
     assert len({shape(e.program) for e in shown}) == 3  # three different patterns
+
+
+def test_in_the_picture_means_the_whole_image() -> None:
+    assert masked("How many faces are in the picture?") == ["how", "many", "faces", "are"]
+    assert "FaceDet" in retrieve("How many faces are in the picture?", "count")[-1].program

@@ -158,19 +158,30 @@ def _unique(examples: list[BankExample]) -> list[BankExample]:
 
 
 @cache
+def bank_data() -> dict[str, Any]:
+    """``prompts/bank.toml`` parsed: its ``template`` list and ``fillers`` table.
+
+    Raises:
+        ConfigurationError: When the file is malformed.
+    """
+    try:
+        data = tomllib.loads(bank_text())
+        if not isinstance(data["template"], list) or not isinstance(data["fillers"], dict):
+            raise KeyError("template or fillers")
+    except (tomllib.TOMLDecodeError, KeyError) as e:
+        raise ConfigurationError(f"prompts/bank.toml is malformed: {e}") from e
+    return data
+
+
+@cache
 def load_bank() -> tuple[BankExample, ...]:
     """Every example of ``prompts/bank.toml``, in file order.
 
     Raises:
         ConfigurationError: When the file is malformed.
     """
-    text = resources.files("visprog.prompts").joinpath("bank.toml").read_text("utf-8")
-    try:
-        data = tomllib.loads(text)
-        templates, fillers = data["template"], data["fillers"]
-    except (tomllib.TOMLDecodeError, KeyError) as e:
-        raise ConfigurationError(f"prompts/bank.toml is malformed: {e}") from e
-    return tuple(ex for t in templates for ex in expand(t, fillers))
+    data = bank_data()
+    return tuple(ex for t in data["template"] for ex in expand(t, data["fillers"]))
 
 
 def bank_text() -> str:

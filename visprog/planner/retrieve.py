@@ -22,11 +22,12 @@ import string
 from collections.abc import Sequence
 from functools import cache
 
-from visprog.planner.bank import BankExample, load_bank
+from visprog.planner.bank import BankExample, bank_data, load_bank
 
 K = 3  # examples shown before the question
 _WORD = re.compile(r"[a-z0-9]+")
 _SKIP = frozenset({"a", "an", "the"})
+_WHOLE_IMAGE = re.compile(r"\b(?:in|of|on) (?:the|this) (?:photo|picture|image)\b")
 _NUMBERS = frozenset("two three four five six seven eight nine ten eleven twelve".split())
 # Words that mean the same for the program's shape.
 _SAME = {
@@ -50,13 +51,7 @@ def _norm(word: str) -> str:
 @cache
 def shape_words() -> frozenset[str]:
     """Words the bank's phrasings use outside slots (the words that tell shapes apart)."""
-    from importlib import resources
-
-    import tomllib
-
-    data = tomllib.loads(
-        resources.files("visprog.prompts").joinpath("bank.toml").read_text("utf-8")
-    )
+    data = bank_data()
     words: set[str] = set()
     for t in data["template"]:
         for q in t["queries"]:
@@ -70,10 +65,15 @@ def shape_words() -> frozenset[str]:
 
 
 def masked(query: str) -> list[str]:
-    """The query's tokens with content words as ``X`` (runs of ``X`` merged), articles dropped."""
+    """The query's tokens with content words as ``X`` (runs of ``X`` merged), articles dropped.
+
+    "In the picture" and the like mean the whole image and are dropped: "How many faces are in
+    the picture?" matched "How many bags are in the grass?" (a crop) before.
+    """
     shape = shape_words()
     out: list[str] = []
-    for w in _WORD.findall(query.lower().replace("'s", "")):
+    text = _WHOLE_IMAGE.sub(" ", query.lower().replace("'s", ""))
+    for w in _WORD.findall(text):
         if w in _SKIP:
             continue
         tok = _norm(w)
