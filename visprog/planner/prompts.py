@@ -9,7 +9,10 @@ Task choice (:func:`choose_task`): two images or more -> ``nlvr``; else the firs
 that matches the query: editing words (blur, replace, color pop, emoji, hide, ...) -> ``edit``;
 tagging words (tag, label, identify, name the) -> ``tag``; counting and pointing words (how many,
 count, number of, point, segment, outline, where, "are there more/fewer") -> ``count``; otherwise
-``gqa``.
+the task of the closest bank example, else ``gqa``.
+
+The prompt (:meth:`PromptSet.render`): the header and tool list (the cached prefix), the bank
+examples closest to the query in shape (:mod:`visprog.planner.retrieve`), then the question.
 """
 
 from __future__ import annotations
