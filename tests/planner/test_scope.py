@@ -537,3 +537,11 @@ def test_a_count_beside_a_place_crops_to_it(tiny: TransformersBackend) -> None:
     assert admits(
         tiny, sp, "BOX0 = Loc(image=IMAGE, object='bed')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)"
     )
+
+
+def test_an_existence_question_at_a_place_crops_to_it(tiny: TransformersBackend) -> None:
+    sp = scoped("gqa", "Is there a bicycle next to the tree?")
+    assert not admits(tiny, sp, "BOX0 = Loc(image=IMAGE, object='bicycle')")
+    assert admits(
+        tiny, sp, "BOX0 = Loc(image=IMAGE, object='tree')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)"
+    )

@@ -227,12 +227,23 @@ _PLACE = re.compile(
     r"(?!(?:left|right|top|bottom|image|picture|photo)\b)",
     re.IGNORECASE,
 )
+_EXISTS = re.compile(r"^\s*(?:is|are) there\b", re.IGNORECASE)
 _COUNT_WORDS = re.compile(r"\b(?:how many|count\w*|number of)\b", re.IGNORECASE)
 
 
 def place_stated(query: str) -> bool:
-    """Whether ``query`` counts things on a place (then ``Crop`` is its relation)."""
-    return bool(_COUNT_WORDS.search(query) and _PLACE.search(query))
+    """Whether ``query`` counts or looks for things at a place (then ``Crop`` is its relation).
+
+    "How many dogs are on the sofa?", "Is there a bicycle next to the tree?" (not "in a red
+    shirt": an existence question's place is on, beside, near or next to something).
+    """
+    if _COUNT_WORDS.search(query) and _PLACE.search(query):
+        return True
+    return bool(
+        _EXISTS.search(query)
+        and (m := _PLACE.search(query))
+        and not m.group(0).lower().startswith(("in ", "inside "))
+    )
 
 
 # Comparison words and the operators they call for; negations allow any ("neither shows more
