@@ -39,7 +39,11 @@ from visprog.planner import Generation, generate_program, shared_backend
 from visprog.program import ListValue, Literal, Program, Ref
 
 HERE = Path(__file__).parent
-SETS = {"dev": HERE / "planner_dev.toml", "heldout": HERE / "planner_heldout.toml"}
+SETS = {
+    "dev": HERE / "planner_dev.toml",
+    "heldout": HERE / "planner_heldout.toml",
+    "heldout2": HERE / "planner_heldout2.toml",
+}
 PHOTO = HERE.parent / "demos" / "images" / "astronaut.jpg"  # one real face
 
 

@@ -9,14 +9,7 @@ import pytest
 
 import visprog
 from visprog.planner.grammar import program_grammar
-from visprog.planner.prompts import (
-    TASKS,
-    PromptSet,
-    choose_task,
-    closest_examples,
-    load_prompt,
-    rank_examples,
-)
+from visprog.planner.prompts import TASKS, PromptSet, choose_task, load_prompt
 from visprog.registry import REGISTRY, Registry, build_spec
 from visprog.values import Image, Objects
 
@@ -126,29 +119,16 @@ def test_choose_task(query: str, images: int, task: str) -> None:
     assert choose_task(query, images) == task
 
 
-def test_examples_closest_to_the_query_come_last() -> None:
-    text = load_prompt("count").render("How many faces are there?")
+def test_the_prompt_is_the_cached_head_then_retrieved_examples_then_the_question() -> None:
+    prompt = load_prompt("count")
+    query = "How many faces are there?"
+    text = prompt.render(query)
+    assert text.startswith(prompt.prefix())  # the part whose key/value cache is reused
+    assert prompt.prefix() == load_prompt("count").prefix()  # the same for every query
+    suffix = prompt.suffix(query)
+    assert suffix.count("Question:") == 4 and suffix.endswith(f"Question: {query}\nProgram:\n")
     last_example = text.rsplit("Question:", 2)[1]
-    assert "How many faces can you see?" in last_example
-
-
-@pytest.mark.parametrize(
-    ("task", "query", "closest"),
-    [
-        # every face: the example without Select, not the one that selects the children
-        ("edit", "Blur the faces of everybody", "Blur the faces of all the people"),
-        # "in the photo" says nothing; "people" and "person" are one word
-        ("count", "Count the persons in the image", "Count the children"),
-        # "more X than Y" is two counts, not one count against a number
-        ("count", "Are there more knives than plates?", "Are there more spoons than forks?"),
-        # "on the <place>" crops to the place first
-        ("count", "How many cups are on the tray?", "How many apples are on the table?"),
-        # left and right are both a side of the image
-        ("gqa", "What is the boy on the left holding?", "What is the girl on the right eating?"),
-    ],
-)
-def test_the_closest_example_shares_the_pattern(task: str, query: str, closest: str) -> None:
-    assert rank_examples(load_prompt(task).examples, query)[-1].query == closest
+    assert "FaceDet" in last_example and "faces" in last_example
 
 
 def test_comparing_two_counts_goes_to_the_counting_prompt() -> None:
@@ -156,15 +136,14 @@ def test_comparing_two_counts_goes_to_the_counting_prompt() -> None:
     assert choose_task("Is the chair bigger than the table?") == "gqa"
 
 
-def test_equally_close_examples_are_all_repeated_before_the_question() -> None:
-    prompt = load_prompt("count")
-    query = "Are there more knives than plates?"
-    closest = closest_examples(prompt.examples, query)
-    assert [e.query for e in closest] == [
-        "Are there more boys than girls?",
-        "Are there more spoons than forks?",
-    ]
-    suffix = prompt.suffix(query)
-    assert suffix.count("Question:") == 3 and suffix.endswith(f"Question: {query}\nProgram:\n")
-    # a query with one clear best example repeats only that one
-    assert len(closest_examples(prompt.examples, "Point to the plates")) == 1
+@pytest.mark.parametrize(
+    ("query", "task"),
+    [
+        ("Classify each fruit as apple or pear", "tag"),
+        ("Put a smiley on every face", "edit"),
+        # no keyword: the closest bank example decides
+        ("Make everything grey except the dog", "edit"),
+    ],
+)
+def test_task_choice_by_keyword_or_retrieval(query: str, task: str) -> None:
+    assert choose_task(query) == task

@@ -168,6 +168,14 @@ def test_listed_categories() -> None:
     assert listed_categories("mood: happy, sad, or angry") == ("happy", "sad", "angry")
     assert listed_categories("Are there more cats than dogs?") == ()
     assert listed_categories("Is the plate left or right of the cup?") == ()
+    # three or more without "or", and a slash
+    assert listed_categories("Tag each fruit: apple, pear, banana") == ("apple", "pear", "banana")
+    assert listed_categories("Label the drinks (coffee/tea)") == ("coffee", "tea")
+    assert listed_categories("Classify each vehicle as truck, van or car") == (
+        "truck",
+        "van",
+        "car",
+    )
 
 
 def test_emoji_vocabulary_and_singular() -> None:
@@ -239,7 +247,7 @@ def test_final_grammar_admits_only_the_result_line() -> None:
 
 
 def test_a_comparison_never_has_one_variable_on_both_sides(tiny: TransformersBackend) -> None:
-    query = "Are there more cats than dogs?"
+    query = "Are there more cats than dogs in total?"  # "in total": arithmetic allowed
     good = """POINTS0 = Point(image=IMAGE, object='cat')
 ANSWER0 = Count(box=POINTS0)
 POINTS1 = Point(image=IMAGE, object='dog')
@@ -248,18 +256,28 @@ ANSWER2 = Eval(expr="'yes' if {ANSWER0} > {ANSWER1} else 'no'")
 FINAL_RESULT = Result(var=ANSWER2)"""
     sp = scoped("count", query)
     assert admits(tiny, sp, good)
-    assert admits(tiny, sp, good.replace("{ANSWER1}", "{ANSWER0} - 1"))  # not bare: allowed
-    assert admits(tiny, sp, good.replace("{ANSWER0} > {ANSWER1}", "2 > {ANSWER1}"))
+    assert admits(tiny, sp, good.replace("{ANSWER1} else", "{ANSWER1} - 1 else"))
+    # the other side never names the bare variable at all ("{A} > {A} - 1" evaded a bare rule)
+    assert not admits(tiny, sp, good.replace("{ANSWER1} else", "{ANSWER0} - 1 else"))
+    assert not admits(tiny, sp, good.replace("{ANSWER1} else", "{ANSWER1} - {ANSWER0} else"))
+    # no arithmetic unless the query calls for it (a total, twice, how many more)
+    plain = scoped("count", "Are there more cats than dogs?")
+    assert admits(tiny, plain, good)
+    assert not admits(tiny, plain, good.replace("{ANSWER1} else", "{ANSWER1} - 1 else"))
+    assert admits(tiny, sp, good.replace("{ANSWER0} > {ANSWER1}", "1 > {ANSWER1}"))
     assert not admits(tiny, sp, good.replace("{ANSWER1} else", "{ANSWER0} else"))
     assert not admits(tiny, sp, good.replace("{ANSWER0} >", "{ANSWER1} >"))
 
 
 def test_a_replace_prompt_names_the_new_thing(tiny: TransformersBackend) -> None:
-    query = "Swap the dog for a lion"  # "for" is no marker: any query word
+    query = "Make the dog a lion"  # no marker: any query word
     program = """OBJ0 = Seg(image=IMAGE, query='dog')
 IMAGE0 = Replace(image=IMAGE, object=OBJ0, prompt='a lion')
 FINAL_RESULT = Result(var=IMAGE0)"""
     assert admits(tiny, scoped("edit", query), program.replace("'a lion'", "'a dog'"))
+    assert not admits(
+        tiny, scoped("edit", "Swap the dog for a lion"), program.replace("'a lion'", "'a dog'")
+    )
     query = "Replace the dog with a lion"
     assert admits(tiny, scoped("edit", query), program)
     assert not admits(tiny, scoped("edit", query), program.replace("'a lion'", "'a dog'"))
@@ -272,8 +290,20 @@ def test_replacement_words() -> None:
     assert "sunset" in replacement_words("Turn the sky into a sunset")
     assert "sky" not in replacement_words("Turn the sky into a sunset")
     assert "blue" in replacement_words("Change the colour of the car to blue")
-    assert "car" not in replacement_words("Change the colour of the car to blue")
+    # a new colour alone may take the query's other words ("blue car")
+    assert "car" in replacement_words("Change the colour of the car to blue")
+    assert "horse" not in replacement_words("Replace the horse with a zebra")
     assert replacement_words("Blur the faces of the children") == ()
+
+
+def test_a_replace_prompt_of_several_words_is_exactly_them(tiny: TransformersBackend) -> None:
+    query = "Turn the white horse into a brown horse"
+    program = """BOX0 = Loc(image=IMAGE, object='horse')
+OBJ0 = Seg(image=IMAGE, object=BOX0)
+IMAGE0 = Replace(image=IMAGE, object=OBJ0, prompt='a brown horse')
+FINAL_RESULT = Result(var=IMAGE0)"""
+    assert admits(tiny, scoped("edit", query), program)
+    assert not admits(tiny, scoped("edit", query), program.replace("a brown horse", "a horse"))
 
 
 def test_faces_are_found_by_facedet(tiny: TransformersBackend) -> None:
@@ -371,3 +401,147 @@ ANSWER2 = Eval(expr="{ANSWER0} xor {ANSWER1}")
 FINAL_RESULT = Result(var=ANSWER2)"""
     assert admits(tiny, sp, program)
     assert not admits(tiny, sp, program.replace("{ANSWER0} xor {ANSWER1}", "True"))
+
+
+def test_while_the_result_waits_only_steps_toward_it_are_offered(tiny: TransformersBackend) -> None:
+    """The Result waits for the relation's crop: no Point, Count, Eval filler before it."""
+    sp = scoped("count", "Count the birds above the fence")
+    assert not admits(tiny, sp, "POINTS0 = Point(image=IMAGE, object='bird')")
+    good = """BOX0 = Loc(image=IMAGE, object='fence')
+IMAGE0 = CropAbove(image=IMAGE, box=BOX0)
+POINTS0 = Point(image=IMAGE0, object='bird')
+ANSWER0 = Count(box=POINTS0)
+FINAL_RESULT = Result(var=ANSWER0)"""
+    assert admits(tiny, sp, good)
+    # an emoji request: after five statements without the Emoji, only the Emoji is offered
+    sp = scoped("edit", "Cover every face with a cat emoji")
+    words = ["cat", "every", "cover", "emoji"]
+    found = "\n".join(f"OBJ{i} = Loc(image=IMAGE, object='{w}')" for i, w in enumerate(words))
+    found = "OBJ0 = FaceDet(image=IMAGE)\n" + found.replace("OBJ", "BOX")
+    assert admits(tiny, sp, found)
+    assert not admits(tiny, sp, found + "\nBOX4 = Loc(image=IMAGE, object='cat')")
+    assert admits(tiny, sp, found + "\nIMAGE0 = Emoji(image=IMAGE, object=OBJ0, emoji='cat_face')")
+    # the same call twice computes nothing new
+    assert not admits(tiny, sp, "OBJ0 = FaceDet(image=IMAGE)\nOBJ1 = FaceDet(image=IMAGE)")
+    # a yes/no question about a number: no VQA while the Eval waits for a count
+    sp = scoped("count", "Does the picture have exactly two windows?")
+    assert not admits(tiny, sp, "ANSWER0 = VQA(image=IMAGE, question='windows?')")
+
+
+def test_the_result_is_computed_from_the_relations_crop(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "How many cups are to the left of the kettle?")
+    head = """POINTS0 = Point(image=IMAGE, object='cup')
+BOX0 = Loc(image=IMAGE, object='kettle')
+IMAGE0 = CropLeftOf(image=IMAGE, box=BOX0)
+ANSWER0 = Count(box=POINTS0)
+"""
+    assert not admits(tiny, sp, head + "FINAL_RESULT = Result(var=ANSWER0)")  # counted outside
+    assert not admits(tiny, sp, head + "FINAL_RESULT = Result(var=IMAGE0)")  # the crop itself
+
+
+def test_only_the_stated_relation_is_cropped(tiny: TransformersBackend) -> None:
+    sp = scoped("gqa", "What is the color of the car behind the truck?")
+    loc = "BOX0 = Loc(image=IMAGE, object='truck')\n"
+    assert not admits(tiny, sp, loc + "IMAGE0 = CropBelow(image=IMAGE, box=BOX0)")
+    assert admits(tiny, sp, loc + "IMAGE0 = CropBehind(image=IMAGE, box=BOX0)")
+
+
+def test_target_names_follow_the_steps_type(tiny: TransformersBackend) -> None:
+    sp = scoped("gqa", "What is the man holding?")
+    assert admits(tiny, sp, "BOX0 = Loc(image=IMAGE, object='man')")
+    assert not admits(tiny, sp, "IMAGE0 = Loc(image=IMAGE, object='man')")
+    assert not admits(tiny, sp, "BOX1 = Loc(image=IMAGE, object='man')")  # numbered in order
+
+
+def test_a_count_that_is_still_missing_counts_something_new(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "Are there more cats than dogs?")
+    head = "POINTS0 = Point(image=IMAGE, object='cat')\nANSWER0 = Count(box=POINTS0)\n"
+    assert not admits(tiny, sp, head + "ANSWER1 = Count(box=POINTS0)")
+    assert admits(tiny, sp, head + "POINTS1 = Point(image=IMAGE, object='dog')")
+
+
+def test_a_smiley_is_an_emoji(tiny: TransformersBackend) -> None:
+    from visprog.tools.emoji import emoji_names
+
+    query = "Put a smiley on every face"
+    sp = ScopedProgram(
+        ("IMAGE",), load_prompt("edit").tools, query_vocabulary(query, emoji_names())
+    )
+    faces = "OBJ0 = FaceDet(image=IMAGE)\n"
+    assert not admits(tiny, sp, faces + "IMAGE0 = Blur(image=IMAGE, object=OBJ0)")
+    assert admits(tiny, sp, faces + "IMAGE0 = Emoji(image=IMAGE, object=OBJ0, emoji='smiley')")
+
+
+def test_eval_uses_the_querys_numbers_and_comparison(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "Are there more than two faces in the photo?")
+    head = "OBJ0 = FaceDet(image=IMAGE)\nANSWER0 = Count(box=OBJ0)\n"
+    line = "ANSWER1 = Eval(expr=\"'yes' if {ANSWER0} > 2 else 'no'\")"
+    assert admits(tiny, sp, head + line)
+    assert not admits(tiny, sp, head + line.replace("> 2", "> 3"))  # not the query's number
+    assert not admits(tiny, sp, head + line.replace("> 2", "< 2"))  # "more" is >
+    sp = scoped("nlvr", "Each image contains at least two ducks.", ("LEFT", "RIGHT"))
+    counts = """BOX0 = Loc(image=LEFT, object='duck')
+BOX1 = Loc(image=RIGHT, object='duck')
+ANSWER0 = Count(box=BOX0)
+ANSWER1 = Count(box=BOX1)
+"""
+    assert admits(tiny, sp, counts + 'ANSWER2 = Eval(expr="{ANSWER0} >= 2 and {ANSWER1} >= 2")')
+    assert not admits(tiny, sp, counts + 'ANSWER2 = Eval(expr="{ANSWER0} and {ANSWER1}")')
+
+
+def test_a_total_over_two_images_is_a_sum(tiny: TransformersBackend) -> None:
+    sp = scoped("nlvr", "The two images contain five cups altogether.", ("LEFT", "RIGHT"))
+    counts = """BOX0 = Loc(image=LEFT, object='cup')
+BOX1 = Loc(image=RIGHT, object='cup')
+ANSWER0 = Count(box=BOX0)
+ANSWER1 = Count(box=BOX1)
+"""
+    assert admits(tiny, sp, counts + 'ANSWER2 = Eval(expr="{ANSWER0} + {ANSWER1} == 5")')
+    assert not admits(tiny, sp, counts + 'ANSWER2 = Eval(expr="{ANSWER0} == {ANSWER1}")')
+
+
+def test_past_the_relations_crop_the_subject_is_looked_for(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "How many cups are to the left of the kettle?")
+    head = """BOX0 = Loc(image=IMAGE, object='kettle')
+IMAGE0 = CropLeftOf(image=IMAGE, box=BOX0)
+"""
+    assert admits(tiny, sp, head + "POINTS0 = Point(image=IMAGE0, object='cup')")
+    assert not admits(tiny, sp, head + "POINTS0 = Point(image=IMAGE0, object='kettle')")
+
+
+def test_a_crop_takes_a_box_found_in_its_image(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "Count the people in the photo")
+    head = "BOX0 = Loc(image=IMAGE, object='person')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
+    assert admits(tiny, sp, head)
+    assert not admits(tiny, sp, head + "IMAGE1 = Crop(image=IMAGE0, box=BOX0)")
+
+
+def test_a_comparison_of_the_two_images_starts_with_the_one_named_first(
+    tiny: TransformersBackend,
+) -> None:
+    sp = scoped(
+        "nlvr", "The right image shows more bananas than the left image.", ("LEFT", "RIGHT")
+    )
+    counts = """BOX0 = Loc(image=LEFT, object='banana')
+BOX1 = Loc(image=RIGHT, object='banana')
+ANSWER0 = Count(box=BOX0)
+ANSWER1 = Count(box=BOX1)
+"""
+    assert admits(tiny, sp, counts + 'ANSWER2 = Eval(expr="{ANSWER1} > {ANSWER0}")')
+    assert not admits(tiny, sp, counts + 'ANSWER2 = Eval(expr="{ANSWER0} > {ANSWER1}")')
+
+
+def test_a_count_beside_a_place_crops_to_it(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "How many lamps can you see beside the bed?")
+    assert not admits(tiny, sp, "BOX0 = Loc(image=IMAGE, object='lamp')")
+    assert admits(
+        tiny, sp, "BOX0 = Loc(image=IMAGE, object='bed')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)"
+    )
+
+
+def test_an_existence_question_at_a_place_crops_to_it(tiny: TransformersBackend) -> None:
+    sp = scoped("gqa", "Is there a bicycle next to the tree?")
+    assert not admits(tiny, sp, "BOX0 = Loc(image=IMAGE, object='bicycle')")
+    assert admits(
+        tiny, sp, "BOX0 = Loc(image=IMAGE, object='tree')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)"
+    )

@@ -1,6 +1,10 @@
 """Program generation: a query becomes a program that parses and checks.
 
 * :mod:`~visprog.planner.prompts`: prompt files (``prompts/*.toml``), rendering, task choice;
+* :mod:`~visprog.planner.bank` and :mod:`~visprog.planner.retrieve`: the example bank expanded
+  from ``prompts/bank.toml`` and the retrieval of the examples closest to a query in shape;
+* :mod:`~visprog.planner.scope` and :mod:`~visprog.planner.vocab`: per-statement grammars
+  built from the scope and the query's words;
 * :mod:`~visprog.planner.backends`: OpenAI-compatible HTTP, local transformers, offline default;
 * :mod:`~visprog.planner.grammar` and :mod:`~visprog.planner.constrained`: the generation
   grammar and llguidance-constrained decoding;

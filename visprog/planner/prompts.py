@@ -9,7 +9,10 @@ Task choice (:func:`choose_task`): two images or more -> ``nlvr``; else the firs
 that matches the query: editing words (blur, replace, color pop, emoji, hide, ...) -> ``edit``;
 tagging words (tag, label, identify, name the) -> ``tag``; counting and pointing words (how many,
 count, number of, point, segment, outline, where, "are there more/fewer") -> ``count``; otherwise
-``gqa``.
+the task of the closest bank example, else ``gqa``.
+
+The prompt (:meth:`PromptSet.render`): the header and tool list (the cached prefix), the bank
+examples closest to the query in shape (:mod:`visprog.planner.retrieve`), then the question.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from functools import cache
 from importlib import resources
 
 from visprog.errors import ConfigurationError
+from visprog.planner import retrieve
+from visprog.planner.bank import bank_text
 from visprog.registry import REGISTRY, Registry
 
 if sys.version_info >= (3, 11):
@@ -31,13 +36,11 @@ else:  # pragma: no cover
 
 TASKS = ("gqa", "nlvr", "edit", "tag", "count")
 
-# At most how many of the closest examples are repeated right before the question.
-REPEATED = 2
-
 _KEYWORDS: list[tuple[str, str]] = [
     (
         "edit",
         r"\b(blur\w*|replace\w*|swap|colou?r ?pop|pop the colou?r|grey|gray|emoji\w*|hide|"
+        r"smiley\w*|smilies|emoticons?|"
         r"anonymi[sz]e|pixelate|repaint|recolou?r|turn (?:the|it|them)\b.*\binto|"
         r"change (?:the|it|them)\b.*\b(?:to|into)|make (?:the|it)\b.*\b(?:look|into)|"
         r"keep only|in colou?r|background|censor\w*|obscur\w*|black and white|desaturat\w*|"
@@ -46,7 +49,10 @@ _KEYWORDS: list[tuple[str, str]] = [
         r".*\b(?:to|into|like|look|red|blue|green|yellow|black|white|pink|purple|orange)|"
         r"stand out)\b",
     ),
-    ("tag", r"\b(tag\w*|label\w*|identify|name (?:the|each|every)|who (?:is|are|'s))\b"),
+    (
+        "tag",
+        r"\b(tag\w*|label\w*|identify|classif\w*|name (?:the|each|every)|who (?:is|are|'s))\b",
+    ),
     (
         "count",
         r"\b(how many|count\w*|number of|point\w*|segment\w*|outline\w*|where|"
@@ -60,30 +66,6 @@ _KEYWORDS: list[tuple[str, str]] = [
         r"(?:the|all|every|each|any)\b",
     ),
 ]
-
-# Words that say nothing about which program fits: dropped before examples are compared.
-_STOPWORDS = frozenset(
-    "a an the is are was were be there this that these those it its of and or with to for "
-    "what which please can you see".split()
-)
-# "in the photo" and the like mean the whole image, not a place to crop to.
-_WHOLE_IMAGE = re.compile(r"\b(?:in|of|on) (?:the|this) (?:photo|picture|image)\b")
-# Words that mean the same for choosing an example.
-_SYNONYMS = {
-    "people": "person",
-    "persons": "person",
-    "children": "child",
-    "kids": "child",
-    "everyone": "all",
-    "everybody": "all",
-    "every": "all",
-    "each": "all",
-    "colour": "color",
-    "blurry": "blur",
-    "blurred": "blur",
-    "left": "side",
-    "right": "side",
-}
 
 
 @dataclass(frozen=True)
@@ -138,22 +120,21 @@ class PromptSet:
     def version(self, registry: Registry | None = None) -> str:
         """A short hash of everything in the prompt but the query (for the program cache)."""
         text = self.head(registry) + "".join(e.query + e.program for e in self.examples)
+        text += f"{bank_text()}{retrieve.K}"
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
     def prefix(self, registry: Registry | None = None) -> str:
-        """Header, tools and every example: the part shared by all queries of the task."""
-        parts = [self.head(registry), *(block(e.query, e.program) for e in self.examples)]
-        return "\n".join(parts) + "\n"
+        """Header and tools: the part shared by all queries of the task (its cache is reused)."""
+        return self.head(registry) + "\n"
 
     def suffix(self, query: str) -> str:
-        """The examples closest to ``query`` once more (the closest last), then the question.
+        """The bank examples closest to ``query`` in shape (the closest last), then the question.
 
-        Repeating the closest example right before the question helps a small model copy the
-        right pattern, while the long prefix stays the same for every query (so local backends
-        read it once).
+        See :mod:`visprog.planner.retrieve`: the examples differ per query, so only the
+        header and tool list before them are read once and kept.
         """
-        closest = closest_examples(self.examples, query)
-        return "".join(f"{block(e.query, e.program)}\n" for e in closest) + open_question(query)
+        shown = retrieve.retrieve(query, self.task)
+        return "".join(f"{block(e.query, e.program)}\n" for e in shown) + open_question(query)
 
     def render(self, query: str, registry: Registry | None = None) -> str:
         """The whole prompt for ``query``: :meth:`prefix` then :meth:`suffix`."""
@@ -168,70 +149,6 @@ def block(query: str, program: str) -> str:
 def open_question(query: str) -> str:
     """The unanswered question the model continues."""
     return f"Question: {' '.join(query.split())}\nProgram:\n"
-
-
-def _normalise(word: str) -> str:
-    """One form per word: synonyms merged, a plural ``-s`` dropped (faces -> face)."""
-    word = _SYNONYMS.get(word, word)
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        word = word[:-1]
-    return word
-
-
-def _tokens(text: str) -> list[str]:
-    """The words of ``text`` that tell programs apart, in order (relations such as "on" kept)."""
-    text = _WHOLE_IMAGE.sub(" ", text.lower().replace("'s", ""))
-    return [_normalise(w) for w in re.findall(r"[a-z]+", text) if w not in _STOPWORDS]
-
-
-def _features(text: str) -> set[str]:
-    """What two queries are compared on.
-
-    The words, pairs of words one apart (so "more cats than dogs" shares "more _ than" with
-    "more spoons than forks" but not with "more than three birds"), and the question's first
-    two words ("is there", "what color", "how many"), which say what kind of answer is wanted.
-    """
-    words = _tokens(text)
-    gaps = {f"{a} _ {b}" for a, b in zip(words, words[2:], strict=False)}
-    opening = " ".join(re.findall(r"[a-z]+", text.lower())[:2])
-    return {*words, *gaps, f"^{opening}"}
-
-
-def rank_examples(examples: tuple[Example, ...], query: str) -> list[Example]:
-    """Examples sorted by increasing likeness to ``query`` (the closest last).
-
-    Likeness is the number of shared features (:func:`_features`: stop words and "in the
-    photo" dropped, synonyms and plurals merged, so "Blur the faces of everyone" is closest to
-    an example that blurs all faces, not to one that selects some). Ties go to the example with
-    fewer features the query lacks, then to the one that comes first in the file.
-    """
-    q = _features(query)
-
-    def likeness(item: tuple[int, Example]) -> tuple[int, int, int]:
-        i, example = item
-        f = _features(example.query)
-        return (len(q & f), -len(f - q), -i)
-
-    return [e for _, e in sorted(enumerate(examples), key=likeness)]
-
-
-def closest_examples(examples: tuple[Example, ...], query: str) -> list[Example]:
-    """The examples repeated before ``query``, the closest last.
-
-    The closest, and up to ``REPEATED - 1`` more that are exactly as close (same shared and
-    unshared feature counts).
-
-    Two examples that fit equally well (two "more X than Y" comparisons) show the pattern more
-    firmly than one; a less close second example would only pull the model away from the best.
-    """
-    q = _features(query)
-
-    def closeness(example: Example) -> tuple[int, int]:
-        f = _features(example.query)
-        return (len(q & f), -len(f - q))
-
-    ranked = rank_examples(examples, query)[-REPEATED:]
-    return [e for e in ranked if closeness(e) == closeness(ranked[-1])]
 
 
 @cache
@@ -266,4 +183,5 @@ def choose_task(query: str, n_images: int = 1) -> str:
     for task, pattern in _KEYWORDS:
         if re.search(pattern, text):
             return task
-    return "gqa"
+    # No keyword: the task of the closest bank example ("Soften everything but the cat").
+    return retrieve.best_task(query, ("gqa", "edit", "tag", "count")) or "gqa"

@@ -10,6 +10,7 @@ and its diagnostics.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -30,6 +31,8 @@ from visprog.syntax import parse
 from visprog.trace import Trace
 
 DEFAULT_ATTEMPTS = 3
+# Tasks that count faces only when the query says so ("more people than" counted faces).
+FACES_BY_WORD = ("nlvr", "count")
 MAX_TOKENS = 400  # a 12-statement program is about 250 tokens for common tokenizers
 STOP = ("\nQuestion:", "\n\n")
 
@@ -388,7 +391,10 @@ def _grammar(
     emoji: list[str] = []
     if "Emoji" in prompts.tools:
         emoji = _emoji_names()
-    return ScopedProgram(names, prompts.tools, query_vocabulary(query, emoji), registry)
+    tools = prompts.tools
+    if prompts.task in FACES_BY_WORD and not re.search(r"\bfaces?\b", query, re.IGNORECASE):
+        tools = tuple(t for t in tools if t != "FaceDet")  # "more people": count people
+    return ScopedProgram(names, tools, query_vocabulary(query, emoji), registry)
 
 
 def _emoji_names() -> list[str]:

@@ -21,18 +21,30 @@ Every program written this way parses and passes :func:`visprog.checker.check`.
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from visprog import values as V
 from visprog.planner.grammar import Grammar, _allowed_specs, _chain, lit
-from visprog.planner.vocab import QUESTION_WORDS, Vocabulary
-from visprog.program import Program
+from visprog.planner.vocab import ALWAYS, PHRASE_WORDS, QUESTION_WORDS, Vocabulary
+from visprog.program import Argument, ListValue, Literal, Program, Ref
 from visprog.registry import REGISTRY, Param, Registry, ToolSpec
 from visprog.syntax import parse
 
 RESULT_LINE = "FINAL_RESULT = Result(var="
 HALVES = ("LEFT", "RIGHT", "TOP", "BOTTOM")
+RELATION_CROPS = frozenset(
+    {"CropLeftOf", "CropRightOf", "CropAbove", "CropBelow", "CropFrontOf", "CropBehind"}
+)
+CROPS = RELATION_CROPS | {"Crop"}
+# While the Result line waits for a step, after this many statements only that step is offered
+# (when it can be called): the small model filled the statement limit with other lines.
+PATIENCE = 5
+_FINDS = frozenset({V.OBJECTS})
+_LITERAL_TYPES = frozenset({V.TEXT, V.TEXT_LIST, V.NUMBER, V.BOOL})
+_COUNTABLE = frozenset({V.OBJECTS, V.POINTS})
 _SCALARS = frozenset({V.NUMBER, V.TEXT, V.BOOL, V.ANY})
 _REF_TYPES = frozenset({V.IMAGE, V.OBJECTS, V.POINTS, V.ANY, V.TEXT_LIST, V.NUMBER, V.BOOL})
 # Text arguments written from the query's words, and how many words each may take.
@@ -51,17 +63,37 @@ QUESTION_WORDS_MAX = 16
 # Loc(object='face') for "every face", and OWLv2 finds faces far worse than MTCNN.
 _FACE_STEPS = frozenset({("Loc", "object"), ("Point", "object")})
 _FACES = frozenset({"face", "faces"})
+_SUBJECT_STEPS = frozenset({("Loc", "object"), ("Point", "object"), ("Seg", "query")})
 EVAL_LITERAL = r"/'[^'\"\\\x00-\x1f\x7f]{1,40}'/"
 
 
 @dataclass
 class Scope:
-    """What the lines so far define: variable -> type tags, in definition order."""
+    """What the lines so far define: variable -> type tags, in definition order.
+
+    Attributes:
+        types: Variable -> type tags (inputs first).
+        statements: How many statements.
+        steps: Canonical names of the steps called.
+        calls: Step name as written -> how many calls.
+        deps: Variable -> every variable it was computed from (transitively).
+        made_by: Variable -> the canonical step that defined it.
+        counted: Variables some ``Count`` counted.
+        objects: ``(image, object)`` of each ``Loc`` and ``Point`` call.
+        ref_calls: Step -> the variables of each of its calls whose arguments are all variables.
+        source: Objects variable -> the image it was found in.
+    """
 
     types: dict[str, frozenset[str]] = field(default_factory=dict)
     statements: int = 0
     steps: set[str] = field(default_factory=set)
     calls: dict[str, int] = field(default_factory=dict)
+    deps: dict[str, set[str]] = field(default_factory=dict)
+    made_by: dict[str, str] = field(default_factory=dict)
+    counted: set[str] = field(default_factory=set)
+    objects: set[tuple[str, str]] = field(default_factory=set)
+    ref_calls: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
+    source: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, inputs: Iterable[str], program: Program, registry: Registry) -> Scope:
@@ -69,10 +101,27 @@ class Scope:
         scope = cls({name: frozenset({V.IMAGE}) for name in inputs})
         for st in program.statements:
             spec = registry.get(st.step)
+            name = spec.name if spec else st.step
             scope.types[st.target] = spec.returns if spec else frozenset({V.ANY})
             scope.statements += 1
-            scope.steps.add(spec.name if spec else st.step)
+            scope.steps.add(name)
             scope.calls[st.step] = scope.calls.get(st.step, 0) + 1
+            scope.made_by[st.target] = name
+            refs = _refs(st.args)
+            scope.deps[st.target] = refs.union(*(scope.deps.get(r, set()) for r in refs))
+            if name == "Count":
+                scope.counted |= refs
+            image = next((a.value for a in st.args if a.name == "image"), None)
+            if isinstance(image, Ref) and V.OBJECTS in scope.types[st.target]:
+                scope.source[st.target] = image.name
+            if st.args and all(isinstance(a.value, Ref) for a in st.args):
+                names = tuple(a.value.name for a in st.args if isinstance(a.value, Ref))
+                scope.ref_calls.setdefault(name, set()).add(names)
+            if name in ("Loc", "Point"):
+                args = {a.name: a.value for a in st.args}
+                image, obj = args.get("image"), args.get("object")
+                if isinstance(image, Ref) and isinstance(obj, Literal):
+                    scope.objects.add((image.name, str(obj.value)))
         return scope
 
     def names(self, accepted: frozenset[str]) -> list[str]:
@@ -119,6 +168,8 @@ class ScopedProgram:
         offered = {s.name for s in self.specs}
         self.counts_needed = counts if "Count" in offered else 0
         self.required = [r for r in vocabulary.required if r in offered]
+        # Only the relations the query states: "behind the truck" got a CropBelow.
+        self.unstated = RELATION_CROPS - set(vocabulary.relations)
         self.vocabulary = vocabulary
         self.max_statements = max_statements
 
@@ -138,16 +189,82 @@ class ScopedProgram:
         lines: list[list[str]] = []
         room = scope.statements < self.max_statements and not (final and defined)
         calls = self._calls(g, scope) if room else []
-        if calls:
-            g.lexemes["NEWTARGET"] = _new_target(scope.types)
-            g.add("call", *[[c] for c in calls])
-            lines.append(["NEWTARGET", lit(" = "), "call", lit("\n")])
-        if defined and (final or self._required_done(scope)):
-            g.add("defined", *[[lit(n)] for n in defined])
+        by_prefix: dict[str, list[str]] = {}
+        for rule, spec in calls:
+            for prefix in target_prefixes(spec):
+                by_prefix.setdefault(prefix, []).append(rule)
+        for prefix, rules in by_prefix.items():
+            g.add(f"t{prefix.lower()}", *[[r] for r in rules])
+            target = f"{prefix}{_next_index(scope.types, prefix)} = "
+            lines.append([lit(target), f"t{prefix.lower()}", lit("\n")])
+        results = defined if final else self._results(scope, defined)
+        if results and (final or self._required_done(scope)):
+            g.add("defined", *[[lit(n)] for n in results])
             lines.append([lit(RESULT_LINE), "defined", lit(")")])
         if not lines:  # nothing callable and nothing defined: only possible with no inputs
             lines.append([lit(f"{RESULT_LINE}{self.inputs[0]})")] if self.inputs else [lit("")])
         return Grammar({"line": lines, **g.rules}, g.lexemes)
+
+    def _results(self, scope: Scope, defined: list[str]) -> list[str]:
+        """Variables the Result line may name.
+
+        With a stated relation, those computed from every relation's crop (not the crop
+        itself): a relation is not computed and then ignored.
+        """
+        crops = self._relations()
+        if not crops:
+            return defined
+        return [
+            n
+            for n in defined
+            if scope.made_by.get(n) not in (*RELATION_CROPS, *crops)
+            and all(any(scope.made_by.get(d) == c for d in scope.deps.get(n, ())) for c in crops)
+        ]
+
+    def _goals(self, scope: Scope) -> list[str]:
+        """The steps the Result line still waits for (relation crops, counts, required)."""
+        goals = [r for r in self._relations() if r not in scope.steps]
+        if scope.calls.get("Count", 0) < self.counts_needed:
+            goals.append("Count")
+        return goals + [r for r in self.required if r not in scope.steps]
+
+    def _progress(self, scope: Scope) -> set[str] | None:
+        """While the Result line waits: the steps that lead to what it waits for (None: any).
+
+        A relation's crop and an Emoji need found objects; a Count needs objects or points; an
+        Eval needs a count. So only the waited-for steps and the steps that find what they
+        take are offered; after :data:`PATIENCE` statements, only a waited-for step that can
+        be called now (else the finders).
+        """
+        goals = self._goals(scope)
+        if not goals:
+            return None
+        crops = [g for g in goals if g in CROPS]
+        goals = crops or goals  # the relation first: what is counted is in its crop
+        want = _COUNTABLE if {"Count", "Eval"} & set(goals) else _FINDS
+        finders = {s.name for s in self.specs if s.returns & want and s.name != "Count"}
+        if "Eval" in goals:
+            finders.add("Count")
+        if {"Count", "Eval"} & set(goals):  # counting on a half or a place crops to it first
+            finders |= {s.name for s in self.specs if s.name in CROPS}
+        callable_now = {g for g in goals if self._can_call(g, scope)}
+        if scope.statements >= PATIENCE and callable_now:
+            return callable_now
+        return set(goals) | finders
+
+    def _can_call(self, step: str, scope: Scope) -> bool:
+        if step == "Count":
+            return bool(self._countable(scope))
+        if step == "Eval":
+            return bool(scope.names(frozenset({V.NUMBER})))
+        return bool(scope.names(_FINDS))
+
+    def _countable(self, scope: Scope) -> list[str]:
+        """What a Count may count: while counts are missing, only what was not counted yet."""
+        names = scope.names(_COUNTABLE)
+        if scope.calls.get("Count", 0) < self.counts_needed:
+            names = [n for n in names if n not in scope.counted]
+        return names
 
     def _relations(self) -> list[str]:
         """The query's relation crops that this task offers."""
@@ -166,28 +283,61 @@ class ScopedProgram:
             and all(r in scope.steps for r in self.required)
         )
 
-    def _calls(self, g: Grammar, scope: Scope) -> list[str]:
-        """Add one rule per step callable now; their names.
+    def _calls(self, g: Grammar, scope: Scope) -> list[tuple[str, ToolSpec]]:
+        """Add one rule per step callable now; their names and specs.
 
         While a relation the query states ("under the table") has no crop yet, the plain
         ``Crop`` is not offered: the relation is not dropped for a crop to the object itself.
         While counts the query needs are missing, ``Eval`` is not offered.
         """
         out = []
-        skip = set() if self._relations_done(scope) else {"Crop"}
+        waiting = not self._relations_done(scope) and "Crop" not in self._relations()
+        skip = set(self.unstated) | ({"Crop"} if waiting else set())
         if scope.calls.get("Count", 0) < self.counts_needed:
             skip.add("Eval")  # count everything first: Eval would only compare a count with itself
+        progress = self._progress(scope)
         for i, spec in enumerate(self.specs):
-            if spec.name in skip:
+            if spec.name in skip or (progress is not None and spec.name not in progress):
                 continue
             items = self._call_items(g, spec, i, scope)
             if items is not None:
                 g.add(f"c{i}", items)
-                out.append(f"c{i}")
+                out.append((f"c{i}", spec))
         return out
+
+    def _ref_combos(self, spec: ToolSpec, scope: Scope) -> list[tuple[str, ...]] | None:
+        """For a step that takes only variables: the combinations not called before.
+
+        None for any other step. The same call twice computes nothing new: the small model
+        repeated ``IMAGE1 = Crop(image=IMAGE, box=BOX0)`` to the statement limit. A crop takes a
+        box found in the image it crops (not a chain of crops of crops with one box).
+        """
+        options = []
+        for p in spec.params:
+            if not p.required or p.expression or p.types & _LITERAL_TYPES:
+                return None
+            if (spec.name, p.name) == ("Count", "box"):
+                options.append(self._countable(scope))
+            else:
+                options.append(scope.names(p.types & _REF_TYPES))
+        used = scope.ref_calls.get(spec.name, set())
+        combos = [c for c in itertools.product(*options) if c not in used]
+        if spec.name in CROPS:  # a crop uses a box found in the image it crops
+            combos = [(im, box) for im, box in combos if scope.source.get(box, im) == im]
+        return combos if options else None
 
     def _call_items(self, g: Grammar, spec: ToolSpec, i: int, scope: Scope) -> list[str] | None:
         """``Step(arg=value, ...)`` items, or None when a required argument has no value."""
+        combos = self._ref_combos(spec, scope)
+        if combos is not None:
+            if not combos:
+                return None
+            args = [
+                ", ".join(f"{p.name}={v}" for p, v in zip(spec.params, c, strict=True))
+                for c in combos
+            ]
+            g.add(f"c{i}v", *[[lit(a)] for a in args])
+            return [lit(f"{spec.name}("), f"c{i}v", lit(")")]
         items = [lit(f"{spec.name}(")]
         for n, p in enumerate(spec.params):
             alts = self._values(g, spec, p, scope)
@@ -209,10 +359,16 @@ class ScopedProgram:
         """Alternatives for one argument's value."""
         if p.expression:
             scalars = [n for n, t in scope.types.items() if t & _SCALARS]
-            return [[_expression(g, scalars, self.vocabulary.logic)]] if scalars else []
+            side = self.vocabulary.first_side
+            leading = [n for n in scalars if side and side in scope.deps.get(n, ())]
+            pair = len(self.inputs) >= 2
+            return [[_expression(g, scalars, self.vocabulary, pair, leading)]] if scalars else []
         if (spec.name, p.name) == ("Classify", "categories") and self.vocabulary.categories:
             return self._text(g, spec, p)
-        alts: list[list[str]] = [[lit(n)] for n in scope.names(p.types & _REF_TYPES)]
+        names = scope.names(p.types & _REF_TYPES)
+        if (spec.name, p.name) == ("Count", "box"):
+            names = self._countable(scope)
+        alts: list[list[str]] = [[lit(n)] for n in names]
         if V.TEXT in p.types or V.TEXT_LIST in p.types:
             alts += self._text(g, spec, p, anchored=not self._relations_done(scope))
         if V.NUMBER in p.types:
@@ -240,10 +396,15 @@ class ScopedProgram:
         if key == ("VQA", "question"):
             words = (*vocab.words, *QUESTION_WORDS, *(w.capitalize() for w in QUESTION_WORDS))
             return [[_phrase(g, "q", words, QUESTION_WORDS_MAX, "?")]]
+        if key == ("Replace", "prompt") and vocab.replacement_phrase:
+            return [[_closed(g, "rpx", (vocab.replacement_phrase,))]]
         if key == ("Replace", "prompt") and vocab.replacement:
             return [[_phrase(g, "rp", vocab.replacement, PHRASES[key])]]
         if key in PHRASES:
             name, pool = f"p{PHRASES[key]}x", vocab.words
+            if not anchored and vocab.subject and self._relations() and key in _SUBJECT_STEPS:
+                # past the relation's crop, what is looked for is the query's subject
+                name, pool = f"{name}s", (*vocab.subject, *ALWAYS, *PHRASE_WORDS)
             if key in _FACE_STEPS and self.facedet:  # faces are FaceDet's, not OWLv2's
                 name, pool = f"{name}nf", tuple(w for w in pool if w.lower() not in _FACES)
             phrase = _phrase(g, name, pool, PHRASES[key])
@@ -255,13 +416,42 @@ class ScopedProgram:
         return [["STRING"]] if V.TEXT in p.types else []
 
 
-def _new_target(defined: Iterable[str]) -> str:
-    """A Lark lexeme for a target name not yet used (VisProg's BOX0, ANSWER1, ...)."""
-    taken = "|".join(sorted(defined))
-    # Never FINAL...: a model that wants the Result line before the grammar allows it would
-    # otherwise write FINALYOR1 = ... lines to the statement limit.
-    taken = "|".join(["FINAL[A-Z]*[0-9]*", *sorted(defined)])
-    return f"/[A-Z]{{1,12}}[0-9]{{1,2}}/ & ~/({taken})/"
+def _refs(args: Iterable[Argument]) -> set[str]:
+    """Variables an argument list names (references, list items, Eval's ``{VAR}``)."""
+    out: set[str] = set()
+    for a in args:
+        items = a.value.items if isinstance(a.value, ListValue) else (a.value,)
+        out |= {i.name for i in items if isinstance(i, Ref)}
+        if isinstance(a.value, Literal) and isinstance(a.value.value, str):
+            out |= set(re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", a.value.value))
+    return out
+
+
+def target_prefixes(spec: ToolSpec) -> tuple[str, ...]:
+    """The target names a step's value may take, by its type (VisProg's BOX0, IMAGE1, ...).
+
+    Fixed names cost the model one choice per line instead of spelling a name, tell it what
+    the line makes, and can never be ``FINAL...`` (a model that wanted the Result line too
+    early wrote ``FINALYOR1 = ...`` lines to the statement limit).
+    """
+    returns = spec.returns
+    if V.ANY in returns or len(returns) > 1:
+        return ("ANSWER",)
+    if V.OBJECTS in returns:
+        return ("BOX", "OBJ")
+    if V.IMAGE in returns:
+        return ("IMAGE",)
+    if V.POINTS in returns:
+        return ("POINTS",)
+    if V.TEXT_LIST in returns:
+        return ("LIST",)
+    return ("ANSWER",)
+
+
+def _next_index(defined: Iterable[str], prefix: str) -> int:
+    """One more than the highest ``<prefix><n>`` defined (0 when none)."""
+    found = [int(m.group(1)) for n in defined if (m := re.fullmatch(rf"{prefix}(\d+)", n))]
+    return max(found, default=-1) + 1
 
 
 def _closed(g: Grammar, name: str, words: Sequence[str]) -> str:
@@ -296,16 +486,28 @@ def _text_list(g: Grammar, item: str) -> str:
     return name
 
 
-def _expression(g: Grammar, scalars: Sequence[str], logic: Sequence[str]) -> str:
+def _expression(
+    g: Grammar,
+    scalars: Sequence[str],
+    vocab: Vocabulary,
+    pair: bool = False,
+    leading: Sequence[str] = (),
+) -> str:
     """A double-quoted Eval expression over the defined scalar variables (rule ``xe``).
 
-    ``logic``: the operators among ``and``, ``or``, ``xor`` and ``not`` it may use.
+    From the query's words (:class:`~visprog.planner.vocab.Vocabulary`): the logic operators
+    among ``and``, ``or``, ``xor`` and ``not``; the comparison operators (then every condition
+    compares: "at least two ducks" is ``>= 2``, not ``{A} and {B}``); the numbers it states
+    (``> 2`` for "more than two", not ``> 3``); and, for a total over two images, a sum of
+    counts on the left (``pair``: the inputs are two images). ``leading``: when not empty,
+    the only variables a comparison may start with (the count of the image named first).
     """
     if "xe" in g.rules:
         return "xe"
+    logic = vocab.logic
     g.lexemes["XSTR"] = EVAL_LITERAL
     g.add("xe", [lit('"'), "xc", lit('"')])
-    g.add("xc", ["xo"], ["xo", lit(" if "), "xo", lit(" else "), "xc"])
+    g.add("xc", ["xo"], ["xs", lit(" if "), "xo", lit(" else "), "xs"])
     binary = [[lit(f" {op} ")] for op in ("and", "or", "xor") if op in logic]
     if binary:
         g.add("xop", *binary)
@@ -313,23 +515,37 @@ def _expression(g: Grammar, scalars: Sequence[str], logic: Sequence[str]) -> str
     else:
         g.add("xo", ["xn"])
     g.add("xn", ["xm"], *([[lit("not "), "xn"]] if "not" in logic else []))
-    g.add("xcmp", *[[lit(f" {op} ")] for op in ("==", "!=", ">=", "<=", ">", "<")])
+    ops = vocab.comparisons or ("==", "!=", ">=", "<=", ">", "<")
+    g.add("xcmp", *[[lit(f" {op} ")] for op in ops])
+    g.add("xnum", *[[lit(n)] for n in vocab.numbers])
     # A comparison never has one bare variable on both sides ("{ANSWER0} > {ANSWER0}", a
     # small model's copy of "{ANSWER0} > {ANSWER1}"): a bare {A} is compared with a value
     # that is not a bare {A} (rule xnA), anything else with anything.
-    g.add("xar", *[[lit(f" {op} ")] for op in ("+", "-", "*", "/")])
-    g.add("xs", ["xu"], ["xu", "xar", "xs"])
-    g.add("xsv", ["xuv"], ["xu", "xar", "xs"])  # an xs that is not one bare variable
+    arith: list[list[str]] = []
+    if vocab.arithmetic:
+        g.add("xar", *[[lit(f" {op} ")] for op in ("+", "-", "*", "/")])
+        arith = [["xu", "xar", "xs"]]
+    g.add("xs", ["xu"], *arith)
+    g.add("xsv", ["xuv"], *arith)  # an xs that is not one bare variable
     g.add("xref", *[[lit(n)] for n in scalars])
     # No True/False literals: the small model wrote Eval(expr="True") for "exactly one of the
     # images"; a truth value comes from the answers (a bare {A}, a comparison, and/or/not).
-    g.add("xuv", ["NUMBER"], ["XSTR"], [lit("("), "xc", lit(")")])
+    g.add("xuv", ["xnum"], ["XSTR"], [lit("("), "xc", lit(")")])
     g.add("xu", [lit("{"), "xref", lit("}")], ["xuv"])
-    compare: list[list[str]] = [["xs"], ["xsv", "xcmp", "xs"]]
+    compare: list[list[str]] = [["xsv", "xcmp", "xs"]]
+    if not vocab.comparisons:
+        compare.insert(0, ["xs"])
     for i, name in enumerate(scalars):
         # "{", name, "}" as three tokens, as in xu: a one-token "{A}" would shadow "{"
+        # The other side never names A at all: "{A} > {A} - {A}" evaded a bare-only rule.
         others = [[lit("{"), lit(o), lit("}")] for o in scalars if o != name]
-        g.add(f"xne{i}", ["xsv"], *others)
-        compare.append([lit("{"), lit(name), lit("}"), "xcmp", f"xne{i}"])
+        g.add(f"xne{i}u", ["xuv"], *others)
+        g.add(f"xne{i}", [f"xne{i}u"], *([[f"xne{i}u", "xar", f"xne{i}"]] if arith else []))
+        if not leading or name in leading:
+            compare.append([lit("{"), lit(name), lit("}"), "xcmp", f"xne{i}"])
+    if vocab.total and pair and len(scalars) >= 2:  # "five cups altogether"
+        g.add("xplus", [lit(" + {"), "xref", lit("}")])
+        _chain(g, "xpl", "xplus", 3)
+        compare = [[lit("{"), "xref", lit("}"), "xplus", "xpl0?", "xcmp", "xnum"]]
     g.add("xm", *compare)
     return "xe"

@@ -35,6 +35,12 @@ IRREGULAR = {
     "feet": "foot",
     "teeth": "tooth",
     "geese": "goose",
+    "buses": "bus",
+    "knives": "knife",
+    "leaves": "leaf",
+    "shelves": "shelf",
+    "wolves": "wolf",
+    "glasses": "glass",
 }
 # Generic words a program may need for any image: OWLv2 finds "person" better than "everybody".
 ALWAYS = ("person", "people", "face", "object", "thing", "animal")
@@ -42,8 +48,12 @@ _WORD = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 _ARTICLE = re.compile(r"^(?:(?:either|both|a|an|the)\s+)+", re.IGNORECASE)
 _ITEM = r"(?:(?:either|both|a|an|the)\s+)*[A-Za-z][A-Za-z-]*"
 # "apple, banana or orange", "happy, sad, or angry", "Messi and Ronaldo", "a sparrow or a pigeon"
-_LIST = re.compile(rf"{_ITEM}(?:\s*,\s*{_ITEM})*\s*,?\s+(?:or|and)\s+{_ITEM}")
-_SPLIT = re.compile(r"\s*,\s*(?:(?:or|and)\s+)?|\s+(?:or|and)\s+")
+# ... and "apple, pear, banana" (three or more without "or"), "coffee/tea"
+_LIST = re.compile(
+    rf"{_ITEM}(?:\s*,\s*{_ITEM})*\s*,?\s+(?:or|and)\s+{_ITEM}|{_ITEM}(?:\s*,\s*{_ITEM}){{2,}}"
+    rf"|{_ITEM}(?:\s*/\s*{_ITEM})+"
+)
+_SPLIT = re.compile(r"\s*,\s*(?:(?:or|and)\s+)?|\s+(?:or|and)\s+|\s*/\s*")
 _NOT_CATEGORY = frozenset(
     "is are was were be has have there it them they this that what which who how many much "
     "more fewer less image images picture pictures photo photos left right".split()
@@ -59,8 +69,8 @@ EMOJI_FALLBACK = 400  # names offered when the query names no emoji word: the fa
 # Spatial relations a query states, and the step that crops to each ("under the table" is
 # CropBelow, not a crop to the table). "on the left" (a half) is not a relation to an object.
 RELATIONS: tuple[tuple[str, str], ...] = (
-    (r"\b(?:to the )?left of\b", "CropLeftOf"),
-    (r"\b(?:to the )?right of\b", "CropRightOf"),
+    (r"\b(?:to the )?left (?:side )?of\b", "CropLeftOf"),
+    (r"\b(?:to the )?right (?:side )?of\b", "CropRightOf"),
     (r"\b(?:under|below|beneath|underneath)\b", "CropBelow"),
     (r"\b(?:above|on top of)\b", "CropAbove"),
     (r"\bin front of\b", "CropFrontOf"),
@@ -69,7 +79,7 @@ RELATIONS: tuple[tuple[str, str], ...] = (
 # Logic words in a statement about images and the Eval operators they call for; a query with
 # none of them may use any operator.
 LOGIC: tuple[tuple[str, str], ...] = (
-    (r"\b(?:both|each|every|all|and|neither)\b", "and"),
+    (r"\b(?:both|each|every|all|and|but|neither|nor|no|none)\b", "and"),
     (r"\b(?:or|at least one|either|any)\b", "or"),
     (r"\b(?:exactly one|only one|one of|the other)\b", "xor"),
     (r"\b(?:neither|nor|no|not|none|without|doesn't|does not|isn't)\b", "not"),
@@ -100,6 +110,20 @@ class Vocabulary:
         compared: Whether the query compares two counts ("more cats than dogs"): two Counts.
         anchor: The words after the first relation ("left of the kettle": the kettle's, all
             forms, plus :data:`PHRASE_WORDS`): what is located before the relation's crop.
+        replacement_phrase: The new thing as written, when ``Replace``'s prompt is exactly it
+            (:func:`replacement_phrase`).
+        comparisons: Eval's comparison operators the query's words call for
+            (:func:`comparison_ops`); empty: any, and then an Eval need not compare.
+        numbers: The numbers an Eval may write: 0, 1 and those the query states.
+        total: Whether the query speaks of a total ("in total", "altogether"): with two
+            images, the Eval compares a sum of counts.
+        arithmetic: Whether an Eval may add, subtract, multiply or divide: a total, "twice",
+            "how many more" (else "at least two in each" was summed).
+        first_side: ``LEFT`` or ``RIGHT``, the image a comparison of the two names first ("the
+            right image shows more bananas than the left": the right count is on the left of
+            ``>``); empty when the query names one side or none.
+        subject: The words before the first relation ("the cups" of "the cups left of the
+            kettle"): what is looked for once the relation's crop is made.
     """
 
     words: tuple[str, ...]
@@ -114,6 +138,13 @@ class Vocabulary:
     excluded: tuple[str, ...] = ()
     compared: bool = False
     anchor: tuple[str, ...] = ()
+    replacement_phrase: str = ""
+    comparisons: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ("0", "1")
+    total: bool = False
+    arithmetic: bool = True
+    subject: tuple[str, ...] = ()
+    first_side: str = ""
 
 
 def singular(word: str) -> str:
@@ -145,6 +176,9 @@ def query_words(query: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+COLOURS = frozenset(
+    "red blue green yellow black white brown pink orange grey gray purple golden silver".split()
+)
 # Words of a colour pop: one object in colour, the rest grey.
 COLOUR_POP = re.compile(
     r"\b(?:pop\w*|keep only|only the|in colou?r|gr[ae]y\w*|black and white|desaturat\w*|"
@@ -155,20 +189,31 @@ COLOUR_POP = re.compile(
 # "exactly one cat"), not "the two images" or "exactly one of the images".
 COUNTING = re.compile(
     r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d+|more|fewer|less|"
-    r"total|same number|as many|twice|none|(?:exactly|only|just) one (?!of\b)|a single)\b",
+    r"total|same number|as many|twice|none|"
+    r"(?:exactly|only|just) one (?!of\b|(?:image|picture|photo)s?\b)|a single)\b",
     re.IGNORECASE,
 )
 _TWO_IMAGES = re.compile(r"\b(?:the )?two (?:images|pictures|photos)\b", re.IGNORECASE)
+_EMOJI_WORDS = r"\b(?:emojis?|smileys?|smilies|emoticons?)\b"
 # Words that call for a step, and steps that need words: a small model otherwise copies the
 # closest example's edit (a background blur for "cover every face with a cat emoji").
 REQUIRED: tuple[tuple[str, str], ...] = (
-    (r"\bemojis?\b", "Emoji"),
+    (_EMOJI_WORDS, "Emoji"),
+    # the edit the request names (a small model copied the closest example's edit instead)
+    (r"\b(?:blur\w*|soften|bokeh)\b.*\bbackground\b|\bbackground\b.*\bblur", "BgBlur"),
+    (r"^(?!.*\bbackground\b).*\b(?:blur\w*|pixelat\w*|censor\w*|anonymi[sz]\w*)\b", "Blur"),
+    (
+        r"\b(?:colou?r ?pop|pop\b|in colou?r|black and white|desaturat\w*|monochrome|"
+        r"stand out|everything (?:else )?gr[ae]y|gr[ae]y except)",
+        "ColorPop",
+    ),
+    (r"\b(?:how many|count|number of)\b", "Count"),
     # a yes/no question about a number is answered by comparing the count
     (r"^(?:are|is|do|does|has|have)\b.*\b(?:more|fewer|less|at least|at most|exactly)\b", "Eval"),
 )
 EXCLUDED: tuple[tuple[str, str], ...] = (
-    (r"\bemojis?\b", "Replace"),  # "with a cat emoji" is no "with a camel"
-    (r"\bemojis?\b", "ColorPop"),
+    (_EMOJI_WORDS, "Replace"),  # "with a cat emoji" is no "with a camel"
+    (_EMOJI_WORDS, "ColorPop"),
     (r"^(?!.*\b(?:background|behind|around|bokeh|depth of field|backdrop)\b)", "BgBlur"),
 )
 _COMPARED = re.compile(
@@ -176,10 +221,98 @@ _COMPARED = re.compile(
 )
 
 
+# "How many dogs are on the sofa?": a count on a place crops to the place first.
+_PLACE = re.compile(
+    r"\b(?:on|in|inside|beside|near|next to) (?:the|a|an) "
+    r"(?!(?:left|right|top|bottom|image|picture|photo)\b)",
+    re.IGNORECASE,
+)
+_EXISTS = re.compile(r"^\s*(?:is|are) there\b", re.IGNORECASE)
+_COUNT_WORDS = re.compile(r"\b(?:how many|count\w*|number of)\b", re.IGNORECASE)
+
+
+def place_stated(query: str) -> bool:
+    """Whether ``query`` counts or looks for things at a place (then ``Crop`` is its relation).
+
+    "How many dogs are on the sofa?", "Is there a bicycle next to the tree?" (not "in a red
+    shirt": an existence question's place is on, beside, near or next to something).
+    """
+    if _COUNT_WORDS.search(query) and _PLACE.search(query):
+        return True
+    return bool(
+        _EXISTS.search(query)
+        and (m := _PLACE.search(query))
+        and not m.group(0).lower().startswith(("in ", "inside "))
+    )
+
+
+# Comparison words and the operators they call for; negations allow any ("neither shows more
+# than one" is a <=).
+COMPARISONS: tuple[tuple[str, str], ...] = (
+    (r"\bat least\b|\bor more\b", ">="),
+    (r"\bat most\b|\bor (?:fewer|less)\b|\bno more than\b", "<="),
+    (r"\b(?:more|greater|larger)\b(?! or)", ">"),
+    (r"\b(?:fewer|less)\b(?! or)", "<"),
+    (r"\b(?:exactly|same|as many|equal\w*|total|altogether|together|twice|in all)\b", "=="),
+)
+_NEGATION = re.compile(r"\b(?:neither|nor|not|no|none|without)\b|n't\b", re.IGNORECASE)
+# "at least one image", "exactly one of the pictures": which images, not a number of things
+_WHICH_IMAGE = re.compile(
+    r"\b(?:at least|exactly|only|just) one (?:of )?(?:the )?(?:two )?(?:images?|pictures?|photos?)\b"
+)
+TOTAL = re.compile(
+    r"\b(?:in total|altogether|together|in all|combined|across both|sum)\b", re.IGNORECASE
+)
+ARITHMETIC = re.compile(
+    TOTAL.pattern + r"|\b(?:twice|double|half|times|how many (?:more|fewer|less)|difference)\b",
+    re.IGNORECASE,
+)
+NUMBER_WORDS = {
+    "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+    "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
+    "twice": "2", "double": "2", "half": "2",
+}  # fmt: skip
+
+
+def comparison_ops(query: str) -> tuple[str, ...]:
+    """The comparison operators ``query``'s words call for (empty: any; see COMPARISONS)."""
+    if _NEGATION.search(query):
+        return ()
+    low = _WHICH_IMAGE.sub(" ", query.lower())
+    return tuple(dict.fromkeys(op for pattern, op in COMPARISONS if re.search(pattern, low)))
+
+
+def stated_numbers(query: str) -> tuple[str, ...]:
+    """0, 1 and the numbers ``query`` states (digits or words), as digits."""
+    found = [NUMBER_WORDS.get(w, w) for w in re.findall(r"[a-z]+|\d+", query.lower())]
+    return tuple(dict.fromkeys(["0", "1", *(n for n in found if n.isdigit())]))
+
+
+def first_side(query: str) -> str:
+    """``LEFT``/``RIGHT``: the side a comparison of both images names first (see Vocabulary)."""
+    low = query.lower()
+    left, right = low.find("left"), low.find("right")
+    if left < 0 or right < 0 or not re.search(r"\b(?:more|fewer|less|twice)\b", low):
+        return ""
+    return "LEFT" if left < right else "RIGHT"
+
+
+def subject_words(query: str) -> tuple[str, ...]:
+    """The words before the first relation (:attr:`Vocabulary.subject`); () with none."""
+    low = query.lower()
+    starts = [m.start() for pattern, _ in RELATIONS if (m := re.search(pattern, low))]
+    return query_words(query[: min(starts)]) if starts else ()
+
+
 def anchor_words(query: str) -> tuple[str, ...]:
-    """The words a relation's object may use (:attr:`Vocabulary.anchor`); () with no relation."""
+    """The words a relation's object may use (:attr:`Vocabulary.anchor`); () with no relation.
+
+    A place counted on ("on the sofa", :func:`place_stated`) is such an object too.
+    """
     low = query.lower()
     starts = [m.end() for pattern, _ in RELATIONS if (m := re.search(pattern, low))]
+    if not starts and place_stated(query) and (m := _PLACE.search(low)):
+        starts = [m.end()]
     if not starts:
         return ()
     rest = re.split(r"[,;.!?]", query[min(starts) :])[0]
@@ -194,21 +327,45 @@ def anchor_words(query: str) -> tuple[str, ...]:
 # "Replace the cow with a camel", "turn the sky into a sunset", "change the bus to red": the
 # new thing follows the last of these words; a small model otherwise names the old thing.
 _REPLACEMENT = re.compile(
-    r"\b(?:with|into|to|by|like)\s+(?P<new>[^,;.!?]+?)\s*[,;.!?]*$", re.IGNORECASE
+    r"\b(?:with|into|to|by|like|for)\s+(?P<new>[^,;.!?]+?)\s*[,;.!?]*$", re.IGNORECASE
 )
 
 
-def replacement_words(query: str) -> tuple[str, ...]:
-    """The words a ``Replace`` prompt may use for ``query`` (:attr:`Vocabulary.replacement`)."""
+def _replacement(query: str) -> str:
+    """The words after the last replacement marker ("into a brown horse": "a brown horse")."""
     match = _REPLACEMENT.search(query)
     if match is None:
-        return ()
+        return ""
     new = match.group("new")
     while (inner := _REPLACEMENT.search(new)) is not None:  # the last marker wins
         new = inner.group("new")
-    words = query_words(new)
+    return new
+
+
+def replacement_words(query: str) -> tuple[str, ...]:
+    """The words a ``Replace`` prompt may use for ``query`` (:attr:`Vocabulary.replacement`).
+
+    A new colour alone ("change the car to red") may be said with the query's other words
+    ("red car"): then every query word.
+    """
+    new = _replacement(query)
     content = [w for w in _WORD.findall(new) if w.lower() not in PHRASE_WORDS]
-    return tuple(w for w in words if w not in ALWAYS or w in new.lower()) if content else ()
+    if not content:
+        return ()
+    if len(content) == 1 and content[0].lower() in COLOURS:
+        return query_words(query)
+    words = query_words(new)
+    return tuple(w for w in words if w not in ALWAYS or w in new.lower())
+
+
+def replacement_phrase(query: str) -> str:
+    """The new thing as written when it has two words or more ("a brown horse"), else "".
+
+    Then a ``Replace`` prompt is exactly that phrase: a small model dropped "brown".
+    """
+    new = " ".join(_replacement(query).split())
+    content = [w for w in _WORD.findall(new) if w.lower() not in PHRASE_WORDS]
+    return new if len(content) >= 2 and "'" not in new else ""
 
 
 def plural(word: str) -> str:
@@ -261,7 +418,8 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         query_words(query),
         listed_categories(query),
         emoji_vocabulary(query, names) if names else (),
-        tuple(step for pattern, step in RELATIONS if re.search(pattern, low)),
+        tuple(step for pattern, step in RELATIONS if re.search(pattern, low))
+        or (("Crop",) if place_stated(query) else ()),
         logic or ("and", "or", "xor", "not"),
         replacement_words(query),
         COLOUR_POP.search(query) is not None,
@@ -270,4 +428,11 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         tuple(step for pattern, step in EXCLUDED if re.search(pattern, low)),
         _COMPARED.search(query) is not None,
         anchor_words(query),
+        replacement_phrase(query),
+        comparison_ops(query),
+        stated_numbers(query),
+        TOTAL.search(query) is not None,
+        ARITHMETIC.search(query) is not None,
+        subject_words(query),
+        first_side(query),
     )
