@@ -133,8 +133,15 @@ def test_batched_plain_grammar_and_unconstrained_equal_one_at_a_time(tiny: Any) 
 
 
 def test_padding_holes_are_hidden(tiny: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The test above can fail: letting rows see their padding changes what they write."""
+    """The test above can fail: letting rows see their padding changes what they write.
+
+    Shown on the tiny Gemma 3: the tiny Llama's greedy choices happen not to change when its
+    rows also attend to the (zero) padding slots.
+    """
     import visprog.planner.backends.batched as batched
+
+    if tiny.model.config.model_type == "llama":
+        pytest.skip("the tiny Llama writes the same with padding seen; Gemma 3 shows the failure")
 
     prompts, grammars, lens = _scoped(QUERIES)
     alone = [
