@@ -257,3 +257,33 @@ def test_batch_programs_setting_is_checked(value: object) -> None:
 
     with pytest.raises(ConfigurationError, match="batch.programs"):
         Session({"batch.programs": value}, device="cpu", environ={})
+
+
+def test_the_output_layer_over_allowed_tokens_writes_what_the_whole_model_writes(
+    tiny: Any,
+) -> None:
+    """One-at-a-time decoding applies the output layer to the grammar's tokens only."""
+    import numpy as np
+
+    from visprog.planner.backends.local import LastLogits
+
+    prompts, grammars, lens = _scoped(QUERIES[:3])
+    tiny._head = None  # found again: the decoder alone, then the layer over allowed tokens
+    restricted = [
+        tiny.complete(p, grammar=g, max_tokens=120, prefix_len=k)
+        for p, g, k in zip(prompts, grammars, lens, strict=True)
+    ]
+    assert tiny._head is not None and tiny._head[0] is not None
+    saved, tiny._head = tiny._head, (None, 0.0)  # the whole model's forward, every logit
+    try:
+        whole = [
+            tiny.complete(p, grammar=g, max_tokens=120, prefix_len=k)
+            for p, g, k in zip(prompts, grammars, lens, strict=True)
+        ]
+    finally:
+        tiny._head = saved
+    assert restricted == whole
+    logits, _ = tiny._forward(tiny._encode("Question: how many"), None)
+    assert isinstance(logits, LastLogits)
+    columns = np.array([5, 1, 17])
+    np.testing.assert_allclose(logits.over(columns), logits.full()[columns], rtol=1e-5, atol=1e-6)

@@ -148,7 +148,7 @@ class BatchDecoder:
             )
             for kind in dict.fromkeys(kinds)
         }
-        self.head, self.softcap = _output_layer(backend.model)
+        self.head, self.softcap = output_layer(backend.model)
         self.vocab = int(backend.model.get_output_embeddings().weight.shape[0])
         self.cache: Any = None
         self.next_pos: Any = None  # (rows,) long: the position of each row's next token
@@ -540,7 +540,7 @@ def grouped_attention(model: Any) -> Iterator[None]:
         config._attn_implementation = before
 
 
-def _output_layer(model: Any) -> tuple[Any, float]:
+def output_layer(model: Any) -> tuple[Any, float]:
     """(output layer, logit soft-cap) of a model whose logits are just that layer's output.
 
     (None, 0) for other models, which then run their whole forward.

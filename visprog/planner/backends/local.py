@@ -13,7 +13,7 @@ import numpy as np
 
 from visprog.models import hub_load, inference_mode, require, resolve_device, torch_dtype
 from visprog.planner.backends.base import Progress, cut_at_stop, eos_ids, hit_stop
-from visprog.planner.backends.batched import BatchDecoder, batchable
+from visprog.planner.backends.batched import BatchDecoder, batchable, output_layer
 from visprog.planner.constrained import GrammarMatcher, ll_tokenizer
 from visprog.planner.grammar import Grammar
 from visprog.planner.scope import RESULT_LINE, ScopedProgram
@@ -83,6 +83,7 @@ class TransformersBackend:
         self._prefixes: dict[str, Any] = {}  # prompt prefix -> its key/value cache
         self._cache_kw: str | None = None
         self._keep_kw: bool | None = None
+        self._head: tuple[Any, float] | None = None  # (output layer or None, soft-cap)
         self._batch_prefixes: dict[str, Any] = {}  # prompt prefix -> its cache for batches
         self._rng = np.random.default_rng(seed)
 
@@ -215,13 +216,26 @@ class TransformersBackend:
         return list(self.tokenizer(text, add_special_tokens=special)["input_ids"])
 
     def _forward(self, ids: list[int], past: Any) -> tuple[Any, Any]:
-        """Last-position logits (numpy) and the updated key/value cache."""
+        """The last position's :class:`LastLogits` and the updated key/value cache.
+
+        For models whose logits are just the output layer of the decoder's last hidden state,
+        the decoder runs alone and the layer is applied later, to the tokens the grammar
+        allows only: for Gemma 3's 262k-word vocabulary that layer is more than half of a
+        decoding step on a CPU (it reads 670 MB of weights per token).
+        """
         torch = require("torch", "llm", "the local language model")
         device = next(self.model.parameters()).device
         tensor = torch.tensor([ids], dtype=torch.long, device=device)
         kw = self._cache_kw_name()
-        res = self.model(input_ids=tensor, use_cache=True, **self._keep(), **{kw: past})
-        return res.logits[0, -1].float().cpu().numpy(), getattr(res, kw)
+        if self._head is None:
+            self._head = output_layer(self.model)
+        head, softcap = self._head
+        if head is None:
+            res = self.model(input_ids=tensor, use_cache=True, **self._keep(), **{kw: past})
+            return LastLogits(logits=res.logits[0, -1].float().cpu().numpy()), getattr(res, kw)
+        res = self.model.get_decoder()(input_ids=tensor, use_cache=True, **{kw: past})
+        last = LastLogits(hidden=res.last_hidden_state[0, -1], head=head, softcap=softcap)
+        return last, getattr(res, kw)
 
     def _cache_kw_name(self) -> str:
         """The forward's name for the key/value cache (transformers >= 5.2x: ``cache``)."""
@@ -293,15 +307,65 @@ class TransformersBackend:
         return out, logits, past
 
     def _pick(self, logits: Any, matcher: GrammarMatcher | None, temperature: float) -> int:
-        """Greedy or sampled next token among those the grammar allows; -1 when none is."""
+        """Greedy or sampled next token among those the grammar allows; -1 when none is.
+
+        ``logits``: a :class:`LastLogits` (only the allowed tokens' logits are computed) or
+        an array of every token's logits.
+        """
+        last = logits if isinstance(logits, LastLogits) else LastLogits(logits=logits)
         if matcher is not None:
-            allowed = matcher.allowed(logits.shape[0])
-            if not allowed.any():
+            columns = np.flatnonzero(matcher.allowed(last.vocab()))
+            if columns.size == 0:
                 return -1
-            logits = np.where(allowed, logits, -np.inf)
+            z = last.over(columns)
+        else:
+            columns, z = None, last.full()
         if temperature <= 0:
-            return int(np.argmax(logits))
-        z = (logits - np.max(logits)) / temperature
-        p = np.exp(z)
-        p /= p.sum()
-        return int(self._rng.choice(len(p), p=p))
+            best = int(np.argmax(z))
+        else:
+            e = np.exp((z - np.max(z)) / temperature)
+            best = int(self._rng.choice(len(e), p=e / e.sum()))
+        return best if columns is None else int(columns[best])
+
+
+class LastLogits:
+    """The next-token scores of one position, computed for the tokens asked for only.
+
+    Either the logits themselves (``logits``: every token's, from a model run whole), or the
+    decoder's last hidden state with the output layer and its soft-cap, applied on demand.
+    """
+
+    def __init__(
+        self, logits: Any = None, hidden: Any = None, head: Any = None, softcap: float = 0.0
+    ) -> None:
+        self.logits, self.hidden, self.head, self.softcap = logits, hidden, head, softcap
+
+    def vocab(self) -> int:
+        """How many scores there are (the output layer's rows: the grammar mask's length)."""
+        if self.logits is not None:
+            return int(self.logits.shape[0])
+        return int(self.head.weight.shape[0])
+
+    def full(self) -> Any:
+        """Every token's logit (numpy, float32)."""
+        if self.logits is None:
+            self.logits = self._apply(self.head.weight, self.head.bias)
+        return self.logits
+
+    def over(self, columns: Any) -> Any:
+        """The logits of the tokens ``columns`` (numpy indices), in that order."""
+        if self.logits is not None:
+            return self.logits[columns]
+        torch = require("torch", "llm", "the local language model")
+        idx = torch.from_numpy(np.asarray(columns, dtype=np.int64)).to(self.head.weight.device)
+        bias = None if self.head.bias is None else self.head.bias[idx]
+        return self._apply(self.head.weight[idx], bias)
+
+    def _apply(self, weight: Any, bias: Any) -> Any:
+        with inference_mode():  # may run after the forward's own block has ended
+            z = self.hidden @ weight.T
+            if bias is not None:
+                z = z + bias
+            if self.softcap:  # Gemma's final soft-cap, as its own forward applies it
+                z = (z / self.softcap).tanh() * self.softcap
+            return z.float().cpu().numpy()
