@@ -214,3 +214,21 @@ def test_cli_with_foreign_and_misspelt_environment_variables(
     monkeypatch.setenv("VISPROG_LOC_TRESHOLD", "0.3")
     assert cli.main(args) == 10
     assert "did you mean VISPROG_LOC_THRESHOLD" in capsys.readouterr().err
+
+
+def test_a_bad_setting_in_a_config_file_names_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    program = tmp_path / "p.vp"
+    program.write_text("A = Eval(expr='1')\nR = Result(var=A)\n")
+    typo, bad = tmp_path / "typo.toml", tmp_path / "bad.toml"
+    typo.write_text("[loc]\ntreshold = 0.3\n")
+    bad.write_text('[loc]\nthreshold = "abc"\n')
+    assert cli.main(["check", str(program), "--config", str(typo)]) == 10
+    assert f"{typo}: unknown setting 'loc.treshold'; did you mean loc.threshold" in (
+        capsys.readouterr().err
+    )
+    assert cli.main(["check", str(program), "--config", str(bad)]) == 10
+    assert f"{bad}: setting loc.threshold: expected number" in capsys.readouterr().err
+    with pytest.raises(visprog.ConfigurationError, match=str(typo)):
+        visprog.Session(config=typo, environ={})

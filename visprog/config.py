@@ -251,6 +251,13 @@ def load_settings(
 
     path = Path(config) if config is not None else default_config_path(environ)
     settings = read_file(path) if path is not None else {}
+    if settings:
+        # Checked here too, while it is known where they came from: a typo in a config file
+        # should name the file, not leave the user to search three places for it.
+        try:
+            validate_settings(settings)
+        except ConfigurationError as e:
+            raise ConfigurationError(f"{path}: {e}") from None
     settings.update(from_env(environ, set(OPTIONS), warn or _stderr))
     for key, value in (overrides or {}).items():
         settings[check_key(key, "settings")] = value
