@@ -73,6 +73,19 @@ class GrammarMatcher:
         if not self._m.consume_token(token):
             raise ValueError(f"token {token} rejected by the grammar: {self._m.get_error()}")
 
+    def take(self, token: int) -> list[int]:
+        """Consume ``token`` and then every token the grammar forces; returns the forced ones.
+
+        Both decoders feed the forced run to the model in one forward with the chosen token.
+        """
+        self.consume(token)
+        if self.done():
+            return []
+        forced = self.forced()
+        for t in forced:
+            self.consume(t)
+        return forced
+
     def forced(self) -> list[int]:
         """Tokens the grammar forces next (fast-forward: no choice, so no sampling needed)."""
         return list(self._m.compute_ff_tokens())

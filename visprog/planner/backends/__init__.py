@@ -28,7 +28,7 @@ from typing import Any
 
 from visprog.errors import ConfigurationError
 from visprog.models import ModelManager
-from visprog.planner.backends.base import Backend, Progress, is_stepwise
+from visprog.planner.backends.base import Backend, Progress, complete_each, is_stepwise
 from visprog.planner.backends.http import OpenAIBackend
 from visprog.planner.grammar import Grammar
 from visprog.planner.scope import ScopedProgram
@@ -234,16 +234,12 @@ class LazyBackend:
                 batch_size=batch_size,
             )
             return out
-        grams = list(grammars) if grammars is not None else [None] * len(prompts)
-        lens = [prefix_len] * len(prompts) if isinstance(prefix_len, int) else list(prefix_len)
-        return [
-            self.complete(
-                p,
-                grammar=g,
-                max_tokens=max_tokens,
-                stop=stop,
-                temperature=temperature,
-                prefix_len=k,
-            )
-            for p, g, k in zip(prompts, grams, lens, strict=True)
-        ]
+        return complete_each(
+            self,
+            prompts,
+            grammars,
+            prefix_len,
+            max_tokens=max_tokens,
+            stop=stop,
+            temperature=temperature,
+        )

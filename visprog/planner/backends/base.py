@@ -115,3 +115,29 @@ def hit_stop(tokenizer: Any, out: list[int], stop: Sequence[str]) -> bool:
     """Whether the decoded end of ``out`` contains a stop string."""
     tail = str(tokenizer.decode(out[-16:], skip_special_tokens=True))
     return any(s in tail for s in stop)
+
+
+def complete_each(
+    backend: Any,
+    prompts: Sequence[str],
+    grammars: Sequence[Any] | None,
+    prefix_len: int | Sequence[int],
+    **options: Any,
+) -> list[str]:
+    """``backend.complete`` for each prompt in turn.
+
+    The ``complete_batch`` of a backend (or a model) that cannot decode several together.
+
+    Args:
+        backend: Has ``complete(prompt, grammar=..., prefix_len=..., **options)``.
+        prompts: The prompts.
+        grammars: One constraint per prompt (None: none for any).
+        prefix_len: One shared-prefix length for all, or one per prompt.
+        **options: ``max_tokens``, ``stop``, ``temperature``.
+    """
+    grams = list(grammars) if grammars is not None else [None] * len(prompts)
+    lens = [prefix_len] * len(prompts) if isinstance(prefix_len, int) else list(prefix_len)
+    return [
+        backend.complete(p, grammar=g, prefix_len=k, **options)
+        for p, g, k in zip(prompts, grams, lens, strict=True)
+    ]

@@ -423,13 +423,9 @@ class BatchDecoder:
         if matcher is None:
             hit = self.stop and hit_stop(self.backend.tokenizer, out, self.stop)
             return None if hit else feed
-        matcher.consume(token)
-        if not matcher.done():
-            forced = matcher.forced()
-            for t in forced:
-                matcher.consume(t)
-            out += forced
-            feed += forced
+        forced = matcher.take(token)
+        out += forced
+        feed += forced
         if not matcher.done():
             return feed
         if not scoped:

@@ -12,7 +12,13 @@ from typing import Any
 import numpy as np
 
 from visprog.models import hub_load, inference_mode, require, resolve_device, torch_dtype
-from visprog.planner.backends.base import Progress, cut_at_stop, eos_ids, hit_stop
+from visprog.planner.backends.base import (
+    Progress,
+    complete_each,
+    cut_at_stop,
+    eos_ids,
+    hit_stop,
+)
 from visprog.planner.backends.batched import BatchDecoder, batchable, output_layer
 from visprog.planner.constrained import GrammarMatcher, ll_tokenizer
 from visprog.planner.grammar import Grammar
@@ -157,17 +163,15 @@ class TransformersBackend:
         if len(grams) != n or len(lens) != n:
             raise ValueError(f"{n} prompts need as many grammars and prefix lengths")
         if not batchable(self.model):
-            return [
-                self.complete(
-                    p,
-                    grammar=g,
-                    max_tokens=max_tokens,
-                    stop=stop,
-                    temperature=temperature,
-                    prefix_len=k,
-                )
-                for p, g, k in zip(prompts, grams, lens, strict=True)
-            ]
+            return complete_each(
+                self,
+                prompts,
+                grams,
+                lens,
+                max_tokens=max_tokens,
+                stop=stop,
+                temperature=temperature,
+            )
         groups: dict[str, list[int]] = {}
         for i, (p, k) in enumerate(zip(prompts, lens, strict=True)):
             groups.setdefault(p[: max(k, 0)], []).append(i)
@@ -290,13 +294,9 @@ class TransformersBackend:
             out.append(token)
             feed = [token]
             if matcher is not None:
-                matcher.consume(token)
-                if not matcher.done():
-                    forced = matcher.forced()
-                    for t in forced:
-                        matcher.consume(t)
-                    out += forced
-                    feed += forced
+                forced = matcher.take(token)
+                out += forced
+                feed += forced
                 if matcher.done():
                     if feed_last:
                         logits, past = self._forward(feed, past)
