@@ -338,21 +338,13 @@ class BatchDecoder:
         out: list[Any] = [None] * len(wants)
         if not rows:
             return out
-        weight, bias = self.head.weight, self.head.bias
         masks = [w for w in wants if w is not False and w is not True]
         columns = None
         if len(masks) == len(rows):
             union = np.flatnonzero(np.logical_or.reduce(masks))
             columns = union if union.size < self.vocab // 4 else None
         h = hidden[torch.tensor(rows, device=self.device)]
-        if columns is None:
-            z = self.head(h)
-        else:
-            idx = torch.from_numpy(columns).to(self.device)
-            z = h @ weight[idx].T + (bias[idx] if bias is not None else 0)
-        if self.softcap:
-            z = torch.tanh(z / self.softcap) * self.softcap
-        z = z.float().cpu().numpy()
+        z = head_logits(h, self.head, self.softcap, columns)
         for j, k in enumerate(rows):
             if columns is None:
                 out[k] = z[j]
@@ -549,6 +541,26 @@ def output_layer(model: Any) -> tuple[Any, float]:
     if not isinstance(head, torch.nn.Linear):
         return None, 0.0
     return head, float(getattr(config, "final_logit_softcapping", None) or 0.0)
+
+
+def head_logits(hidden: Any, head: Any, softcap: float, columns: Any = None) -> Any:
+    """The output layer's logits for ``hidden`` (numpy, float32), soft-capped as the forward is.
+
+    With ``columns`` (numpy token ids), the layer's rows for those tokens only, in that order:
+    a grammar allows a few hundred of Gemma 3's 262k tokens, and the full layer is most of a
+    decoding step's work.
+    """
+    torch = require("torch", "llm", "the local language model")
+    if columns is None:
+        z = head(hidden)
+    else:
+        idx = torch.from_numpy(np.asarray(columns, dtype=np.int64)).to(head.weight.device)
+        z = hidden @ head.weight[idx].T
+        if head.bias is not None:
+            z = z + head.bias[idx]
+    if softcap:
+        z = torch.tanh(z / softcap) * softcap
+    return z.float().cpu().numpy()
 
 
 def _common(a: Sequence[int], b: Sequence[int]) -> int:

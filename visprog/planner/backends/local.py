@@ -19,7 +19,12 @@ from visprog.planner.backends.base import (
     eos_ids,
     hit_stop,
 )
-from visprog.planner.backends.batched import BatchDecoder, batchable, output_layer
+from visprog.planner.backends.batched import (
+    BatchDecoder,
+    batchable,
+    head_logits,
+    output_layer,
+)
 from visprog.planner.constrained import GrammarMatcher, ll_tokenizer
 from visprog.planner.grammar import Grammar
 from visprog.planner.scope import RESULT_LINE, ScopedProgram
@@ -349,23 +354,13 @@ class LastLogits:
     def full(self) -> Any:
         """Every token's logit (numpy, float32)."""
         if self.logits is None:
-            self.logits = self._apply(self.head.weight, self.head.bias)
+            with inference_mode():  # may run after the forward's own block has ended
+                self.logits = head_logits(self.hidden, self.head, self.softcap)
         return self.logits
 
     def over(self, columns: Any) -> Any:
         """The logits of the tokens ``columns`` (numpy indices), in that order."""
         if self.logits is not None:
             return self.logits[columns]
-        torch = require("torch", "llm", "the local language model")
-        idx = torch.from_numpy(np.asarray(columns, dtype=np.int64)).to(self.head.weight.device)
-        bias = None if self.head.bias is None else self.head.bias[idx]
-        return self._apply(self.head.weight[idx], bias)
-
-    def _apply(self, weight: Any, bias: Any) -> Any:
-        with inference_mode():  # may run after the forward's own block has ended
-            z = self.hidden @ weight.T
-            if bias is not None:
-                z = z + bias
-            if self.softcap:  # Gemma's final soft-cap, as its own forward applies it
-                z = (z / self.softcap).tanh() * self.softcap
-            return z.float().cpu().numpy()
+        with inference_mode():
+            return head_logits(self.hidden, self.head, self.softcap, columns)
