@@ -24,7 +24,7 @@ lower case, numbers as digits, ``yes``/``no``, no trailing punctuation. Other se
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,15 +183,24 @@ def reuses_features(vqa: VqaModel) -> bool:
     return vqa.kind == "chat" and model_type in FEATURE_REUSE
 
 
-def image_features(vqa: VqaModel, image: Image, cache: Any, model_key: str) -> Any:
+def image_features(
+    vqa: VqaModel,
+    image: Image,
+    cache: Any,
+    model_key: str,
+    note: Callable[[str], None] | None = None,
+) -> Any:
     """The vision encoder's pooled output for ``image``, from ``cache`` when already computed.
 
     Only for :func:`reuses_features` models. The processor prepares the pixels exactly as in
     :func:`ask` (same resizing and splitting), so the features are those ``generate`` would
-    compute; the language model then reads them in place of the encoder's run.
+    compute; the language model then reads them in place of the encoder's run. ``note`` is
+    told when the cached output is reused.
     """
     key = f"vqa-features:{model_key}:{image_key(image)}"
     if key in cache:
+        if note is not None:
+            note("image features reused from an earlier VQA call on the same image")
         return cache[key]
     inputs = vqa.processor(
         images=[image.to_pil()], text=[_prompt(vqa, "?", PROMPT)], return_tensors="pt"
@@ -203,8 +212,8 @@ def image_features(vqa: VqaModel, image: Image, cache: Any, model_key: str) -> A
             pixel_attention_mask=inputs.get("pixel_attention_mask"),
             return_dict=True,
         )
-    cache[key] = out.pooler_output
-    return cache[key]
+    features = cache[key] = out.pooler_output
+    return features
 
 
 def _generate(
@@ -236,13 +245,10 @@ def _features(vqa: VqaModel, images: list[Image], ctxs: list[Context]) -> list[A
     if not reuses_features(vqa):
         return None
     key = ctxs[0].model_key(MODEL)
-    out = []
-    for image, ctx in zip(images, ctxs, strict=True):
-        cached = f"vqa-features:{key}:{image_key(image)}" in ctx.run_cache
-        out.append(image_features(vqa, image, ctx.run_cache, key))
-        if cached:
-            ctx.note("image features reused from an earlier VQA call on the same image")
-    return out
+    return [
+        image_features(vqa, image, ctx.run_cache, key, ctx.note)
+        for image, ctx in zip(images, ctxs, strict=True)
+    ]
 
 
 def _prompt(vqa: VqaModel, question: str, prompt: str) -> str:
