@@ -239,6 +239,23 @@ FINAL_RESULT = Result(var=ANSWER2)"""
     assert not admits(tiny, both, program.replace(" and ", " xor "))
 
 
+def test_eval_joins_a_bounded_number_of_conditions(tiny: TransformersBackend) -> None:
+    """The model once repeated "and {A} == {B}" until the token limit cut the line."""
+    from visprog.planner.scope import EVAL_CLAUSES
+
+    head = """ANSWER0 = VQA(image=LEFT, question='Is it indoors?')
+ANSWER1 = VQA(image=RIGHT, question='Is it indoors?')
+"""
+    both = scoped("nlvr", "Both pictures were taken indoors.", ("LEFT", "RIGHT"))
+
+    def joined(n: int) -> str:
+        clauses = ["{ANSWER0}" if i % 2 == 0 else "{ANSWER1}" for i in range(n)]
+        return f'{head}ANSWER2 = Eval(expr="{" and ".join(clauses)}")\nFINAL_RESULT = Result(var=ANSWER2)'
+
+    assert admits(tiny, both, joined(EVAL_CLAUSES))
+    assert not admits(tiny, both, joined(EVAL_CLAUSES + 1))
+
+
 def test_final_grammar_admits_only_the_result_line() -> None:
     sp = scoped("count", "How many faces?")
     lark = sp.grammar("OBJ0 = FaceDet(image=IMAGE)\n", final=True).to_lark()

@@ -42,6 +42,7 @@ CROPS = RELATION_CROPS | {"Crop"}
 # While the Result line waits for a step, after this many statements only that step is offered
 # (when it can be called): the small model filled the statement limit with other lines.
 PATIENCE = 5
+EVAL_CLAUSES = 4  # most conditions one Eval joins with and/or/xor
 _FINDS = frozenset({V.OBJECTS})
 _LITERAL_TYPES = frozenset({V.TEXT, V.TEXT_LIST, V.NUMBER, V.BOOL})
 _COUNTABLE = frozenset({V.OBJECTS, V.POINTS})
@@ -510,8 +511,12 @@ def _expression(
     g.add("xc", ["xo"], ["xs", lit(" if "), "xo", lit(" else "), "xs"])
     binary = [[lit(f" {op} ")] for op in ("and", "or", "xor") if op in logic]
     if binary:
+        # At most EVAL_CLAUSES conditions: an unbounded chain let the small model repeat
+        # "and {A} == {B}" until the token limit cut the line (a program that cannot check).
         g.add("xop", *binary)
-        g.add("xo", ["xn"], ["xn", "xop", "xo"])
+        g.add("xot", ["xop", "xn"])
+        _chain(g, "xoc", "xot", EVAL_CLAUSES - 1)
+        g.add("xo", ["xn", "xoc0?"])
     else:
         g.add("xo", ["xn"])
     g.add("xn", ["xm"], *([[lit("not "), "xn"]] if "not" in logic else []))
