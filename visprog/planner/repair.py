@@ -18,6 +18,7 @@ from typing import Any
 
 from visprog.checker import check
 from visprog.errors import DiagnosticError, GenerationError, ToolArgumentError, VisprogError
+from visprog.planner.adapter import adapter_prefix, adapter_prompt
 from visprog.planner.backends.base import Backend, Progress, is_stepwise
 from visprog.planner.cache import ProgramCache, cache_key
 from visprog.planner.extract import extract_program
@@ -108,12 +109,39 @@ def diagnose(
 
 
 def repair_prompt(
-    prompts: PromptSet, query: str, attempt: Attempt, registry: Registry | None
+    prompts: PromptSet,
+    query: str,
+    attempt: Attempt,
+    registry: Registry | None,
+    adapted: bool = False,
 ) -> str:
-    """The prompt for a repair: the examples, the failed program with its errors, the question."""
+    """The prompt for a repair: the prefix, the failed program with its errors, the question.
+
+    The prefix is the header and tool list, or for an adapted model its short task line.
+    """
     errors = "\n".join(f"# error: {d.splitlines()[0]}" for d in attempt.diagnostics)
     failed = f"{block(query, attempt.program or '# (no program)')}{errors}\n"
-    return f"{prompts.prefix(registry)}{failed}\n{open_question(query)}"
+    return f"{_prefix(prompts, registry, adapted)}{failed}\n{open_question(query)}"
+
+
+def first_prompt(prompts: PromptSet, query: str, registry: Registry | None, adapted: bool) -> str:
+    """The first attempt's prompt: retrieved examples, or the adapter's short form."""
+    return adapter_prompt(prompts.task, query) if adapted else prompts.render(query, registry)
+
+
+def _prefix(prompts: PromptSet, registry: Registry | None, adapted: bool) -> str:
+    """The part of every prompt of the task that is read once and kept."""
+    return adapter_prefix(prompts.task) if adapted else prompts.prefix(registry)
+
+
+def _adapted(backend: Backend) -> str:
+    """The id of the adapter folded into the backend's model ("" for none)."""
+    return str(getattr(backend, "adapted", "") or "")
+
+
+def _version(prompts: PromptSet, registry: Registry, adapter: str) -> str:
+    """The prompt's version for the cache key: an adapted model's includes its adapter."""
+    return f"{prompts.version(registry)}+{adapter}" if adapter else prompts.version(registry)
 
 
 def generate_program(
@@ -158,7 +186,8 @@ def generate_program(
     reg = registry if registry is not None else REGISTRY
     gen = Generation(query, prompts.task, backend.name, names)
     model_id = str(getattr(backend, "cache_id", backend.name))  # LazyBackend: its spec, unloaded
-    key = cache_key(query, prompts.task, names, model_id, prompts.version(reg))
+    adapter = _adapted(backend)
+    key = cache_key(query, prompts.task, names, model_id, _version(prompts, reg, adapter))
     hit = cache.get(key) if cache is not None else None
     if hit is not None and not diagnose(hit["program"], names, reg)[1]:
         gen.program, gen.cached = hit["program"], True
@@ -166,17 +195,16 @@ def generate_program(
     grammar = _grammar(query, names, prompts, reg, constrain, scoped and is_stepwise(backend))
     for n in range(max(1, attempts)):
         prompt = (
-            prompts.render(query, reg)
+            first_prompt(prompts, query, reg, bool(adapter))
             if n == 0
-            else repair_prompt(prompts, query, gen.attempts[-1], reg)
+            else repair_prompt(prompts, query, gen.attempts[-1], reg, bool(adapter))
         )
         if progress:
             progress(
                 f"writing the program ({prompts.task} prompt, attempt {n + 1}) with {backend.name} ..."
             )
-        attempt = _attempt(
-            backend, prompt, len(prompts.prefix(reg)), grammar, names, reg, runtime_check
-        )
+        prefix_len = len(_prefix(prompts, reg, bool(adapter)))
+        attempt = _attempt(backend, prompt, prefix_len, grammar, names, reg, runtime_check)
         gen.attempts.append(attempt)
         if not attempt.diagnostics:
             gen.program, gen.model = attempt.program, backend.name  # name once loaded
@@ -210,6 +238,7 @@ class _Pending:
     prompts: PromptSet
     key: str
     grammar: Grammar | ScopedProgram | None
+    adapted: bool = False
 
 
 def generate_programs(
@@ -288,14 +317,15 @@ def _pending(
     prompts = load_prompt(req.task or choose_task(req.query, len(names)))
     gen = Generation(req.query, prompts.task, backend.name, names)
     model_id = str(getattr(backend, "cache_id", backend.name))
-    key = cache_key(req.query, prompts.task, names, model_id, prompts.version(registry))
+    adapter = _adapted(backend)
+    key = cache_key(req.query, prompts.task, names, model_id, _version(prompts, registry, adapter))
     hit = cache.get(key) if cache is not None else None
     if hit is not None and not diagnose(hit["program"], names, registry)[1]:
         gen.program, gen.cached = hit["program"], True
         return gen
     stepwise = scoped and is_stepwise(backend)
     grammar = _grammar(req.query, names, prompts, registry, constrain, stepwise)
-    return _Pending(index, gen, prompts, key, grammar)
+    return _Pending(index, gen, prompts, key, grammar, bool(adapter))
 
 
 def _attempt_many(
@@ -308,7 +338,7 @@ def _attempt_many(
             _attempt(
                 backend,
                 _prompt(p, n, registry),
-                len(p.prompts.prefix(registry)),
+                len(_prefix(p.prompts, registry, p.adapted)),
                 p.grammar,
                 p.gen.inputs,
                 registry,
@@ -323,7 +353,7 @@ def _attempt_many(
         grammars=uses,
         max_tokens=MAX_TOKENS,
         stop=STOP,  # read for unconstrained rows only
-        prefix_len=[len(p.prompts.prefix(registry)) for p in todo],
+        prefix_len=[len(_prefix(p.prompts, registry, p.adapted)) for p in todo],
         batch_size=batch_size,
     )
     each = (time.perf_counter() - start) / len(todo)  # the batch's time, shared out
@@ -336,8 +366,8 @@ def _attempt_many(
 def _prompt(p: _Pending, n: int, registry: Registry) -> str:
     """The first prompt, or the repair prompt showing the last attempt."""
     if n == 0:
-        return p.prompts.render(p.gen.query, registry)
-    return repair_prompt(p.prompts, p.gen.query, p.gen.attempts[-1], registry)
+        return first_prompt(p.prompts, p.gen.query, registry, p.adapted)
+    return repair_prompt(p.prompts, p.gen.query, p.gen.attempts[-1], registry, p.adapted)
 
 
 class RuntimeRepair:

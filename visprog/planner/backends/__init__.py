@@ -10,7 +10,8 @@ Which backend (first that is set wins):
 
 A spec is one of:
 
-* ``default`` (or ``gemma``): the offline default model;
+* ``default`` (or ``gemma``): the offline default model with its program-writer adapter;
+* ``gemma-base``: the same model without the adapter, prompted with retrieved examples;
 * ``hf:ID_OR_PATH``: a local transformers causal LM (hub id, folder, or ``.gguf`` file);
   a bare path to an existing folder or ``.gguf`` file means the same;
 * ``openai:MODEL`` or ``openai:MODEL@BASE_URL``: an OpenAI-compatible server. Options from settings
@@ -68,10 +69,10 @@ def make_backend(
         ModelUnavailableError: When a local model or its packages are missing.
     """
     settings = settings or {}
-    if spec in ("default", "gemma"):
+    if spec in ("default", "gemma", "gemma-base"):
         from visprog.planner.backends.gemma import load_default
 
-        return load_default(device, progress)
+        return load_default(device, progress, adapter=spec != "gemma-base")
     if spec.startswith("openai:"):
         model, _, url = spec[len("openai:") :].partition("@")
         return OpenAIBackend(
@@ -158,6 +159,15 @@ class LazyBackend:
     def cache_id(self) -> str:
         """The program-cache identity: the spec, so a cache hit loads no model."""
         return self.spec
+
+    @property
+    def adapted(self) -> str:
+        """The id of the adapter the backend has, known from the spec without loading it."""
+        if self.spec in ("default", "gemma"):  # the only specs that fold in an adapter
+            from visprog.planner.adapter import FILE, adapter_id
+
+            return adapter_id(FILE)
+        return ""
 
     @property
     def name(self) -> str:

@@ -6,8 +6,11 @@ slow (minutes on two cores, mostly building the 262k-token tokenizer), so the fi
 the converted model as a normal transformers folder under the visprog cache and later loads read
 that (seconds).
 
-It is a small base model: with the grammar and the in-context examples it writes the common
-programs; for harder queries point ``--llm`` at a stronger model (see docs/planner.md).
+It is a small base model. The ``default`` spec adds the program writer's LoRA adapter, trained
+on the example bank (:mod:`visprog.planner.adapter`), folded into its weights at load, and
+prompts it with the task and the question alone; ``gemma-base`` is the plain model prompted with
+the retrieved bank examples. For harder queries point ``--llm`` at a stronger model (see
+docs/planner.md).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import os
 from pathlib import Path
 
 from visprog.models import require
+from visprog.planner.adapter import FILE, adapter_id, merge_adapter
 from visprog.planner.backends.base import Progress
 from visprog.planner.backends.local import TransformersBackend
 
@@ -45,8 +49,21 @@ def converted_dir() -> Path:
     return cache_dir() / "models" / NAME
 
 
-def load_default(device: str = "auto", progress: Progress | None = None) -> TransformersBackend:
-    """The offline default backend (Gemma 3 270M), converting the GGUF once per machine."""
+def load_default(
+    device: str = "auto", progress: Progress | None = None, adapter: bool = True
+) -> TransformersBackend:
+    """The offline default backend (Gemma 3 270M), converting the GGUF once per machine.
+
+    Args:
+        device: Where to run it.
+        progress: Receives loading messages.
+        adapter: Fold in the shipped LoRA adapter (the backend is then ``adapted``: it is
+            prompted in the adapter's short form).
+
+    Raises:
+        ModelUnavailableError: When the package or the weights are missing.
+        ConfigurationError: When the shipped adapter does not fit the model.
+    """
     folder = converted_dir()
     if (folder / "config.json").is_file() and (folder / "tokenizer.json").is_file():
         backend = TransformersBackend.load(str(folder), device, progress)
@@ -58,7 +75,13 @@ def load_default(device: str = "auto", progress: Progress | None = None) -> Tran
             )
         backend = TransformersBackend.load(str(gguf_path(progress)), device, progress)
         _save(backend, folder)
-    backend.name = f"{NAME} ({backend.name.rsplit('(', 1)[-1]}"
+    where = backend.name.rsplit("(", 1)[-1]
+    if adapter:
+        merge_adapter(backend.model, FILE, NAME)
+        backend.adapted = adapter_id(FILE)
+        backend.name = f"{NAME}+bank-lora ({where}"
+    else:
+        backend.name = f"{NAME} ({where}"
     return backend
 
 

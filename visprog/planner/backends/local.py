@@ -85,6 +85,7 @@ class TransformersBackend:
 
     constrained = True
     stepwise = True  # takes a ScopedProgram: one grammar per statement
+    adapted = ""  # the id of a program-writer adapter folded into the weights, if any
 
     def __init__(self, tokenizer: Any, model: Any, name: str, seed: int = 0) -> None:
         self.tokenizer = tokenizer
