@@ -562,3 +562,88 @@ def test_an_existence_question_at_a_place_crops_to_it(tiny: TransformersBackend)
     assert admits(
         tiny, sp, "BOX0 = Loc(image=IMAGE, object='tree')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)"
     )
+
+
+@pytest.mark.parametrize(
+    ("query", "categories"),
+    [
+        ("Name the tools on the bench: hammer, spirit level, hand saw.", ("hammer", "spirit level", "hand saw")),
+        ("Label the shirts as 'home kit' or 'away kit'", ("home kit", "away kit")),
+        ("Tag each fruit as apple, pear or plum", ("apple", "pear", "plum")),
+        ("What is on the shelf: a vase, or a clock?", ("vase", "clock")),
+        ("Note: the picture, which is dark, shows two cats", ()),
+        ("Is the dog's collar red?", ()),
+    ],
+)
+def test_listed_categories_with_several_words(query: str, categories: tuple[str, ...]) -> None:
+    assert listed_categories(query) == categories
+
+
+def test_a_question_has_three_words_and_a_question_mark(tiny: TransformersBackend) -> None:
+    sp = scoped("gqa", "Who is carrying the blue bag, a boy or a girl?")
+    ask = "ANSWER0 = VQA(image=IMAGE, question='{}')\nFINAL_RESULT = Result(var=ANSWER0)"
+    assert admits(tiny, sp, ask.format("Who is carrying the blue bag?"))
+    assert not admits(tiny, sp, ask.format("Who"))
+    assert not admits(tiny, sp, ask.format("Who is carrying"))  # no question mark
+
+
+def test_given_categories_wait_for_classify(tiny: TransformersBackend) -> None:
+    sp = scoped("tag", "Label the fruits as apple, pear or plum")
+    found = "OBJ0 = Loc(image=IMAGE, object='fruits')\n"
+    assert not admits(tiny, sp, found + "IMAGE0 = Tag(image=IMAGE, object=OBJ0)\nFINAL_RESULT = Result(var=IMAGE0)")
+    assert admits(
+        tiny,
+        sp,
+        found + "OBJ1 = Classify(image=IMAGE, object=OBJ0, categories=['apple', 'pear', 'plum'])\n"
+        "IMAGE0 = Tag(image=IMAGE, object=OBJ1)\nFINAL_RESULT = Result(var=IMAGE0)",
+    )
+
+
+def test_past_the_relations_crop_images_come_from_it(tiny: TransformersBackend) -> None:
+    sp = scoped("gqa", "What is the woman to the left of the bike holding?")
+    head = "BOX0 = Loc(image=IMAGE, object='bike')\nIMAGE0 = CropLeftOf(image=IMAGE, box=BOX0)\n"
+    ask = "ANSWER0 = VQA(image={}, question='What is the woman holding?')\nFINAL_RESULT = Result(var=ANSWER0)"
+    assert admits(tiny, sp, head + ask.format("IMAGE0"))
+    assert admits(tiny, sp, head + "BOX1 = Loc(image=IMAGE0, object='woman')\nIMAGE1 = Crop(image=IMAGE0, box=BOX1)\n" + ask.format("IMAGE1"))
+    assert not admits(tiny, sp, head + "IMAGE1 = Crop(image=IMAGE, box=BOX0)\n" + ask.format("IMAGE1"))
+    assert not admits(tiny, sp, head + ask.format("IMAGE"))
+
+
+def test_blur_everything_but_a_thing_is_a_background_blur() -> None:
+    v = query_vocabulary("Please blur everything except the cyclist")
+    assert "BgBlur" in v.required and "Blur" not in v.required and "BgBlur" not in v.excluded
+    plain = query_vocabulary("Blur the cyclist")
+    assert "Blur" in plain.required and "BgBlur" in plain.excluded
+
+
+def test_a_two_image_statement_without_a_number_is_not_counted() -> None:
+    visprog.api.ensure_tools()
+    tools = load_prompt("nlvr").tools
+    asked = ScopedProgram(("LEFT", "RIGHT"), tools, query_vocabulary("The cat on the left wears a bell."))
+    counted = ScopedProgram(("LEFT", "RIGHT"), tools, query_vocabulary("The left image has more cats."))
+    assert "Count" not in {s.name for s in asked.specs}
+    assert "Count" in {s.name for s in counted.specs}
+
+
+def test_a_question_names_something_the_query_names(tiny: TransformersBackend) -> None:
+    sp = scoped("nlvr", "Both photos were taken at night.", ("LEFT", "RIGHT"))
+    ask = "ANSWER0 = VQA(image=LEFT, question='{}')\n"
+    rest = "ANSWER1 = VQA(image=RIGHT, question='Was it taken at night?')\nANSWER2 = Eval(expr=\"{ANSWER0} and {ANSWER1}\")\nFINAL_RESULT = Result(var=ANSWER2)"
+    assert admits(tiny, sp, ask.format("Was this photo taken at night?") + rest)
+    assert not admits(tiny, sp, ask.format("Is there a photo?") + rest)
+
+
+@pytest.mark.parametrize(
+    ("query", "needs_list"),
+    [
+        ("Tag the prime ministers in this photo", True),
+        ("Label each cat with its breed", True),
+        ("Name the Avengers in the poster", True),
+        ("Tag the bicycles", False),
+        ("Label each cat as tabby, siamese or persian", False),  # given: Classify, no List
+    ],
+)
+def test_knowledge_tagging_waits_for_a_list(query: str, needs_list: bool) -> None:
+    visprog.api.ensure_tools()
+    sp = ScopedProgram(("IMAGE",), load_prompt("tag").tools, query_vocabulary(query))
+    assert ("List" in sp.required) == needs_list

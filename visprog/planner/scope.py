@@ -60,6 +60,8 @@ PHRASES: dict[tuple[str, str], int] = {
     ("Classify", "categories"): 3,
 }
 QUESTION_WORDS_MAX = 16
+# A question is a question: the small model stopped at 'Who' or 'What' (a VQA of one word).
+QUESTION_WORDS_MIN = 3
 # Steps whose object is never a face when FaceDet is offered: a small model writes
 # Loc(object='face') for "every face", and OWLv2 finds faces far worse than MTCNN.
 _FACE_STEPS = frozenset({("Loc", "object"), ("Point", "object")})
@@ -165,10 +167,16 @@ class ScopedProgram:
         # A statement about counts in two images counts in each ("four sheep in total"), not
         # a yes/no question per image.
         counting = vocabulary.counts and len(self.inputs) >= 2
+        if len(self.inputs) >= 2 and not vocabulary.counts and not vocabulary.compared:
+            # "The dog on the left wears a collar": a statement without a number is asked, not
+            # counted (the small model compared two counts of dogs).
+            self.specs = [s for s in self.specs if s.name != "Count"]
         counts = max(len(self.inputs) if counting else 0, 2 if vocabulary.compared else 0)
         offered = {s.name for s in self.specs}
         self.counts_needed = counts if "Count" in offered else 0
         self.required = [r for r in vocabulary.required if r in offered]
+        if vocabulary.categories and "Classify" in offered and "Classify" not in self.required:
+            self.required.append("Classify")  # categories the user gave are used, not dropped
         # Only the relations the query states: "behind the truck" got a CropBelow.
         self.unstated = RELATION_CROPS - set(vocabulary.relations)
         self.vocabulary = vocabulary
@@ -272,6 +280,24 @@ class ScopedProgram:
         offered = {s.name for s in self.specs}
         return [r for r in self.vocabulary.relations if r in offered]
 
+    def _within_relation(self, scope: Scope, names: list[str]) -> list[str]:
+        """Past the relation's crop (one input image): only images made from that crop.
+
+        "What is the man right of the horse wearing" once cropped right of the horse and then
+        asked about a crop of the whole image: the relation was computed and then ignored.
+        """
+        crops = self._relations()
+        if len(self.inputs) != 1 or not crops or not self._relations_done(scope):
+            return names
+
+        def inside(n: str) -> bool:
+            if V.IMAGE not in scope.types.get(n, frozenset()):
+                return True
+            made = {n, *scope.deps.get(n, ())}
+            return any(scope.made_by.get(d) in crops for d in made)
+
+        return [n for n in names if inside(n)]
+
     def _relations_done(self, scope: Scope) -> bool:
         """Whether every relation the query states has its crop (then Result may follow)."""
         return all(r in scope.steps for r in self._relations())
@@ -321,6 +347,7 @@ class ScopedProgram:
                 options.append(self._countable(scope))
             else:
                 options.append(scope.names(p.types & _REF_TYPES))
+        options = [self._within_relation(scope, o) for o in options]
         used = scope.ref_calls.get(spec.name, set())
         combos = [c for c in itertools.product(*options) if c not in used]
         if spec.name in CROPS:  # a crop uses a box found in the image it crops
@@ -366,7 +393,7 @@ class ScopedProgram:
             return [[_expression(g, scalars, self.vocabulary, pair, leading)]] if scalars else []
         if (spec.name, p.name) == ("Classify", "categories") and self.vocabulary.categories:
             return self._text(g, spec, p)
-        names = scope.names(p.types & _REF_TYPES)
+        names = self._within_relation(scope, scope.names(p.types & _REF_TYPES))
         if (spec.name, p.name) == ("Count", "box"):
             names = self._countable(scope)
         alts: list[list[str]] = [[lit(n)] for n in names]
@@ -396,7 +423,9 @@ class ScopedProgram:
             return [[_text_list(g, _closed(g, "given", vocab.categories))]]
         if key == ("VQA", "question"):
             words = (*vocab.words, *QUESTION_WORDS, *(w.capitalize() for w in QUESTION_WORDS))
-            return [[_phrase(g, "q", words, QUESTION_WORDS_MAX, "?")]]
+            if vocab.content:  # the question asks about something the query names
+                return [[_question(g, words, vocab.content)]]
+            return [[_phrase(g, "q", words, QUESTION_WORDS_MAX, "?", QUESTION_WORDS_MIN)]]
         if key == ("Replace", "prompt") and vocab.replacement_phrase:
             return [[_closed(g, "rpx", (vocab.replacement_phrase,))]]
         if key == ("Replace", "prompt") and vocab.replacement:
@@ -462,19 +491,54 @@ def _closed(g: Grammar, name: str, words: Sequence[str]) -> str:
     return name
 
 
-def _phrase(g: Grammar, name: str, words: Sequence[str], most: int, end: str = "") -> str:
-    """A quoted string of 1 to ``most`` of ``words`` (optionally ending with ``end``)."""
+def _phrase(
+    g: Grammar, name: str, words: Sequence[str], most: int, end: str = "", least: int = 1
+) -> str:
+    """A quoted string of ``least`` to ``most`` of ``words``.
+
+    With ``end``, a phrase of ``least`` words or more ends with it (a question with its "?").
+    """
     if name in g.rules:  # one rule per name: callers give the length in the name
         return name
     g.add(f"{name}w", *[[lit(w)] for w in dict.fromkeys(words)])
     g.add(f"{name}more", [lit(" "), f"{name}w"])
-    _chain(g, f"{name}m", f"{name}more", max(1, most - 1))
+    least = max(1, min(least, most))
+    head = [f"{name}w", *[f"{name}more"] * (least - 1)]
     tail: list[str] = []
+    if most > least:
+        _chain(g, f"{name}m", f"{name}more", most - least)
+        tail.append(f"{name}m0?")
     if end:
         g.add(f"{name}end", [lit(end)])
-        tail = [f"{name}end?"]
-    g.add(name, [lit("'"), f"{name}w", f"{name}m0?", *tail, lit("'")])
+        tail.append(f"{name}end" if least > 1 else f"{name}end?")
+    g.add(name, [lit("'"), *head, *tail, lit("'")])
     return name
+
+
+def _question(g: Grammar, words: Sequence[str], content: Sequence[str]) -> str:
+    """A quoted question of query words with at least one of ``content`` (rule ``qc``).
+
+    Three (``QUESTION_WORDS_MIN``) to about ``QUESTION_WORDS_MAX`` words, ending with "?".
+    """
+    if "qc" in g.rules:
+        return "qc"
+    g.add("qcw", *[[lit(w)] for w in dict.fromkeys(words)])
+    g.add("qck", *[[lit(w)] for w in dict.fromkeys(content)])
+    g.add("qcpre", ["qcw", lit(" ")])
+    g.add("qcpost", [lit(" "), "qcw"])
+    half = QUESTION_WORDS_MAX // 2
+    _chain(g, "qca", "qcpre", half)
+    _chain(g, "qcb", "qcpost", half)
+    # Three words or more (QUESTION_WORDS_MIN): two before the content word, one before and
+    # one after, or two after.
+    g.add(
+        "qcbody",
+        ["qcpre", "qcpre", "qca0?", "qck", "qcb0?"],
+        ["qcpre", "qck", "qcpost", "qcb0?"],
+        ["qck", "qcpost", "qcpost", "qcb0?"],
+    )
+    g.add("qc", [lit("'"), "qcbody", lit("?'")])
+    return "qc"
 
 
 def _text_list(g: Grammar, item: str) -> str:

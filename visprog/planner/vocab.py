@@ -10,8 +10,9 @@ offers only the emoji names the query points at. Pure functions of the query tex
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 # Words a question or phrase may use although the query does not say them: VQA questions are
@@ -122,6 +123,7 @@ class Vocabulary:
         first_side: ``LEFT`` or ``RIGHT``, the image a comparison of the two names first ("the
             right image shows more bananas than the left": the right count is on the left of
             ``>``); empty when the query names one side or none.
+        content: The query's content words (:func:`content_words`): a VQA question uses one.
         subject: The words before the first relation ("the cups" of "the cups left of the
             kettle"): what is looked for once the relation's crop is made.
     """
@@ -145,6 +147,7 @@ class Vocabulary:
     arithmetic: bool = True
     subject: tuple[str, ...] = ()
     first_side: str = ""
+    content: tuple[str, ...] = ()
 
 
 def singular(word: str) -> str:
@@ -159,6 +162,29 @@ def singular(word: str) -> str:
     if len(low) > 3 and low.endswith("s") and not low.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
+
+
+# Words that say nothing about what a question asks: a question made of them and the query's
+# other words ("Is there a picture?" for "both pictures were taken indoors") asks nothing.
+_NOT_CONTENT = frozenset(
+    "image images picture pictures photo photos photograph left right one other both either "
+    "neither each every all any none true false show shows showing contain contains containing "
+    "there here it that this visible see has have had been being into onto could would should "
+    "you your me my we our us taken get got make please tell".split()
+)
+
+
+def content_words(query: str) -> tuple[str, ...]:
+    """Forms of the query's words a question about it must use one of (see ``_NOT_CONTENT``)."""
+    skip = {*QUESTION_WORDS, *PHRASE_WORDS, *_NOT_CONTENT}
+    out: dict[str, None] = {}
+    for w in _WORD.findall(query):
+        if w.lower() in skip or singular(w.lower()) in skip or len(w) < 3:
+            continue
+        one = singular(w.lower())
+        for form in (w, w.lower(), singular(w), one, plural(one)):
+            out[form] = None
+    return tuple(out)
 
 
 def query_words(query: str) -> tuple[str, ...]:
@@ -195,13 +221,22 @@ COUNTING = re.compile(
 )
 _TWO_IMAGES = re.compile(r"\b(?:the )?two (?:images|pictures|photos)\b", re.IGNORECASE)
 _EMOJI_WORDS = r"\b(?:emojis?|smileys?|smilies|emoticons?)\b"
+_ALL_BUT = (
+    r"\b(?:everything|everyone|all|the rest)\b(?: else)? (?:except|but|apart from|other than|besides|"
+    r"save)\b"
+)
 # Words that call for a step, and steps that need words: a small model otherwise copies the
 # closest example's edit (a background blur for "cover every face with a cat emoji").
 REQUIRED: tuple[tuple[str, str], ...] = (
     (_EMOJI_WORDS, "Emoji"),
     # the edit the request names (a small model copied the closest example's edit instead)
     (r"\b(?:blur\w*|soften|bokeh)\b.*\bbackground\b|\bbackground\b.*\bblur", "BgBlur"),
-    (r"^(?!.*\bbackground\b).*\b(?:blur\w*|pixelat\w*|censor\w*|anonymi[sz]\w*)\b", "Blur"),
+    # "blur everything except the dog" keeps the dog sharp: a background blur
+    (rf"\b(?:blur\w*|soften)\b.*{_ALL_BUT}", "BgBlur"),
+    (
+        rf"^(?!.*\bbackground\b)(?!.*{_ALL_BUT}).*\b(?:blur\w*|pixelat\w*|censor\w*|anonymi[sz]\w*)\b",
+        "Blur",
+    ),
     (
         r"\b(?:colou?r ?pop|pop\b|in colou?r|black and white|desaturat\w*|monochrome|"
         r"stand out|everything (?:else )?gr[ae]y|gr[ae]y except)",
@@ -214,7 +249,10 @@ REQUIRED: tuple[tuple[str, str], ...] = (
 EXCLUDED: tuple[tuple[str, str], ...] = (
     (_EMOJI_WORDS, "Replace"),  # "with a cat emoji" is no "with a camel"
     (_EMOJI_WORDS, "ColorPop"),
-    (r"^(?!.*\b(?:background|behind|around|bokeh|depth of field|backdrop)\b)", "BgBlur"),
+    (
+        rf"^(?!.*\b(?:background|behind|around|bokeh|depth of field|backdrop)\b)(?!.*{_ALL_BUT})",
+        "BgBlur",
+    ),
 )
 _COMPARED = re.compile(
     r"\b(?:more|fewer|less)\s+\w+(?:\s+\w+)?\s+than\b|\bas many\b", re.IGNORECASE
@@ -380,15 +418,56 @@ def plural(word: str) -> str:
 def listed_categories(query: str) -> tuple[str, ...]:
     """The categories a query enumerates ("... as apple, banana or orange"), else ``()``.
 
-    The last enumeration wins ("black and white cats: tag them as Tom, Felix or Garfield").
+    Items are one word, except in a list after a colon ("by species: robin, blue jay,
+    cardinal") or in quotes ("as 'red team' or 'white team'"), where they may be up to
+    :data:`CATEGORY_WORDS` words. The last enumeration wins ("black and white cats: tag them as
+    Tom, Felix or Garfield").
     """
-    found: tuple[str, ...] = ()
+    for found in (_quoted_list(query), _colon_list(query)):
+        if found:
+            return found
+    found = ()
     for m in _LIST.finditer(query):
         items = [_ARTICLE.sub("", i) for i in _SPLIT.split(m.group(0)) if i]
         if any(i.lower() in _NOT_CATEGORY for i in items):
             continue
         found = tuple(dict.fromkeys(items))
     return found if len(found) >= 2 else ()
+
+
+CATEGORY_WORDS = 3  # most words of one category in a colon or quoted list
+_QUOTED = re.compile(r"""['"]([A-Za-z][A-Za-z -]{0,40}?)['"]""")
+_COLON = re.compile(r":\s*([^:]+?)\s*[.?!]*\s*$")
+
+
+def _items(parts: Sequence[str]) -> tuple[str, ...]:
+    """Cleaned list items, or ``()`` when one is no category (too long, a function word)."""
+    items = [_ARTICLE.sub("", p.strip()) for p in parts if p.strip()]
+    words = [i.split() for i in items]
+    if len(items) < 2 or any(not w or len(w) > CATEGORY_WORDS for w in words):
+        return ()
+    if any(i.lower() in _NOT_CATEGORY for i in items):
+        return ()
+    return tuple(dict.fromkeys(items))
+
+
+def _quoted_list(query: str) -> tuple[str, ...]:
+    """Two or more quoted items joined by commas, "or" or "and" ("'red team' or 'white team'")."""
+    found = list(_QUOTED.finditer(query))
+    if len(found) < 2:
+        return ()
+    between = [query[a.end() : b.start()] for a, b in itertools.pairwise(found)]
+    if not all(re.fullmatch(r"\s*,?\s*(?:(?:or|and)\s+)?", g) for g in between):
+        return ()
+    return _items([m.group(1) for m in found])
+
+
+def _colon_list(query: str) -> tuple[str, ...]:
+    """The comma list that ends a query after a colon ("furniture: sofa, coffee table, lamp")."""
+    m = _COLON.search(query)
+    if not m or "," not in m.group(1):
+        return ()
+    return _items(_SPLIT.split(m.group(1)))
 
 
 def emoji_vocabulary(query: str, names: Iterable[str]) -> tuple[str, ...]:
@@ -409,6 +488,23 @@ def emoji_vocabulary(query: str, names: Iterable[str]) -> tuple[str, ...]:
     return tuple(faces[:EMOJI_FALLBACK] or plain[:EMOJI_FALLBACK])
 
 
+# Tagging that needs knowledge the image lacks: the names come from the LLM's List ("the US
+# presidents", "each dog with its breed", "the characters from Friends").
+_KNOWLEDGE = re.compile(
+    r"\b(?:breeds?|species|brands?|makes?|models?|types?|kinds?|variet(?:y|ies)|names?|"
+    r"characters?|members?|cast|celebrit\w*|famous|presidents?|ministers?|leaders?|actors?|"
+    r"actresses|singers?|athletes?|landmarks?|logos?|who (?:is|are|'s))\b",
+    re.IGNORECASE,
+)
+# A proper noun after the first word ("Label the Beatles"), or an acronym ("US").
+_PROPER = re.compile(r"(?<!^)(?<![.!?:] )\b(?:[A-Z][a-z]+|[A-Z]{2,})\b")
+
+
+def knowledge_tagging(query: str) -> bool:
+    """Whether a tagging query's labels are names to look up (then it needs a ``List``)."""
+    return bool(_KNOWLEDGE.search(query) or _PROPER.search(query.strip()))
+
+
 def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
     """The :class:`Vocabulary` of ``query`` (``emoji_names``: the Emoji step's known names)."""
     names = list(emoji_names)
@@ -424,7 +520,8 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         replacement_words(query),
         COLOUR_POP.search(query) is not None,
         COUNTING.search(_TWO_IMAGES.sub(" ", query)) is not None,
-        tuple(step for pattern, step in REQUIRED if re.search(pattern, low)),
+        tuple(step for pattern, step in REQUIRED if re.search(pattern, low))
+        + (("List",) if knowledge_tagging(query) else ()),
         tuple(step for pattern, step in EXCLUDED if re.search(pattern, low)),
         _COMPARED.search(query) is not None,
         anchor_words(query),
@@ -435,4 +532,5 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         ARITHMETIC.search(query) is not None,
         subject_words(query),
         first_side(query),
+        content_words(query),
     )
