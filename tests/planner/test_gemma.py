@@ -60,3 +60,22 @@ def test_readme_command(
     args = ["run", "Blur every face", str(astronaut_path), "--out", str(out), "--no-cache"]
     assert main([*args, "--device", "cpu", "-q"]) == 0  # cpu: reuses the loaded model
     assert visprog.load_image(out).pixels.shape == (512, 512, 3)
+
+
+def test_gemma_lora_folds_in_the_adapter_and_writes_checked_programs() -> None:
+    """``--llm gemma-lora``: the shipped adapter merged into the real model, short prompts."""
+    import torch
+
+    from visprog.planner import generate_program
+    from visprog.planner.backends import shared_backend
+
+    lora = shared_backend("gemma-lora", device="cpu")
+    plain = shared_backend("default", device="cpu")
+    assert "bank-lora" in lora.name and lora.adapted and not getattr(plain, "adapted", "")
+    q = dict(lora.model.named_parameters())["model.layers.0.self_attn.q_proj.weight"]
+    q0 = dict(plain.model.named_parameters())["model.layers.0.self_attn.q_proj.weight"]
+    assert not torch.equal(q, q0)
+    for query in ("How many faces are in the picture?", "Blur every face"):
+        gen = generate_program(query, lora)  # type: ignore[arg-type]
+        assert visprog.check(visprog.parse(gen.program), ["IMAGE"]) == []
+        assert len(gen.attempts) == 1

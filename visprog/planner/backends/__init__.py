@@ -10,8 +10,9 @@ Which backend (first that is set wins):
 
 A spec is one of:
 
-* ``default`` (or ``gemma``): the offline default model with its program-writer adapter;
-* ``gemma-base``: the same model without the adapter, prompted with retrieved examples;
+* ``default`` (or ``gemma``): the offline default model, prompted with retrieved bank examples;
+* ``gemma-lora``: the same model with the bank-trained LoRA adapter folded in, prompted with
+  the task and question alone (faster, but it wrote fewer correct programs: docs/planner.md);
 * ``hf:ID_OR_PATH``: a local transformers causal LM (hub id, folder, or ``.gguf`` file);
   a bare path to an existing folder or ``.gguf`` file means the same;
 * ``openai:MODEL`` or ``openai:MODEL@BASE_URL``: an OpenAI-compatible server. Options from settings
@@ -69,10 +70,10 @@ def make_backend(
         ModelUnavailableError: When a local model or its packages are missing.
     """
     settings = settings or {}
-    if spec in ("default", "gemma", "gemma-base"):
+    if spec in ("default", "gemma", "gemma-lora"):
         from visprog.planner.backends.gemma import load_default
 
-        return load_default(device, progress, adapter=spec != "gemma-base")
+        return load_default(device, progress, adapter=spec == "gemma-lora")
     if spec.startswith("openai:"):
         model, _, url = spec[len("openai:") :].partition("@")
         return OpenAIBackend(
@@ -163,7 +164,7 @@ class LazyBackend:
     @property
     def adapted(self) -> str:
         """The id of the adapter the backend has, known from the spec without loading it."""
-        if self.spec in ("default", "gemma"):  # the only specs that fold in an adapter
+        if self.spec == "gemma-lora":  # the only spec that folds in an adapter
             from visprog.planner.adapter import FILE, adapter_id
 
             return adapter_id(FILE)

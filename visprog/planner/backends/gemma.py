@@ -6,11 +6,11 @@ slow (minutes on two cores, mostly building the 262k-token tokenizer), so the fi
 the converted model as a normal transformers folder under the visprog cache and later loads read
 that (seconds).
 
-It is a small base model. The ``default`` spec adds the program writer's LoRA adapter, trained
-on the example bank (:mod:`visprog.planner.adapter`), folded into its weights at load, and
-prompts it with the task and the question alone; ``gemma-base`` is the plain model prompted with
-the retrieved bank examples. For harder queries point ``--llm`` at a stronger model (see
-docs/planner.md).
+It is a small base model, prompted with the bank examples closest to the query. The
+``gemma-lora`` spec folds in the program writer's LoRA adapter, trained on the example bank
+(:mod:`visprog.planner.adapter`), and prompts with the task and the question alone: faster, but
+it wrote fewer correct programs on the development queries. For harder queries point
+``--llm`` at a stronger model (see docs/planner.md).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def converted_dir() -> Path:
 
 
 def load_default(
-    device: str = "auto", progress: Progress | None = None, adapter: bool = True
+    device: str = "auto", progress: Progress | None = None, adapter: bool = False
 ) -> TransformersBackend:
     """The offline default backend (Gemma 3 270M), converting the GGUF once per machine.
 
