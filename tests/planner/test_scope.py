@@ -647,3 +647,23 @@ def test_knowledge_tagging_waits_for_a_list(query: str, needs_list: bool) -> Non
     visprog.api.ensure_tools()
     sp = ScopedProgram(("IMAGE",), load_prompt("tag").tools, query_vocabulary(query))
     assert ("List" in sp.required) == needs_list
+
+
+def test_given_categories_are_all_passed(tiny: TransformersBackend) -> None:
+    sp = scoped("tag", "Tag the tools: hammer, spirit level, hand saw")
+    prog = "OBJ0 = Loc(image=IMAGE, object='tools')\nOBJ1 = Classify(image=IMAGE, object=OBJ0, categories={})\nIMAGE0 = Tag(image=IMAGE, object=OBJ1)\nFINAL_RESULT = Result(var=IMAGE0)"
+    assert admits(tiny, sp, prog.format("['hammer', 'spirit level', 'hand saw']"))
+    assert not admits(tiny, sp, prog.format("['hammer', 'hand saw']"))
+
+
+def test_a_things_name_does_not_end_with_a_colour(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "How many green pears are there?")
+    prog = "POINTS0 = Point(image=IMAGE, object='{}')\nANSWER0 = Count(box=POINTS0)\nFINAL_RESULT = Result(var=ANSWER0)"
+    assert admits(tiny, sp, prog.format("green pears"))
+    assert not admits(tiny, sp, prog.format("green"))
+    assert not admits(tiny, sp, prog.format("the"))
+
+
+def test_a_swap_is_a_replace() -> None:
+    assert "Replace" in query_vocabulary("Swap the kettle for a teapot").required
+    assert "Replace" in query_vocabulary("Swap the faces for cat emojis").excluded  # an Emoji

@@ -67,6 +67,11 @@ QUESTION_WORDS_MIN = 3
 _FACE_STEPS = frozenset({("Loc", "object"), ("Point", "object")})
 _FACES = frozenset({"face", "faces"})
 _SUBJECT_STEPS = frozenset({("Loc", "object"), ("Point", "object"), ("Seg", "query")})
+# Words a thing's name never ends with.
+_NOT_LAST = frozenset(
+    "a an the of with in on and or to at by for from its their his her "
+    "red blue green yellow black white brown pink grey gray purple golden silver".split()
+)
 EVAL_LITERAL = r"/'[^'\"\\\x00-\x1f\x7f]{1,40}'/"
 
 
@@ -420,7 +425,10 @@ class ScopedProgram:
         if key == ("Emoji", "emoji") and vocab.emoji:
             return [[_closed(g, "emoji", vocab.emoji)]]
         if key == ("Classify", "categories") and vocab.categories:
-            return [[_text_list(g, _closed(g, "given", vocab.categories))]]
+            # all of them, in the query's order: a subset drops a label the user asked for
+            given = ", ".join(f"'{c}'" for c in vocab.categories if "'" not in c)
+            g.add("given", [lit(f"[{given}]")])
+            return [["given"]]
         if key == ("VQA", "question"):
             words = (*vocab.words, *QUESTION_WORDS, *(w.capitalize() for w in QUESTION_WORDS))
             if vocab.content:  # the question asks about something the query names
@@ -437,7 +445,10 @@ class ScopedProgram:
                 name, pool = f"{name}s", (*vocab.subject, *ALWAYS, *PHRASE_WORDS)
             if key in _FACE_STEPS and self.facedet:  # faces are FaceDet's, not OWLv2's
                 name, pool = f"{name}nf", tuple(w for w in pool if w.lower() not in _FACES)
-            phrase = _phrase(g, name, pool, PHRASES[key])
+            # A thing's name ends with a noun, not "the" or "red" (Point(object='red') for "the
+            # red apples").
+            ends = tuple(w for w in pool if w.lower() not in _NOT_LAST)
+            phrase = _phrase(g, name, pool, PHRASES[key], last=ends)
             alts = [[_text_list(g, phrase)]] if V.TEXT_LIST in p.types else []
             alts += [[phrase]] if V.TEXT in p.types else []
             if key == ("Loc", "object"):
@@ -492,13 +503,30 @@ def _closed(g: Grammar, name: str, words: Sequence[str]) -> str:
 
 
 def _phrase(
-    g: Grammar, name: str, words: Sequence[str], most: int, end: str = "", least: int = 1
+    g: Grammar,
+    name: str,
+    words: Sequence[str],
+    most: int,
+    end: str = "",
+    least: int = 1,
+    last: Sequence[str] = (),
 ) -> str:
     """A quoted string of ``least`` to ``most`` of ``words``.
 
     With ``end``, a phrase of ``least`` words or more ends with it (a question with its "?").
+    With ``last`` (and no ``end``), its last word is one of those.
     """
     if name in g.rules:  # one rule per name: callers give the length in the name
+        return name
+    if last and not end:
+        g.add(f"{name}w", *[[lit(w)] for w in dict.fromkeys(words)])
+        g.add(f"{name}l", *[[lit(w)] for w in dict.fromkeys(last)])
+        g.add(f"{name}pre", [f"{name}w", lit(" ")])
+        head = [f"{name}pre"] * (max(1, least) - 1)
+        if most > max(1, least):
+            _chain(g, f"{name}p", f"{name}pre", most - max(1, least))
+            head.append(f"{name}p0?")
+        g.add(name, [lit("'"), *head, f"{name}l", lit("'")])
         return name
     g.add(f"{name}w", *[[lit(w)] for w in dict.fromkeys(words)])
     g.add(f"{name}more", [lit(" "), f"{name}w"])

@@ -243,6 +243,8 @@ REQUIRED: tuple[tuple[str, str], ...] = (
         "ColorPop",
     ),
     (r"\b(?:how many|count|number of)\b", "Count"),
+    # "swap the mug for a glass of juice" is a Replace (a small model blurred the mug)
+    (r"\b(?:replace|swap|exchange|substitute)\b", "Replace"),
     # a yes/no question about a number is answered by comparing the count
     (r"^(?:are|is|do|does|has|have)\b.*\b(?:more|fewer|less|at least|at most|exactly)\b", "Eval"),
 )
