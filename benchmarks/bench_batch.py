@@ -267,10 +267,13 @@ WRITE_QUERIES = [
 ]
 
 
-def write_ratio(n: int, size: int, device: str = "cpu", backend: Any = None) -> float:
+def write_ratio(
+    n: int, size: int, device: str = "cpu", backend: Any = None, llm: str = "default"
+) -> float:
     """Program writing for ``n`` GQA queries: one at a time vs batched; returns the ratio.
 
-    The real offline Gemma 3 270M unless ``backend`` is given. Both read the prompt's shared
+    The real offline Gemma 3 270M (``llm``: ``default``, or ``gemma-lora`` for its adapter and
+    short prompts) unless ``backend`` is given. Both read the prompt's shared
     prefix once (warmed before timing); "one at a time" is
     :func:`visprog.planner.generate_program` per query, "batched" one
     :func:`visprog.planner.generate_programs` call (``size`` programs per batched decode).
@@ -282,7 +285,7 @@ def write_ratio(n: int, size: int, device: str = "cpu", backend: Any = None) -> 
     from visprog.session import ensure_tools
 
     ensure_tools()  # the prompts list the built-in tools
-    backend = backend or shared_backend("default", device=device)
+    backend = backend or shared_backend(llm, device=device)
     queries = WRITE_QUERIES[:n]
     generate_program(queries[0], backend)  # read the prefix (one-at-a-time cache)
     generate_programs([Request(queries[0]), Request(queries[1])], backend)  # and the batch's
@@ -340,9 +343,10 @@ def main() -> None:
         "--write", type=int, default=0, metavar="N", help="program writing for N queries only"
     )
     parser.add_argument("--write-batch", type=int, default=32, help="programs per batched decode")
+    parser.add_argument("--llm", default="default", help="program writer for --write (gemma-lora)")
     args = parser.parse_args()
     if args.write:
-        write_ratio(args.write, args.write_batch)
+        write_ratio(args.write, args.write_batch, llm=args.llm)
         return
     items = workload()
     with tempfile.TemporaryDirectory() as tmp:
