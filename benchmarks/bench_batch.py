@@ -385,9 +385,14 @@ def compare(
     print_profile("loop", loop_profile, looped)
     print_profile("batch", batch_profile, batched)
     distinct = len({json.dumps(a, sort_keys=True, default=str) for a in loop_answers.values()})
+    failed = sorted(
+        {str(a[1]) for a in loop_answers.values() if isinstance(a, tuple) and a[0] == "error"}
+    )
+    n_failed = sum(isinstance(a, tuple) and a[0] == "error" for a in loop_answers.values())
     print(
         f"  speed-up {looped / batched:.2f}x; same answers: {loop_answers == batch_answers} "
-        f"({distinct} distinct answers)"
+        f"({distinct} distinct answers; {n_failed} items failed in the loop, random weights: "
+        f"{', '.join(failed) or 'none'})"
     )
     if loop_answers != batch_answers:
         diff = [k for k in loop_answers if loop_answers[k] != batch_answers.get(k)]
