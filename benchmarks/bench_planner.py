@@ -5,9 +5,10 @@
 
 Two query sets live beside this file: ``planner_dev.toml`` (tuning allowed) and
 ``planner_heldout.toml`` (written and frozen before any tuning, never used to choose prompts,
-examples, keywords or grammars). For each set and mode it prints: first-attempt parse and check
-rates, programs that check (after repairs), mean attempts, seconds per program, and how many
-programs do what the query asked, per family and in total.
+examples, keywords or grammars); ``planner_dev2.toml`` (``--set dev2``) is a second development
+set, written by an author who never read the prompts. For each set and mode it prints:
+first-attempt parse and check rates, programs that check (after repairs), mean attempts, seconds
+per program, and how many programs do what the query asked, per family and in total.
 
 How "does what was asked" is judged: each query carries criteria written by hand (see the
 header of ``planner_heldout.toml``): the steps a correct program calls (alternatives), the words
@@ -41,6 +42,7 @@ from visprog.program import ListValue, Literal, Program, Ref
 HERE = Path(__file__).parent
 SETS = {
     "dev": HERE / "planner_dev.toml",
+    "dev2": HERE / "planner_dev2.toml",
     "heldout": HERE / "planner_heldout.toml",
     "heldout2": HERE / "planner_heldout2.toml",
 }
