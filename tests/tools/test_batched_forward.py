@@ -202,6 +202,48 @@ def test_stacked_vision_forward_agrees_with_one_at_a_time(owlv2_dir: str) -> Non
         np.testing.assert_allclose(a[1], b[1], atol=1e-5)
 
 
+GQA_LIKE = [
+    "BOX0 = Loc(image=IMAGE, object='face')\nFINAL_RESULT = Result(var=BOX0)",
+    "BOX0 = Loc(image=IMAGE, object='cup')\nFINAL_RESULT = Result(var=BOX0)",
+    "BOX0 = Loc(image=IMAGE, object='face')\nBOX1 = Loc(image=IMAGE, object='cup')\n"
+    "N = Count(box=BOX0)\nFINAL_RESULT = Result(var=BOX1)",
+]
+
+
+def test_a_batch_embeds_each_picture_once_where_a_loop_embeds_it_per_run(
+    owlv2_dir: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GQA's pattern (several Locs per picture, across items): the same boxes as a plain loop."""
+    import PIL.Image
+
+    import visprog
+    from visprog.batch.results import answer_json
+
+    paths = []
+    for n, image in enumerate(pictures()[:2]):
+        paths.append(tmp_path / f"g{n}.png")
+        PIL.Image.fromarray(image.pixels).save(paths[-1])
+    items = [
+        Item(id=f"{p.stem}-{k}", images={"IMAGE": p}, program=program)
+        for p in paths
+        for k, program in enumerate(GQA_LIKE)
+    ]
+    settings = {"model.loc": owlv2_dir, "loc.threshold": 0.0}
+    vision = spy_vision(monkeypatch)
+    session = visprog.Session(settings, device="cpu", log=lambda m: None)
+    looped = {
+        item.id: answer_json(session.run(item.program or "", str(item.images["IMAGE"])).result)
+        for item in items
+    }
+    assert vision == [1] * 6  # each run embeds its picture itself (once for both of its Locs)
+    vision.clear()
+    engine = Engine(EngineOptions(device="cpu", settings=settings, program_cache=False))
+    batched = {r.id: r.answer for r in run_batch(items, engine)}
+    assert vision == [1, 1]  # once per picture for the whole batch
+    assert all(a["boxes"] for a in looped.values())  # threshold 0: boxes to compare
+    assert batched == looped  # bitwise: the same boxes, scores and labels
+
+
 PROGRAM = """BOX0 = Loc(image=IMAGE, object='{obj}')
 N = Count(box=BOX0)
 ANSWER0 = VQA(image=IMAGE, question='{question}')
