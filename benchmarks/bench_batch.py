@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_batch.py                 # tiny random-weight models
     .venv/bin/python benchmarks/bench_batch.py --size base     # OWLv2-base at 960 px
+    .venv/bin/python benchmarks/bench_batch.py --size base --vqa smolvlm --images 4
     .venv/bin/python benchmarks/bench_batch.py --ray --memory 1000
     .venv/bin/python benchmarks/bench_batch.py --no-batched-forward   # every call alone
 
@@ -9,14 +10,19 @@ Figures (issue 11):
 
 * a GQA-like workload, 8 images x 8 questions (Loc / Crop / VQA / Count / Eval): items per
   second of a batch (batched forwards on, or off with ``--no-batched-forward``) vs a loop over
-  ``session.run``, and whether every answer is the same;
+  ``session.run``, whether every answer is the same, and each side's time per step kind (the
+  batch's counts the tools' own calls: a batched call once, a shared step not at all);
 * with ``--ray``: the same manifest through a local Ray cluster (one worker) vs in-process;
 * with ``--memory N``: resident memory while N cheap items run, sampled every N/10 items.
 
 Models are random-weight (this machine has no model hub): OWLv2 for Loc (tiny, or base size at
-960 px with ``--size base``) and a tiny Idefics3 (SmolVLM's architecture, the default VQA
-model's; ``--vqa blip`` for a tiny BLIP, which has no batched form) for VQA; answers are
-meaningless, but identical work is identical, which is what the comparison needs.
+960 px with ``--size base``) and, for VQA, a tiny Idefics3 (SmolVLM's architecture, the default
+VQA model's), ``--vqa smolvlm`` for an Idefics3 with SmolVLM-500M-Instruct's real sizes (images
+at 512 px, no splitting, ``vqa.max_new_tokens`` 4; see :func:`save_smolvlm_500m`), or ``--vqa
+blip`` for a tiny BLIP, which has no batched form. Answers are meaningless, but identical work
+is identical, which is what the comparison needs. ``--images N`` uses the first N of the 8
+images (a base-size loop costs about 2 minutes per image on one core: with ``--vqa smolvlm`` a
+whole run takes about 22 minutes for 8 images, 14 for 4).
 """
 
 from __future__ import annotations
@@ -34,7 +40,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the tiny-model builders the tests use
 
 from tools.conftest import build_owlv2  # noqa: E402
-from tools.fixtures_hf import save_tiny_blip, save_tiny_idefics3  # noqa: E402
+from tools.fixtures_hf import (  # noqa: E402
+    IDEFICS3_SPECIALS,
+    IDEFICS3_TEMPLATE,
+    ROW_COL,
+    WORDS,
+    save_tiny_blip,
+    save_tiny_idefics3,
+)
 
 import visprog  # noqa: E402
 from visprog.batch import Engine, EngineOptions, Item, ResultsFile, run_batch  # noqa: E402
@@ -61,11 +74,11 @@ CHEAP = (
 )
 
 
-def workload() -> list[Item]:
-    """8 images x 8 questions, GQA-like: many questions start with the same Loc."""
+def workload(images: int = len(IMAGES)) -> list[Item]:
+    """``images`` (8) images x 8 questions, GQA-like: many questions start with the same Loc."""
     return [
         Item(id=f"{img.stem}-q{q}", images={"IMAGE": img}, program=program)
-        for img in IMAGES
+        for img in IMAGES[:images]
         for q, program in enumerate(QUESTIONS)
     ]
 
@@ -79,19 +92,99 @@ def models(folder: Path, size: str, vqa_arch: str = "idefics3") -> dict[str, Any
 
     torch.manual_seed(0)
     loc = build_owlv2(folder / "owlv2", small=size == "tiny")
-    save = save_tiny_blip if vqa_arch == "blip" else save_tiny_idefics3
+    save = {"blip": save_tiny_blip, "smolvlm": save_smolvlm_500m}.get(vqa_arch, save_tiny_idefics3)
     vqa = save(folder / vqa_arch)
-    return {"model.loc": loc, "model.vqa": vqa, "loc.threshold": 0.0}
+    settings: dict[str, Any] = {"model.loc": loc, "model.vqa": vqa, "loc.threshold": 0.0}
+    if vqa_arch == "smolvlm":
+        settings["vqa.max_new_tokens"] = SMOLVLM_NEW_TOKENS
+    return settings
+
+
+SMOLVLM_VOCAB = 49280  # SmolVLM-500M-Instruct's vocabulary (SmolLM2's 49152 plus image tokens)
+SMOLVLM_NEW_TOKENS = 4  # a short answer's budget (the tests use 3 to 8)
+
+
+def smolvlm_tokenizer() -> Any:
+    """A word-level tokenizer with SmolVLM's vocabulary size: the tests' words and specials, then
+    filler words, so the random model's answers decode to distinct words (a real check of "same
+    answers") and the output layer has its real size."""
+    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = IDEFICS3_SPECIALS + ROW_COL
+    words = list(dict.fromkeys(["<unk>", "<pad>", "<s>", "<|im_start|>", *specials, *WORDS]))
+    words += [f"w{i}" for i in range(SMOLVLM_VOCAB - len(words))]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.WhitespaceSplit(),
+            pre_tokenizers.Split(Regex(r"<[^<>]+>|\w+|[^\w\s]"), behavior="isolated"),
+        ]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="<unk>",
+        pad_token="<pad>",
+        bos_token="<s>",
+        eos_token="<end_of_utterance>",
+        additional_special_tokens=specials,
+    )
+
+
+def save_smolvlm_500m(folder: Path) -> str:
+    """A random-weight Idefics3 with SmolVLM-500M-Instruct's sizes, saved to ``folder``.
+
+    The sizes (no hub here) are those of SmolVLM-500M's published config.json, as repeated by
+    vidore/ColSmolVLM-Instruct-500M-base's config.json ("_name_or_path":
+    "models/SmolVLM-Instruct-500M"): a SigLIP-B/16 vision tower at 512 px (hidden 768, MLP 3072,
+    12 layers, 12 heads), pixel shuffle ``scale_factor`` 4 (so 64 image tokens per 512 px tile),
+    and a SmolLM2-360M text model (hidden 960, MLP 2560, 15 heads, 5 key/value heads, head_dim
+    64, max_position_embeddings 8192; 32 layers and rope_theta 100000 as in
+    HuggingFaceTB/SmolLM-360M-Instruct's and nanoVLM's SmolLM2-360M configs). The processor
+    differs from the release on purpose: the longest edge is 512 and images are not split (the
+    release resizes to 2048 and splits into 512 px tiles), so one image is one tile and a run
+    finishes in minutes on a CPU.
+    """
+    from transformers import (
+        Idefics3Config,
+        Idefics3ForConditionalGeneration,
+        Idefics3ImageProcessor,
+        Idefics3Processor,
+    )
+
+    tok = smolvlm_tokenizer()
+    images = Idefics3ImageProcessor(
+        size={"longest_edge": 512}, max_image_size={"longest_edge": 512}, do_image_splitting=False
+    )
+    processor = Idefics3Processor(images, tok, image_seq_len=64, chat_template=IDEFICS3_TEMPLATE)
+    config = Idefics3Config(
+        vision_config=dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+                           num_attention_heads=12, image_size=512, patch_size=16),
+        text_config=dict(model_type="llama", hidden_size=960, intermediate_size=2560,
+                         num_hidden_layers=32, num_attention_heads=15, num_key_value_heads=5,
+                         head_dim=64, rope_parameters={"rope_type": "default", "rope_theta": 1e5},
+                         vocab_size=SMOLVLM_VOCAB,
+                         max_position_embeddings=8192, pad_token_id=tok.pad_token_id),
+        scale_factor=4,
+        image_token_id=tok.convert_tokens_to_ids("<image>"),
+    )  # fmt: skip
+    Idefics3ForConditionalGeneration(config).save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return str(folder)
+
+
+Profile = dict[str, list[float]]  # step name -> [calls, seconds]
 
 
 def loop(
     items: list[Item], settings: dict[str, Any], device: str = "cpu"
-) -> tuple[float, dict[str, Any]]:
-    """One ``session.run`` per item: the baseline."""
+) -> tuple[float, dict[str, Any], Profile]:
+    """One ``session.run`` per item: the baseline (and its time per step kind)."""
     session = visprog.Session(settings, device=device, log=lambda m: None)
     with contextlib.suppress(visprog.VisprogError):  # random boxes may crop to nothing
         session.run(QUESTIONS[1], str(IMAGES[0]))  # load the models before timing
-    start, answers = time.perf_counter(), {}
+    start, answers, profile = time.perf_counter(), {}, {}
     for item in items:
         try:
             trace = session.run(item.program or "", str(item.images["IMAGE"]))
@@ -100,28 +193,85 @@ def loop(
             # which records the step's own error rather than the StepFailedError around it.
             cause = getattr(e, "error", e)
             answers[item.id] = ("error", type(cause).__name__)
+            _count(profile, getattr(getattr(e, "trace", None), "steps", []))
             continue
         answers[item.id] = _plain(trace.result)
-    return time.perf_counter() - start, answers
+        _count(profile, trace.steps)
+    return time.perf_counter() - start, answers, profile
+
+
+def _count(profile: Profile, steps: Any) -> None:
+    """Add steps (trace records or result dicts) to ``profile``."""
+    for step in steps:
+        name, seconds = (
+            (step["step"], step["seconds"]) if isinstance(step, dict) else (step.step, step.seconds)
+        )
+        entry = profile.setdefault(str(name), [0, 0.0])
+        entry[0] += 1
+        entry[1] += float(seconds or 0.0)
+
+
+def print_profile(label: str, profile: Profile, total: float) -> None:
+    """One line per step kind: calls and seconds, heaviest first."""
+    rows = sorted(profile.items(), key=lambda kv: -kv[1][1])
+    parts = [f"{name} {int(n)} calls {sec:.1f} s" for name, (n, sec) in rows]
+    rest = total - sum(sec for _, sec in profile.values())
+    print(f"  {label} time per step kind: " + "; ".join(parts) + f"; outside steps {rest:.1f} s")
 
 
 def batch(
     items: list[Item], settings: dict[str, Any], device: str = "cpu", batched: bool = True
-) -> tuple[float, dict[str, Any], Any]:
-    """The same items through ``run_batch`` (step memo on; batched forwards unless told)."""
+) -> tuple[float, dict[str, Any], Any, Profile]:
+    """The same items through ``run_batch`` (step memo on; batched forwards unless told).
+
+    Returns the seconds, the answers, the step memo and the time per step kind (the tools'
+    own calls: a batched call once for its chunk, shared steps not at all).
+    """
     options = EngineOptions(
         device=device, settings=settings, program_cache=False, batched_forward=batched
     )
-    engine = Engine(options)
+    profile: Profile = {}
+    engine = Engine(options, registry=timed(profile))
     engine.session.log = None
     with contextlib.suppress(visprog.VisprogError):
         engine.session.run(QUESTIONS[1], str(IMAGES[-1]))  # load the models (another image)
-    start = time.perf_counter()
-    answers = {
-        r.id: r.answer if r.ok else ("error", (r.error or {}).get("type"))
-        for r in run_batch(items, engine)
-    }
-    return time.perf_counter() - start, answers, engine.memo
+    profile.clear()
+    start, answers = time.perf_counter(), {}
+    for r in run_batch(items, engine):
+        answers[r.id] = r.answer if r.ok else ("error", (r.error or {}).get("type"))
+    return time.perf_counter() - start, answers, engine.memo, profile
+
+
+def timed(profile: Profile) -> Any:
+    """The built-in tools, each call (single or batched form) timed into ``profile``.
+
+    The step memo sits in front of these, so what is counted is work done: a shared step
+    costs nothing here, and a batched call counts once for its whole chunk.
+    """
+    import dataclasses
+
+    from visprog.registry import REGISTRY, Registry
+    from visprog.session import ensure_tools
+
+    ensure_tools()
+    out = Registry()
+    for spec in REGISTRY:
+        batched = spec.batched and _timer(spec.batched, f"{spec.name} (batched)", profile)
+        out.add(dataclasses.replace(spec, fn=_timer(spec.fn, spec.name, profile), batched=batched))
+    return out
+
+
+def _timer(fn: Any, name: str, profile: Profile) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            entry = profile.setdefault(name, [0, 0.0])
+            entry[0] += 1
+            entry[1] += time.perf_counter() - start
+
+    return call
 
 
 def _plain(value: Any) -> Any:
@@ -144,7 +294,7 @@ def ray_ratio(items: list[Item], settings: dict[str, Any]) -> None:
 
     from visprog.batch.distributed import BatchWorker, _dispatch
 
-    local, answers, _ = batch(items, settings)
+    local, answers, _, _ = batch(items, settings)
     load_local = os.getloadavg()[0]
     options = EngineOptions(device="cpu", settings=settings, program_cache=False)
     begin = time.perf_counter()
@@ -208,27 +358,55 @@ def compare(
     vqa_arch: str = "idefics3",
 ) -> float:
     """Print loop vs batch figures for ``items``; returns the speed-up."""
-    looped, loop_answers = loop(items, settings, device)
-    batched, batch_answers, memo = batch(items, settings, device, forwards)
+    import os
+
+    looped, loop_answers, loop_profile = loop(items, settings, device)
+    load_loop = os.getloadavg()[0]
+    batched, batch_answers, memo, batch_profile = batch(items, settings, device, forwards)
+    load_batch = os.getloadavg()[0]
     how = (
         f"batched forwards (batch.size {settings.get('batch.size', 8)})"
         if forwards
         else "no batched forwards"
     )
+    images = len({str(item.images["IMAGE"]) for item in items})
+    vqa = VQA_LABELS.get(vqa_arch, f"tiny {vqa_arch}")
     print(
-        f"GQA-like workload: {len(items)} items ({len(IMAGES)} images x "
-        f"{len(QUESTIONS)} questions), OWLv2 {size}, VQA tiny {vqa_arch}, on {device}"
+        f"GQA-like workload: {len(items)} items ({images} images x {len(QUESTIONS)} questions), "
+        f"OWLv2 {size}{' (960 px)' if size == 'base' else ''}, VQA {vqa}, on {device}, "
+        f"torch threads {_threads()}"
     )
-    print(f"  loop over session.run: {len(items) / looped:.2f} items/s ({looped:.1f} s)")
     print(
-        f"  visprog batch, {how}: {len(items) / batched:.2f} items/s ({batched:.1f} s); "
-        f"{memo.hits} steps shared, {memo.misses} run"
+        f"  loop over session.run: {len(items) / looped:.3f} items/s ({looped:.1f} s, "
+        f"load {load_loop:.1f})"
     )
-    print(f"  speed-up {looped / batched:.2f}x; same answers: {loop_answers == batch_answers}")
+    print(
+        f"  visprog batch, {how}: {len(items) / batched:.3f} items/s ({batched:.1f} s, "
+        f"load {load_batch:.1f}); {memo.hits} steps shared, {memo.misses} run"
+    )
+    print_profile("loop", loop_profile, looped)
+    print_profile("batch", batch_profile, batched)
+    distinct = len({json.dumps(a, sort_keys=True, default=str) for a in loop_answers.values()})
+    failed = sorted(
+        {str(a[1]) for a in loop_answers.values() if isinstance(a, tuple) and a[0] == "error"}
+    )
+    n_failed = sum(isinstance(a, tuple) and a[0] == "error" for a in loop_answers.values())
+    print(
+        f"  speed-up {looped / batched:.2f}x; same answers: {loop_answers == batch_answers} "
+        f"({distinct} distinct answers; {n_failed} items failed in the loop, random weights: "
+        f"{', '.join(failed) or 'none'})"
+    )
     if loop_answers != batch_answers:
         diff = [k for k in loop_answers if loop_answers[k] != batch_answers.get(k)]
         print("  differing:", json.dumps(diff[:5]))
     return looped / batched
+
+
+VQA_LABELS = {
+    "smolvlm": f"SmolVLM-500M sizes (512 px, no splitting, max_new_tokens {SMOLVLM_NEW_TOKENS})",
+    "idefics3": "tiny idefics3",
+    "blip": "tiny blip",
+}
 
 
 WRITE_QUERIES = [
@@ -337,7 +515,13 @@ def main() -> None:
         "--no-batched-forward", action="store_true", help="the batch makes every call alone"
     )
     parser.add_argument(
-        "--vqa", choices=["idefics3", "blip"], default="idefics3", help="tiny VQA architecture"
+        "--vqa",
+        choices=["idefics3", "smolvlm", "blip"],
+        default="idefics3",
+        help="VQA model: tiny Idefics3, SmolVLM-500M's sizes, or tiny BLIP",
+    )
+    parser.add_argument(
+        "--images", type=int, default=len(IMAGES), help="use the first N images (1..8)"
     )
     parser.add_argument(
         "--write", type=int, default=0, metavar="N", help="program writing for N queries only"
@@ -348,7 +532,7 @@ def main() -> None:
     if args.write:
         write_ratio(args.write, args.write_batch, llm=args.llm)
         return
-    items = workload()
+    items = workload(max(1, min(args.images, len(IMAGES))))
     with tempfile.TemporaryDirectory() as tmp:
         settings = models(Path(tmp), args.size, args.vqa)
         compare(items, settings, args.size, "cpu", not args.no_batched_forward, args.vqa)

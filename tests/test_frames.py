@@ -99,11 +99,13 @@ def test_crop_then_loc_seg_point_land_in_root_pixels(
             mask[0, y0:y1, x0:x1] = True
             return mask, np.array([0.9]), np.zeros((1, 48, 40))
 
-    def detections(bundle: object, image: Image, name: str, threshold: float) -> tuple:
+    def detections(
+        bundle: object, image: Image, name: str, threshold: float, *rest: object
+    ) -> tuple:
         seen["loc_size"] = image.size
         return np.array([[4.0, 5.0, 14.0, 20.0]]), np.array([0.8])
 
-    monkeypatch.setattr(L, "run_transformers", detections)
+    monkeypatch.setattr(L, "run_owlv2", detections)
     monkeypatch.setattr(S, "predictor_for", lambda *a, **k: Predictor())
     monkeypatch.setattr(P, "ask", lambda *a: '<point x="50.0" y="25.0" alt="dog">dog</point>')
     settings = {"model.loc": "fake/owl", "model.seg": "fake/sam", "model.point": "fake/molmo"}

@@ -14,13 +14,19 @@ detector chosen by settings:
   lower-scored of two boxes is dropped; default 0.5, 1 disables), ``loc.max_objects``.
 
 Detectors see the image they are given (a crop stays a crop); boxes come back in root pixels.
+
+OWLv2's image side (vision tower, box head) does not depend on the query: it is computed once per
+image and kept in the run cache (batch-wide under ``visprog batch``), keyed by the image's pixels
+and frame and the model, so ``Loc(face)`` and ``Loc(cup)`` on one image run the vision tower once
+and only the text tower and the class head per query.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,6 +34,7 @@ import numpy as np
 from visprog.context import Context
 from visprog.errors import ModelUnavailableError, ToolArgumentError
 from visprog.geometry import clip_boxes, nms
+from visprog.images import image_key
 from visprog.models import host_reachable, hub_load, inference_mode, require, torch_dtype
 from visprog.options import declare_model, option
 from visprog.registry import tool
@@ -130,8 +137,12 @@ DETECTOR = declare_model(
 
 
 def loc_batched(calls: list[dict[str, Any]]) -> list[Objects]:
-    """Loc's batched form: OWLv2 looks at every call's image and query in one forward.
+    """Loc's batched form: OWLv2 embeds each distinct image of the chunk once.
 
+    Every call's boxes and scores are those of its single call: the same image embedding (from
+    the run cache when an earlier call computed it), its own text query, its own class head.
+    On a GPU the chunk's new images go through the vision tower in one forward; on a CPU one at
+    a time (batching gains nothing there, and alone the outputs are bitwise the single call's).
     Halves need no model and other backends run one call at a time (Grounding DINO's phrases
     pad differently per call; ultralytics sets one text class per model).
     """
@@ -155,11 +166,11 @@ def loc_batched(calls: list[dict[str, Any]]) -> list[Objects]:
         threshold = ctxs[0].option(THRESHOLD, DEFAULT_THRESHOLDS["owlv2"])
         images = [calls[i]["image"] for i in owl]
         names = [calls[i]["object"].strip() for i in owl]
-        found = run_owlv2_many(model, images, names, threshold)
-        for i, ctx, image, name, (boxes, scores) in zip(
-            owl, ctxs, images, names, found, strict=True
-        ):
+        embedded = owlv2_images(model, images, ctxs, ctxs[0].model_key(DETECTOR))
+        queries = {name: owlv2_query(model, name) for name in dict.fromkeys(names)}
+        for i, ctx, image, name, embedding in zip(owl, ctxs, images, names, embedded, strict=True):
             ctx.used_model(f"owlv2 {model_id} on {device}")
+            boxes, scores = owlv2_detect(model, embedding, queries[name], image, threshold)
             ctx.note(f"owlv2: kept scores >= {threshold}")
             out[i] = finish(image, name, boxes, scores, ctx.settings)
     return [o for o in out if o is not None]
@@ -191,7 +202,11 @@ def detect(image: Image, name: str, ctx: Context) -> Objects:
         backend = "grounding_dino" if "grounding" in model[1].config.model_type else "owlv2"
         ctx.used_model(f"{backend} {model_id} on {device}")
         threshold = ctx.option(THRESHOLD, DEFAULT_THRESHOLDS[backend])
-        boxes, scores = run_transformers(model, image, name, threshold)
+        if backend == "owlv2":
+            key = ctx.model_key(DETECTOR)
+            boxes, scores = run_owlv2(model, image, name, threshold, ctx.run_cache, key, ctx.note)
+        else:
+            boxes, scores = run_transformers(model, image, name, threshold)
     else:
         model, device = ctx.load_model(DETECTOR, f"{backend} {model_id}")
         threshold = ctx.option(THRESHOLD, DEFAULT_THRESHOLDS[backend])
@@ -245,31 +260,145 @@ def run_transformers(
     return result["boxes"].float().cpu().numpy(), result["scores"].float().cpu().numpy()
 
 
-def run_owlv2_many(
-    bundle: tuple[Any, Any], images: list[Image], names: list[str], threshold: float
-) -> list[tuple[Any, Any]]:
-    """:func:`run_transformers` for OWLv2 over several (image, name) pairs in one forward.
+# -- OWLv2: the image side once per image, the text side per query ------------------------------
 
-    The processor pads every image to a square and resizes it to the model's size; every query
-    is padded to the text model's length (what OWLv2's own processor does by default, and
-    masked), so the batch stacks without changing what any one input sees.
+OWL_CACHE = "owlv2-image"
+REUSED = "image embedding reused from an earlier Loc on the same image"
+
+
+@dataclass(frozen=True)
+class OwlImage:
+    """OWLv2's query-independent output for one image, which every text query reuses.
+
+    Attributes:
+        feats: (1, P, D) patch features (class token merged in, layer-normed): the class head's
+            input, P = (image_size / patch_size) ** 2.
+        boxes: (1, P, 4) one box per patch, (cx, cy, w, h) relative to the padded square image.
+    """
+
+    feats: Any
+    boxes: Any
+
+
+def run_owlv2(
+    bundle: tuple[Any, Any],
+    image: Image,
+    name: str,
+    threshold: float,
+    cache: MutableMapping[str, Any] | None = None,
+    model_key: str = "",
+    note: Callable[[str], None] | None = None,
+) -> tuple[Any, Any]:
+    """Boxes (xyxy, image pixels) and scores for ``name`` from OWLv2, as its own forward gives.
+
+    The image's embedding comes from ``cache`` when an earlier call computed it (``note`` is
+    told), else it is computed and kept there under ``model_key`` and the image's content.
+    """
+    key = f"{OWL_CACHE}:{model_key}:{image_key(image)}"
+    if cache is not None and key in cache:
+        if note is not None:
+            note(REUSED)
+        embedding = cache[key]
+    else:
+        embedding = embed_owlv2_images(bundle, [image])[0]
+        if cache is not None:
+            cache[key] = embedding
+    return owlv2_detect(bundle, embedding, owlv2_query(bundle, name), image, threshold)
+
+
+def owlv2_images(
+    bundle: tuple[Any, Any], images: list[Image], ctxs: list[Context], model_key: str
+) -> list[OwlImage]:
+    """Each image's embedding, computing each distinct one once (reusing the run caches').
+
+    A call whose image an earlier call (in the cache, or earlier in this list) embedded gets
+    :data:`REUSED` as a note, as it would running after it. New images are embedded together
+    on a GPU, one at a time on a CPU.
+    """
+    keys = [f"{OWL_CACHE}:{model_key}:{image_key(image)}" for image in images]
+    known: dict[str, OwlImage] = {}
+    todo: dict[str, Image] = {}
+    for key, image, ctx in zip(keys, images, ctxs, strict=True):
+        if key in known or key in todo:
+            ctx.note(REUSED)
+        elif key in ctx.run_cache:
+            ctx.note(REUSED)
+            known[key] = ctx.run_cache[key]
+        else:
+            todo[key] = image
+    if todo:
+        fresh = list(todo.values())
+        stacked = _on_gpu(bundle)
+        parts = [fresh] if stacked else [[image] for image in fresh]
+        embedded = [e for part in parts for e in embed_owlv2_images(bundle, part)]
+        known.update(zip(todo, embedded, strict=True))
+    for key, ctx in zip(keys, ctxs, strict=True):
+        ctx.run_cache[key] = known[key]
+    return [known[key] for key in keys]
+
+
+def _on_gpu(bundle: tuple[Any, Any]) -> bool:
+    return str(bundle[1].device.type) != "cpu"
+
+
+def embed_owlv2_images(bundle: tuple[Any, Any], images: list[Image]) -> list[OwlImage]:
+    """OWLv2's vision tower and box head for ``images``, in one forward.
+
+    As the model's own forward runs them: the processor pads each image to a square and resizes
+    it to the model's size.
     """
     processor, model = bundle
-    inputs = processor(
-        images=[image.to_pil() for image in images],
-        text=[[name] for name in names],
-        padding="max_length",
-        truncation=True,
-        max_length=model.config.text_config.max_position_embeddings,
-        return_tensors="pt",
-    )
-    inputs = inputs.to(model.device, dtype=model.dtype)
+    pixels = processor.image_processor(
+        images=[image.to_pil() for image in images], return_tensors="pt"
+    )["pixel_values"].to(model.device, dtype=model.dtype)
     with inference_mode():
-        outputs = _to_float(model(**inputs))
-    results = processor.post_process_grounded_object_detection(
-        outputs, threshold=threshold, target_sizes=[(im.height, im.width) for im in images]
+        feature_map, _ = model.image_embedder(pixel_values=pixels)
+        n, height, width, depth = feature_map.shape
+        feats = feature_map.reshape(n, height * width, depth)
+        boxes = model.box_predictor(feats, feature_map)
+    return [OwlImage(feats[i : i + 1], boxes[i : i + 1]) for i in range(n)]
+
+
+def owlv2_query(bundle: tuple[Any, Any], name: str) -> tuple[Any, Any]:
+    """The text query's (1, 1, D) normalised embedding and its (1, 1) mask.
+
+    As OWLv2's forward computes them from the processor's tokens (a query whose first id is 0
+    is padding).
+    """
+    processor, model = bundle
+    torch = require("torch", "models", "Loc")
+    tokens = processor(text=[[name]], return_tensors="pt").to(model.device)
+    with inference_mode():
+        pooled = model.owlv2.get_text_features(
+            input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"]
+        ).pooler_output
+        embeds = pooled / torch.linalg.norm(pooled, ord=2, dim=-1, keepdim=True)
+    return embeds.reshape(1, 1, -1), (tokens["input_ids"][..., 0] > 0).reshape(1, 1)
+
+
+def owlv2_detect(
+    bundle: tuple[Any, Any],
+    embedding: OwlImage,
+    query: tuple[Any, Any],
+    image: Image,
+    threshold: float,
+) -> tuple[Any, Any]:
+    """Boxes (xyxy, image pixels) and scores: the class head for one query on one embedding.
+
+    Then the library's own post-processing with the image's (height, width) (it knows that the
+    image was padded to a square at the bottom right and scales by the longer side).
+    """
+    processor, model = bundle
+    owlv2 = require("transformers.models.owlv2.modeling_owlv2", "models", "Loc")
+    with inference_mode():
+        logits, _ = model.class_predictor(embedding.feats, *query)
+    outputs = owlv2.Owlv2ObjectDetectionOutput(
+        logits=logits.float(), pred_boxes=embedding.boxes.float()
     )
-    return [(r["boxes"].float().cpu().numpy(), r["scores"].float().cpu().numpy()) for r in results]
+    result = processor.post_process_grounded_object_detection(
+        outputs, threshold=threshold, target_sizes=[(image.height, image.width)]
+    )[0]
+    return result["boxes"].float().cpu().numpy(), result["scores"].float().cpu().numpy()
 
 
 def _to_float(outputs: Any) -> Any:

@@ -98,11 +98,150 @@ def test_loc_batched_equals_each_call_alone(owlv2_dir: str, astronaut: Image) ->
     batched = loc_batched(calls)
     assert any(len(o) for o in alone)  # threshold 0: there are boxes to compare
     for got, want in zip(batched, alone, strict=True):
+        # Each call's own image embedding, query and class head: bitwise the single call's.
         assert got.labels == want.labels
-        np.testing.assert_allclose(got.boxes, want.boxes, atol=1e-3)
-        np.testing.assert_allclose(got.scores, want.scores, atol=1e-5)
+        np.testing.assert_array_equal(got.boxes, want.boxes)
+        np.testing.assert_array_equal(got.scores, want.scores)
     assert [c.notes for c in batch_ctx] == [c.notes for c in alone_ctx]
     assert [c.models_used for c in batch_ctx] == [c.models_used for c in alone_ctx]
+
+
+def spy_vision(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record how many images each run of OWLv2's vision tower takes."""
+    from visprog.tools import loc as loc_module
+
+    sizes: list[int] = []
+    real = loc_module.embed_owlv2_images
+
+    def embed(bundle: Any, images: list[Image]) -> Any:
+        sizes.append(len(images))
+        return real(bundle, images)
+
+    monkeypatch.setattr(loc_module, "embed_owlv2_images", embed)
+    return sizes
+
+
+def test_loc_batched_embeds_each_image_once(
+    owlv2_dir: str, astronaut: Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several queries about one image (GQA's Loc(face), Loc(cup)) share its vision forward."""
+    settings = {"model.loc": owlv2_dir, "loc.threshold": 0.0}
+    pics = pictures()
+    crop = pics[0].crop((4, 4, 40, 30))  # a crop is another image (its own pixels and frame)
+    images = [pics[0], astronaut, pics[0], crop, astronaut, pics[0]]
+    names = ["dog", "face", "a red car", "dog", "cup", "dog "]
+    alone_ctx = contexts(len(images), settings)
+    alone = [loc(i, n, c) for i, n, c in zip(images, names, alone_ctx, strict=True)]
+    vision = spy_vision(monkeypatch)
+    manager = ModelManager(log=None)
+    shared: dict[str, Any] = {}  # one run cache, as the batch runner hands every step
+    batch_ctx = [
+        Context(device="cpu", models=manager, settings=settings, run_cache=shared) for _ in images
+    ]
+    calls = [
+        {"image": i, "object": n, "ctx": c}
+        for i, n, c in zip(images, names, batch_ctx, strict=True)
+    ]
+    batched = loc_batched(calls)
+    assert vision == [1, 1, 1]  # three distinct images, one at a time on a CPU
+    for got, want in zip(batched, alone, strict=True):
+        assert got.labels == want.labels
+        np.testing.assert_array_equal(got.boxes, want.boxes)
+        np.testing.assert_array_equal(got.scores, want.scores)
+    reused = [any("image embedding reused" in n for n in c.notes) for c in batch_ctx]
+    assert reused == [False, False, True, False, True, True]
+    # A later chunk finds the embeddings in the run cache: no vision forward at all.
+    again = loc_batched([{"image": pics[0], "object": "cat", "ctx": batch_ctx[0]}])
+    assert vision == [1, 1, 1]
+    want = loc(pics[0], "cat", contexts(1, settings)[0])
+    np.testing.assert_array_equal(again[0].boxes, want.boxes)
+    np.testing.assert_array_equal(again[0].scores, want.scores)
+
+
+def test_the_single_call_reuses_an_image_embedding_within_a_run(
+    owlv2_dir: str, astronaut: Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two Locs on one image in one program: one vision forward, the library's own outputs."""
+    from visprog.tools.loc import REUSED, finish, load_transformers, run_transformers
+
+    settings = {"model.loc": owlv2_dir, "loc.threshold": 0.0}
+    bundle = load_transformers(owlv2_dir, "cpu", "float32")
+    want = {n: run_transformers(bundle, astronaut, n, 0.0) for n in ("face", "cup")}
+    vision = spy_vision(monkeypatch)
+    run = contexts(1, settings)[0]
+    steps = {n: run.for_step({}) for n in ("face", "cup")}  # one run's steps share its cache
+    got = {n: loc(astronaut, n, step) for n, step in steps.items()}
+    assert vision == [1]
+    assert [REUSED in step.notes for step in steps.values()] == [False, True]
+    for n, (boxes, scores) in want.items():
+        # run_transformers is OWLv2's whole forward; the shared path must equal it exactly.
+        expected = finish(astronaut, n, boxes, scores, settings)
+        assert len(got[n]) == len(expected) > 0
+        np.testing.assert_array_equal(got[n].boxes, expected.boxes)
+        np.testing.assert_array_equal(got[n].scores, expected.scores)
+
+
+def test_stacked_vision_forward_agrees_with_one_at_a_time(owlv2_dir: str) -> None:
+    """The GPU path (new images through the vision tower together) gives the same detections."""
+    from visprog.tools.loc import (
+        embed_owlv2_images,
+        load_transformers,
+        owlv2_detect,
+        owlv2_query,
+    )
+
+    bundle = load_transformers(owlv2_dir, "cpu", "float32")
+    images = pictures()
+    together = embed_owlv2_images(bundle, images)
+    query = owlv2_query(bundle, "dog")
+    for image, stacked in zip(images, together, strict=True):
+        alone = embed_owlv2_images(bundle, [image])[0]
+        a = owlv2_detect(bundle, alone, query, image, 0.0)
+        b = owlv2_detect(bundle, stacked, query, image, 0.0)
+        np.testing.assert_allclose(a[0], b[0], atol=1e-3)
+        np.testing.assert_allclose(a[1], b[1], atol=1e-5)
+
+
+GQA_LIKE = [
+    "BOX0 = Loc(image=IMAGE, object='face')\nFINAL_RESULT = Result(var=BOX0)",
+    "BOX0 = Loc(image=IMAGE, object='cup')\nFINAL_RESULT = Result(var=BOX0)",
+    "BOX0 = Loc(image=IMAGE, object='face')\nBOX1 = Loc(image=IMAGE, object='cup')\n"
+    "N = Count(box=BOX0)\nFINAL_RESULT = Result(var=BOX1)",
+]
+
+
+def test_a_batch_embeds_each_picture_once_where_a_loop_embeds_it_per_run(
+    owlv2_dir: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GQA's pattern (several Locs per picture, across items): the same boxes as a plain loop."""
+    import PIL.Image
+
+    import visprog
+    from visprog.batch.results import answer_json
+
+    paths = []
+    for n, image in enumerate(pictures()[:2]):
+        paths.append(tmp_path / f"g{n}.png")
+        PIL.Image.fromarray(image.pixels).save(paths[-1])
+    items = [
+        Item(id=f"{p.stem}-{k}", images={"IMAGE": p}, program=program)
+        for p in paths
+        for k, program in enumerate(GQA_LIKE)
+    ]
+    settings = {"model.loc": owlv2_dir, "loc.threshold": 0.0}
+    vision = spy_vision(monkeypatch)
+    session = visprog.Session(settings, device="cpu", log=lambda m: None)
+    looped = {
+        item.id: answer_json(session.run(item.program or "", str(item.images["IMAGE"])).result)
+        for item in items
+    }
+    assert vision == [1] * 6  # each run embeds its picture itself (once for both of its Locs)
+    vision.clear()
+    engine = Engine(EngineOptions(device="cpu", settings=settings, program_cache=False))
+    batched = {r.id: r.answer for r in run_batch(items, engine)}
+    assert vision == [1, 1]  # once per picture for the whole batch
+    assert all(a["boxes"] for a in looped.values())  # threshold 0: boxes to compare
+    assert batched == looped  # bitwise: the same boxes, scores and labels
 
 
 PROGRAM = """BOX0 = Loc(image=IMAGE, object='{obj}')
@@ -168,22 +307,17 @@ def test_batch_runner_batched_equals_per_item(
 ) -> None:
     import PIL.Image
 
-    from visprog.tools import loc as loc_module
     from visprog.tools import vqa as vqa_module
 
-    forwards: dict[str, list[int]] = {"vqa": [], "loc": []}
-    real_ask, real_detect = vqa_module.ask_many, loc_module.run_owlv2_many
+    forwards: dict[str, list[int]] = {"vqa": []}
+    real_ask = vqa_module.ask_many
 
     def ask_many(vqa: Any, pairs: Any, *rest: Any) -> Any:
         forwards["vqa"].append(len(pairs))
         return real_ask(vqa, pairs, *rest)
 
-    def run_owlv2_many(bundle: Any, images: Any, *rest: Any) -> Any:
-        forwards["loc"].append(len(images))
-        return real_detect(bundle, images, *rest)
-
     monkeypatch.setattr(vqa_module, "ask_many", ask_many)
-    monkeypatch.setattr(loc_module, "run_owlv2_many", run_owlv2_many)
+    vision = spy_vision(monkeypatch)
 
     paths = []
     for n, image in enumerate(pictures()):
@@ -207,14 +341,17 @@ def test_batch_runner_batched_equals_per_item(
         runs[batched] = (list(run_batch(items, engine, traces=tmp_path / str(batched))), seen)
         if batched:
             # Groups of 4 (batch.size) in scheduling order: [q0 q4 (p0), q1 q5 (p1)], [q2, q3].
-            # Group 1: Loc dog, cat, person in one forward (LEFT is a half); its four VQA calls
-            # are two distinct (image, question) pairs (the memo answers the repeats). Group 2:
-            # q3 fails at Loc, q2's lone VQA call takes the single path.
-            assert forwards == {"vqa": [2], "loc": [3]}, forwards
-            for calls in forwards.values():
-                calls.clear()
+            # Group 1: Loc dog, cat (p0) and person (p1) in one batched call (LEFT is a half)
+            # that runs the vision tower once per picture; its four VQA calls are two distinct
+            # (image, question) pairs (the memo answers the repeats). Group 2: q3 fails at Loc,
+            # q2's lone VQA call takes the single path.
+            assert forwards == {"vqa": [2]} and vision == [1, 1], (forwards, vision)
+            forwards["vqa"].clear()
+            vision.clear()
     (fast, fast_seen), (slow, slow_seen) = runs[True], runs[False]
-    assert forwards == {"vqa": [], "loc": []}  # without batched forwards: the single path
+    # Without batched forwards: the single path, which finds p0's embedding in the batch's run
+    # cache for Loc(cat) as the batched form did.
+    assert forwards == {"vqa": []} and vision == [1, 1], (forwards, vision)
     assert [r.id for r in fast] == [r.id for r in slow]
     assert [r.answer for r in fast] == [r.answer for r in slow]
     assert [r.outcome for r in fast] == [r.outcome for r in slow]
