@@ -667,3 +667,18 @@ def test_a_things_name_does_not_end_with_a_colour(tiny: TransformersBackend) -> 
 def test_a_swap_is_a_replace() -> None:
     assert "Replace" in query_vocabulary("Swap the kettle for a teapot").required
     assert "Replace" in query_vocabulary("Swap the faces for cat emojis").excluded  # an Emoji
+
+
+def test_knowledge_tagging_classifies_with_the_looked_up_list(tiny: TransformersBackend) -> None:
+    sp = scoped("tag", "Label each horse with its breed")
+    found = "OBJ0 = Loc(image=IMAGE, object='horse')\n"
+    tail = "OBJ1 = Classify(image=IMAGE, object=OBJ0, categories=LIST0)\nIMAGE0 = Tag(image=IMAGE, object=OBJ1)\nFINAL_RESULT = Result(var=IMAGE0)"
+    assert admits(tiny, sp, found + "LIST0 = List(query='horse breeds', max=10)\n" + tail)
+    assert not admits(tiny, sp, found + "LIST0 = List(query='horse', max=10)\n" + tail)
+    words = "OBJ1 = Classify(image=IMAGE, object=OBJ0, categories=['horse'])\n"
+    assert not admits(tiny, sp, found + words)
+
+
+def test_which_of_two_is_more_counts_both() -> None:
+    assert query_vocabulary("Which are there more of, forks or spoons?").compared
+    assert not query_vocabulary("Which cup is red, the left or the right one?").compared

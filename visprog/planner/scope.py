@@ -398,6 +398,9 @@ class ScopedProgram:
             return [[_expression(g, scalars, self.vocabulary, pair, leading)]] if scalars else []
         if (spec.name, p.name) == ("Classify", "categories") and self.vocabulary.categories:
             return self._text(g, spec, p)
+        if (spec.name, p.name) == ("Classify", "categories") and "List" in self.required:
+            # looked-up names: Classify waits for the List ("dog breeds"), not the query's words
+            return [[lit(n)] for n in scope.names(frozenset({V.TEXT_LIST}))]
         names = self._within_relation(scope, scope.names(p.types & _REF_TYPES))
         if (spec.name, p.name) == ("Count", "box"):
             names = self._countable(scope)
@@ -434,6 +437,9 @@ class ScopedProgram:
             if vocab.content:  # the question asks about something the query names
                 return [[_question(g, words, vocab.content)]]
             return [[_phrase(g, "q", words, QUESTION_WORDS_MAX, "?", QUESTION_WORDS_MIN)]]
+        if key == ("List", "query") and "List" in self.required and vocab.knowledge:
+            pool = (*vocab.words, *PHRASE_WORDS)
+            return [[_must_phrase(g, "lk", pool, vocab.knowledge, PHRASES[key])]]
         if key == ("Replace", "prompt") and vocab.replacement_phrase:
             return [[_closed(g, "rpx", (vocab.replacement_phrase,))]]
         if key == ("Replace", "prompt") and vocab.replacement:
@@ -540,6 +546,23 @@ def _phrase(
         g.add(f"{name}end", [lit(end)])
         tail.append(f"{name}end" if least > 1 else f"{name}end?")
     g.add(name, [lit("'"), *head, *tail, lit("'")])
+    return name
+
+
+def _must_phrase(
+    g: Grammar, name: str, words: Sequence[str], must: Sequence[str], most: int
+) -> str:
+    """A quoted phrase of up to about ``most`` of ``words`` with one of ``must`` in it."""
+    if name in g.rules:
+        return name
+    g.add(f"{name}w", *[[lit(w)] for w in dict.fromkeys(words)])
+    g.add(f"{name}k", *[[lit(w)] for w in dict.fromkeys(must)])
+    g.add(f"{name}pre", [f"{name}w", lit(" ")])
+    g.add(f"{name}post", [lit(" "), f"{name}w"])
+    half = max(1, most // 2)
+    _chain(g, f"{name}a", f"{name}pre", half)
+    _chain(g, f"{name}b", f"{name}post", half)
+    g.add(name, [lit("'"), f"{name}a0?", f"{name}k", f"{name}b0?", lit("'")])
     return name
 
 

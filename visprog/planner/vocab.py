@@ -123,6 +123,7 @@ class Vocabulary:
         first_side: ``LEFT`` or ``RIGHT``, the image a comparison of the two names first ("the
             right image shows more bananas than the left": the right count is on the left of
             ``>``); empty when the query names one side or none.
+        knowledge: What a tagging List looks up (:func:`knowledge_words`).
         content: The query's content words (:func:`content_words`): a VQA question uses one.
         subject: The words before the first relation ("the cups" of "the cups left of the
             kettle"): what is looked for once the relation's crop is made.
@@ -148,6 +149,7 @@ class Vocabulary:
     subject: tuple[str, ...] = ()
     first_side: str = ""
     content: tuple[str, ...] = ()
+    knowledge: tuple[str, ...] = ()
 
 
 def singular(word: str) -> str:
@@ -257,7 +259,10 @@ EXCLUDED: tuple[tuple[str, str], ...] = (
     ),
 )
 _COMPARED = re.compile(
-    r"\b(?:more|fewer|less)\s+\w+(?:\s+\w+)?\s+than\b|\bas many\b", re.IGNORECASE
+    r"\b(?:more|fewer|less)\s+\w+(?:\s+\w+)?\s+than\b|\bas many\b"
+    # "which are there more of, cars or motorcycles?"
+    r"|^\s*(?:which|what)\b[^.?!]*\b(?:more|fewer|less)\b[^.?!]*\bor\b",
+    re.IGNORECASE,
 )
 
 
@@ -504,7 +509,22 @@ _PROPER = re.compile(r"(?<!^)(?<![.!?:] )\b(?:[A-Z][a-z]+|[A-Z]{2,})\b")
 
 def knowledge_tagging(query: str) -> bool:
     """Whether a tagging query's labels are names to look up (then it needs a ``List``)."""
-    return bool(_KNOWLEDGE.search(query) or _PROPER.search(query.strip()))
+    return bool(knowledge_words(query))
+
+
+def knowledge_words(query: str) -> tuple[str, ...]:
+    """The words that say what to look up ("breed", "Beatles", "US"), lower-case and as written.
+
+    A tagging ``List``'s query names one of them ("dog breeds", not "dog").
+    """
+    found = [m.group(0) for m in _KNOWLEDGE.finditer(query) if " " not in m.group(0)]
+    found += [m.group(0) for m in _PROPER.finditer(query.strip())]
+    forms = (f(w) for w in found for f in (str, str.lower, _one, lambda w: plural(_one(w))))
+    return tuple(dict.fromkeys(forms))
+
+
+def _one(word: str) -> str:
+    return singular(word.lower())
 
 
 def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
@@ -535,4 +555,5 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         subject_words(query),
         first_side(query),
         content_words(query),
+        knowledge_words(query),
     )
