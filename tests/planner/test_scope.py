@@ -682,3 +682,15 @@ def test_knowledge_tagging_classifies_with_the_looked_up_list(tiny: Transformers
 def test_which_of_two_is_more_counts_both() -> None:
     assert query_vocabulary("Which are there more of, forks or spoons?").compared
     assert not query_vocabulary("Which cup is red, the left or the right one?").compared
+
+
+def test_generation_never_names_files_or_classifies_without_categories(
+    tiny: TransformersBackend,
+) -> None:
+    sp = scoped("tag", "Tag the members of the band")
+    found = "OBJ0 = FaceDet(image=IMAGE)\n"
+    for call in ("examples='x/y'", "probe='a.probe'", ""):
+        args = f", {call}" if call else ""
+        assert not admits(tiny, sp, found + f"OBJ1 = Classify(image=IMAGE, object=OBJ0{args})\n")
+    listed = found + "LIST0 = List(query='members of the band', max=6)\n"
+    assert admits(tiny, sp, listed + "OBJ1 = Classify(image=IMAGE, object=OBJ0, categories=LIST0)\n")

@@ -67,6 +67,9 @@ QUESTION_WORDS_MIN = 3
 _FACE_STEPS = frozenset({("Loc", "object"), ("Point", "object")})
 _FACES = frozenset({"face", "faces"})
 _SUBJECT_STEPS = frozenset({("Loc", "object"), ("Point", "object"), ("Seg", "query")})
+# Optional in the signature, needed in a written program: Classify without categories labels
+# only with a probe file, which generation never names.
+_NEEDED = frozenset({("Classify", "categories")})
 # Words a thing's name never ends with.
 _NOT_LAST = frozenset(
     "a an the of with in on and or to at by for from its their his her "
@@ -182,6 +185,8 @@ class ScopedProgram:
         self.required = [r for r in vocabulary.required if r in offered]
         if vocabulary.categories and "Classify" in offered and "Classify" not in self.required:
             self.required.append("Classify")  # categories the user gave are used, not dropped
+        if "List" in self.required and "Classify" in offered and "Classify" not in self.required:
+            self.required.append("Classify")  # looked-up names label the objects
         # Only the relations the query states: "behind the truck" got a CropBelow.
         self.unstated = RELATION_CROPS - set(vocabulary.relations)
         self.vocabulary = vocabulary
@@ -374,14 +379,15 @@ class ScopedProgram:
         items = [lit(f"{spec.name}(")]
         for n, p in enumerate(spec.params):
             alts = self._values(g, spec, p, scope)
+            needed = p.required or (spec.name, p.name) in _NEEDED
             if not alts:
-                if p.required:
+                if needed:
                     return None
                 continue
             rule = f"c{i}a{n}"
             g.add(rule, *alts)
             part = [lit(f"{', ' if n else ''}{p.name}="), rule]
-            if p.required:
+            if needed:
                 items += part
             else:  # optional arguments: allowed, never required
                 g.add(f"{rule}o", part)
@@ -460,7 +466,9 @@ class ScopedProgram:
             if key == ("Loc", "object"):
                 alts.append([_closed(g, "half", HALVES)])
             return alts
-        return [["STRING"]] if V.TEXT in p.types else []
+        # Free text only where a step needs it: an optional free string is a file path
+        # (Classify's probe, examples) the model has no business naming; it wrote junk there.
+        return [["STRING"]] if V.TEXT in p.types and p.required else []
 
 
 def _refs(args: Iterable[Argument]) -> set[str]:
