@@ -1,6 +1,7 @@
 """Train the program writer's LoRA adapter on the example bank (rebuilds the shipped adapter).
 
-    OMP_NUM_THREADS=2 .venv/bin/python scripts/train_adapter.py --out visprog/planner/adapters/bank-lora.safetensors
+    OMP_NUM_THREADS=1 .venv/bin/python scripts/train_adapter.py --epochs 1 \
+        --out visprog/planner/adapters/gemma3-270m-bank.safetensors
 
 The corpus is the example bank (``visprog/prompts/bank.toml`` expanded by
 :func:`visprog.planner.bank.load_bank`): every (query, program) pair, in the adapter's short
@@ -23,6 +24,7 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -42,7 +44,9 @@ class LoRALinear(torch.nn.Module):
         super().__init__()
         self.base = base
         self.scale = alpha / rank
-        self.A = torch.nn.Parameter(torch.randn(rank, base.in_features) / math.sqrt(base.in_features))
+        self.A = torch.nn.Parameter(
+            torch.randn(rank, base.in_features) / math.sqrt(base.in_features)
+        )
         self.B = torch.nn.Parameter(torch.zeros(base.out_features, rank))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -62,7 +66,7 @@ def wrap(model: torch.nn.Module, rank: int, alpha: float) -> dict[str, LoRALinea
     return out
 
 
-def encode(tokenizer, task: str, query: str, program: str) -> tuple[list[int], int]:  # type: ignore[no-untyped-def]
+def encode(tokenizer: Any, task: str, query: str, program: str) -> tuple[list[int], int]:
     """Token ids of prompt + program + newline, and where the program starts."""
     prompt = tokenizer(adapter_prompt(task, query)).input_ids  # with <bos>, as at inference
     target = tokenizer(program.strip() + "\n", add_special_tokens=False).input_ids
@@ -71,7 +75,9 @@ def encode(tokenizer, task: str, query: str, program: str) -> tuple[list[int], i
 
 def main() -> None:
     """Train and save the adapter."""
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument(
         "--model", help="a transformers model folder instead of the offline default (for tests)"
@@ -83,7 +89,9 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--save-every", type=int, default=0, help="also save every N steps")
-    ap.add_argument("--limit", type=int, default=0, help="use only this many examples (a smoke run)")
+    ap.add_argument(
+        "--limit", type=int, default=0, help="use only this many examples (a smoke run)"
+    )
     args = ap.parse_args()
 
     torch.manual_seed(args.seed)
@@ -100,7 +108,9 @@ def main() -> None:
         p.requires_grad_(False)
     loras = wrap(model, args.rank, args.alpha)
     params = [p for m in loras.values() for p in (m.A, m.B)]
-    print(f"{len(loras)} LoRA modules, {sum(p.numel() for p in params):,} parameters", file=sys.stderr)
+    print(
+        f"{len(loras)} LoRA modules, {sum(p.numel() for p in params):,} parameters", file=sys.stderr
+    )
 
     examples = list(load_bank())
     if args.limit:

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from .conftest import ScriptedBackend
 from visprog.errors import ConfigurationError
 from visprog.planner import generate_program
 from visprog.planner.adapter import (
@@ -21,9 +20,14 @@ from visprog.planner.adapter import (
 )
 from visprog.planner.cache import ProgramCache
 
+from .conftest import ScriptedBackend
+
 torch = pytest.importorskip("torch")
 ROOT = Path(__file__).resolve().parents[2]
-PROGRAM = "BOX0 = Loc(image=IMAGE, object='dog')\nANSWER0 = Count(box=BOX0)\nFINAL_RESULT = Result(var=ANSWER0)"
+PROGRAM = (
+    "BOX0 = Loc(image=IMAGE, object='dog')\nANSWER0 = Count(box=BOX0)\n"
+    "FINAL_RESULT = Result(var=ANSWER0)"
+)
 
 
 @pytest.fixture
@@ -75,7 +79,10 @@ def test_wrong_base_or_shape_changes_nothing(tiny: Any, tmp_path: Path) -> None:
     out, inp = weights[good].shape
     save_adapter(
         path,
-        {good: (torch.ones(2, inp), torch.ones(out, 2)), bad: (torch.ones(2, inp + 1), torch.ones(out, 2))},
+        {
+            good: (torch.ones(2, inp), torch.ones(out, 2)),
+            bad: (torch.ones(2, inp + 1), torch.ones(out, 2)),
+        },
         {"base": "tiny", "rank": "2", "alpha": "2"},
     )
     with pytest.raises(ConfigurationError, match="does not fit"):
@@ -95,7 +102,11 @@ def test_unreadable_or_incomplete_files_are_configuration_errors(tiny: Any, tmp_
     name = next(n for n, _ in tiny.model.named_parameters() if n.endswith("q_proj.weight"))
     from safetensors.torch import save_file
 
-    save_file({f"{name}.lora_A": torch.ones(2, 4)}, str(lone), metadata={"base": "tiny", "rank": "2", "alpha": "2"})
+    save_file(
+        {f"{name}.lora_A": torch.ones(2, 4)},
+        str(lone),
+        metadata={"base": "tiny", "rank": "2", "alpha": "2"},
+    )
     with pytest.raises(ConfigurationError, match="does not fit"):
         merge_adapter(tiny.model, lone, "tiny")
     save_adapter(lone, {}, {"base": "tiny", "rank": "x", "alpha": "2"})

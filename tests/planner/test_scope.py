@@ -567,7 +567,10 @@ def test_an_existence_question_at_a_place_crops_to_it(tiny: TransformersBackend)
 @pytest.mark.parametrize(
     ("query", "categories"),
     [
-        ("Name the tools on the bench: hammer, spirit level, hand saw.", ("hammer", "spirit level", "hand saw")),
+        (
+            "Name the tools on the bench: hammer, spirit level, hand saw.",
+            ("hammer", "spirit level", "hand saw"),
+        ),
         ("Label the shirts as 'home kit' or 'away kit'", ("home kit", "away kit")),
         ("Tag each fruit as apple, pear or plum", ("apple", "pear", "plum")),
         ("What is on the shelf: a vase, or a clock?", ("vase", "clock")),
@@ -590,7 +593,11 @@ def test_a_question_has_three_words_and_a_question_mark(tiny: TransformersBacken
 def test_given_categories_wait_for_classify(tiny: TransformersBackend) -> None:
     sp = scoped("tag", "Label the fruits as apple, pear or plum")
     found = "OBJ0 = Loc(image=IMAGE, object='fruits')\n"
-    assert not admits(tiny, sp, found + "IMAGE0 = Tag(image=IMAGE, object=OBJ0)\nFINAL_RESULT = Result(var=IMAGE0)")
+    assert not admits(
+        tiny,
+        sp,
+        found + "IMAGE0 = Tag(image=IMAGE, object=OBJ0)\nFINAL_RESULT = Result(var=IMAGE0)",
+    )
     assert admits(
         tiny,
         sp,
@@ -604,8 +611,16 @@ def test_past_the_relations_crop_images_come_from_it(tiny: TransformersBackend) 
     head = "BOX0 = Loc(image=IMAGE, object='bike')\nIMAGE0 = CropLeftOf(image=IMAGE, box=BOX0)\n"
     ask = "ANSWER0 = VQA(image={}, question='What is the woman holding?')\nFINAL_RESULT = Result(var=ANSWER0)"
     assert admits(tiny, sp, head + ask.format("IMAGE0"))
-    assert admits(tiny, sp, head + "BOX1 = Loc(image=IMAGE0, object='woman')\nIMAGE1 = Crop(image=IMAGE0, box=BOX1)\n" + ask.format("IMAGE1"))
-    assert not admits(tiny, sp, head + "IMAGE1 = Crop(image=IMAGE, box=BOX0)\n" + ask.format("IMAGE1"))
+    assert admits(
+        tiny,
+        sp,
+        head
+        + "BOX1 = Loc(image=IMAGE0, object='woman')\nIMAGE1 = Crop(image=IMAGE0, box=BOX1)\n"
+        + ask.format("IMAGE1"),
+    )
+    assert not admits(
+        tiny, sp, head + "IMAGE1 = Crop(image=IMAGE, box=BOX0)\n" + ask.format("IMAGE1")
+    )
     assert not admits(tiny, sp, head + ask.format("IMAGE"))
 
 
@@ -619,8 +634,12 @@ def test_blur_everything_but_a_thing_is_a_background_blur() -> None:
 def test_a_two_image_statement_without_a_number_is_not_counted() -> None:
     visprog.api.ensure_tools()
     tools = load_prompt("nlvr").tools
-    asked = ScopedProgram(("LEFT", "RIGHT"), tools, query_vocabulary("The cat on the left wears a bell."))
-    counted = ScopedProgram(("LEFT", "RIGHT"), tools, query_vocabulary("The left image has more cats."))
+    asked = ScopedProgram(
+        ("LEFT", "RIGHT"), tools, query_vocabulary("The cat on the left wears a bell.")
+    )
+    counted = ScopedProgram(
+        ("LEFT", "RIGHT"), tools, query_vocabulary("The left image has more cats.")
+    )
     assert "Count" not in {s.name for s in asked.specs}
     assert "Count" in {s.name for s in counted.specs}
 
@@ -628,7 +647,10 @@ def test_a_two_image_statement_without_a_number_is_not_counted() -> None:
 def test_a_question_names_something_the_query_names(tiny: TransformersBackend) -> None:
     sp = scoped("nlvr", "Both photos were taken at night.", ("LEFT", "RIGHT"))
     ask = "ANSWER0 = VQA(image=LEFT, question='{}')\n"
-    rest = "ANSWER1 = VQA(image=RIGHT, question='Was it taken at night?')\nANSWER2 = Eval(expr=\"{ANSWER0} and {ANSWER1}\")\nFINAL_RESULT = Result(var=ANSWER2)"
+    rest = (
+        "ANSWER1 = VQA(image=RIGHT, question='Was it taken at night?')\n"
+        'ANSWER2 = Eval(expr="{ANSWER0} and {ANSWER1}")\nFINAL_RESULT = Result(var=ANSWER2)'
+    )
     assert admits(tiny, sp, ask.format("Was this photo taken at night?") + rest)
     assert not admits(tiny, sp, ask.format("Is there a photo?") + rest)
 
@@ -651,14 +673,21 @@ def test_knowledge_tagging_waits_for_a_list(query: str, needs_list: bool) -> Non
 
 def test_given_categories_are_all_passed(tiny: TransformersBackend) -> None:
     sp = scoped("tag", "Tag the tools: hammer, spirit level, hand saw")
-    prog = "OBJ0 = Loc(image=IMAGE, object='tools')\nOBJ1 = Classify(image=IMAGE, object=OBJ0, categories={})\nIMAGE0 = Tag(image=IMAGE, object=OBJ1)\nFINAL_RESULT = Result(var=IMAGE0)"
+    prog = (
+        "OBJ0 = Loc(image=IMAGE, object='tools')\n"
+        "OBJ1 = Classify(image=IMAGE, object=OBJ0, categories={})\n"
+        "IMAGE0 = Tag(image=IMAGE, object=OBJ1)\nFINAL_RESULT = Result(var=IMAGE0)"
+    )
     assert admits(tiny, sp, prog.format("['hammer', 'spirit level', 'hand saw']"))
     assert not admits(tiny, sp, prog.format("['hammer', 'hand saw']"))
 
 
 def test_a_things_name_does_not_end_with_a_colour(tiny: TransformersBackend) -> None:
     sp = scoped("count", "How many green pears are there?")
-    prog = "POINTS0 = Point(image=IMAGE, object='{}')\nANSWER0 = Count(box=POINTS0)\nFINAL_RESULT = Result(var=ANSWER0)"
+    prog = (
+        "POINTS0 = Point(image=IMAGE, object='{}')\nANSWER0 = Count(box=POINTS0)\n"
+        "FINAL_RESULT = Result(var=ANSWER0)"
+    )
     assert admits(tiny, sp, prog.format("green pears"))
     assert not admits(tiny, sp, prog.format("green"))
     assert not admits(tiny, sp, prog.format("the"))
@@ -672,7 +701,10 @@ def test_a_swap_is_a_replace() -> None:
 def test_knowledge_tagging_classifies_with_the_looked_up_list(tiny: TransformersBackend) -> None:
     sp = scoped("tag", "Label each horse with its breed")
     found = "OBJ0 = Loc(image=IMAGE, object='horse')\n"
-    tail = "OBJ1 = Classify(image=IMAGE, object=OBJ0, categories=LIST0)\nIMAGE0 = Tag(image=IMAGE, object=OBJ1)\nFINAL_RESULT = Result(var=IMAGE0)"
+    tail = (
+        "OBJ1 = Classify(image=IMAGE, object=OBJ0, categories=LIST0)\n"
+        "IMAGE0 = Tag(image=IMAGE, object=OBJ1)\nFINAL_RESULT = Result(var=IMAGE0)"
+    )
     assert admits(tiny, sp, found + "LIST0 = List(query='horse breeds', max=10)\n" + tail)
     assert not admits(tiny, sp, found + "LIST0 = List(query='horse', max=10)\n" + tail)
     words = "OBJ1 = Classify(image=IMAGE, object=OBJ0, categories=['horse'])\n"
@@ -693,4 +725,6 @@ def test_generation_never_names_files_or_classifies_without_categories(
         args = f", {call}" if call else ""
         assert not admits(tiny, sp, found + f"OBJ1 = Classify(image=IMAGE, object=OBJ0{args})\n")
     listed = found + "LIST0 = List(query='members of the band', max=6)\n"
-    assert admits(tiny, sp, listed + "OBJ1 = Classify(image=IMAGE, object=OBJ0, categories=LIST0)\n")
+    assert admits(
+        tiny, sp, listed + "OBJ1 = Classify(image=IMAGE, object=OBJ0, categories=LIST0)\n"
+    )
