@@ -50,7 +50,8 @@ class LoRALinear(torch.nn.Module):
         self.B = torch.nn.Parameter(torch.zeros(base.out_features, rank))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.base(x) + (x @ self.A.T) @ self.B.T * self.scale
+        out: torch.Tensor = self.base(x) + (x @ self.A.T) @ self.B.T * self.scale
+        return out
 
 
 def wrap(model: torch.nn.Module, rank: int, alpha: float) -> dict[str, LoRALinear]:
