@@ -44,9 +44,9 @@ from tools.fixtures_hf import (  # noqa: E402
     IDEFICS3_SPECIALS,
     IDEFICS3_TEMPLATE,
     ROW_COL,
-    WORDS,
     save_tiny_blip,
     save_tiny_idefics3,
+    word_tokenizer,
 )
 
 import visprog  # noqa: E402
@@ -108,28 +108,7 @@ def smolvlm_tokenizer() -> Any:
     """A word-level tokenizer with SmolVLM's vocabulary size: the tests' words and specials, then
     filler words, so the random model's answers decode to distinct words (a real check of "same
     answers") and the output layer has its real size."""
-    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    specials = IDEFICS3_SPECIALS + ROW_COL
-    words = list(dict.fromkeys(["<unk>", "<pad>", "<s>", "<|im_start|>", *specials, *WORDS]))
-    words += [f"w{i}" for i in range(SMOLVLM_VOCAB - len(words))]
-    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
-    tok.normalizer = normalizers.Lowercase()
-    tok.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.WhitespaceSplit(),
-            pre_tokenizers.Split(Regex(r"<[^<>]+>|\w+|[^\w\s]"), behavior="isolated"),
-        ]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        unk_token="<unk>",
-        pad_token="<pad>",
-        bos_token="<s>",
-        eos_token="<end_of_utterance>",
-        additional_special_tokens=specials,
-    )
+    return word_tokenizer(IDEFICS3_SPECIALS + ROW_COL, size=SMOLVLM_VOCAB)
 
 
 def save_smolvlm_500m(folder: Path) -> str:

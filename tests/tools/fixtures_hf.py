@@ -28,13 +28,18 @@ IDEFICS3_TEMPLATE = (
 IMAGE_SEQ_LEN = 4  # (32 / 8) ** 2 patches / scale_factor ** 2
 
 
-def word_tokenizer(specials: list[str]) -> Any:
-    """A word-level fast tokenizer over :data:`WORDS` plus ``specials``."""
+def word_tokenizer(specials: list[str], size: int = 0) -> Any:
+    """A word-level fast tokenizer over :data:`WORDS` plus ``specials``.
+
+    ``size``: pad the vocabulary with filler words ``w0``, ``w1``, ... to this many entries (a
+    real model's output-layer size).
+    """
     from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    words = ["<unk>", "<pad>", "<s>", "<|im_start|>", *specials, *WORDS]
-    vocab = {w: i for i, w in enumerate(dict.fromkeys(words))}
+    words = list(dict.fromkeys(["<unk>", "<pad>", "<s>", "<|im_start|>", *specials, *WORDS]))
+    words += [f"w{i}" for i in range(size - len(words))]
+    vocab = {w: i for i, w in enumerate(words)}
     tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     tok.normalizer = normalizers.Lowercase()
     tok.pre_tokenizer = pre_tokenizers.Sequence(
