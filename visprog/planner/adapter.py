@@ -16,6 +16,7 @@ name and shape against the loaded model before it changes any weight.
 from __future__ import annotations
 
 import hashlib
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ def save_adapter(path: Path, matrices: dict[str, tuple[Any, Any]], meta: dict[st
     save_file(tensors, str(path), metadata=meta)
 
 
+@cache  # asked for each program's cache key; the shipped file does not change under a process
 def adapter_id(path: Path) -> str:
     """A short hash of the adapter file (part of the program cache key)."""
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]

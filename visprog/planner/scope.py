@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from visprog import values as V
 from visprog.planner.grammar import Grammar, _allowed_specs, _chain, lit
-from visprog.planner.vocab import ALWAYS, PHRASE_WORDS, QUESTION_WORDS, Vocabulary
+from visprog.planner.vocab import ALWAYS, COLOURS, PHRASE_WORDS, QUESTION_WORDS, Vocabulary
 from visprog.program import Argument, ListValue, Literal, Program, Ref
 from visprog.registry import REGISTRY, Param, Registry, ToolSpec
 from visprog.syntax import parse
@@ -70,10 +70,9 @@ _SUBJECT_STEPS = frozenset({("Loc", "object"), ("Point", "object"), ("Seg", "que
 # Optional in the signature, needed in a written program: Classify without categories labels
 # only with a probe file, which generation never names.
 _NEEDED = frozenset({("Classify", "categories")})
-# Words a thing's name never ends with.
+# Words a thing's name never ends with: function words and colours ("orange" is a fruit too).
 _NOT_LAST = frozenset(
-    "a an the of with in on and or to at by for from its their his her "
-    "red blue green yellow black white brown pink grey gray purple golden silver".split()
+    {*PHRASE_WORDS, *"or to at by for from its their his her".split(), *(COLOURS - {"orange"})}
 )
 EVAL_LITERAL = r"/'[^'\"\\\x00-\x1f\x7f]{1,40}'/"
 
@@ -435,8 +434,9 @@ class ScopedProgram:
             return [[_closed(g, "emoji", vocab.emoji)]]
         if key == ("Classify", "categories") and vocab.categories:
             # all of them, in the query's order: a subset drops a label the user asked for
-            given = ", ".join(f"'{c}'" for c in vocab.categories if "'" not in c)
-            g.add("given", [lit(f"[{given}]")])
+            if "given" not in g.rules:
+                given = ", ".join(f"'{c}'" for c in vocab.categories if "'" not in c)
+                g.add("given", [lit(f"[{given}]")])
             return [["given"]]
         if key == ("VQA", "question"):
             words = (*vocab.words, *QUESTION_WORDS, *(w.capitalize() for w in QUESTION_WORDS))
@@ -557,19 +557,27 @@ def _phrase(
     return name
 
 
+def _around(g: Grammar, name: str, words: Sequence[str], must: Sequence[str], half: int) -> None:
+    """Rules for a phrase around one of ``must`` (rule ``<name>k``).
+
+    ``<name>a0?`` / ``<name>b0?`` are up to ``half`` of ``words`` before / after it,
+    ``<name>pre`` / ``<name>post`` exactly one.
+    """
+    g.add(f"{name}w", *[[lit(w)] for w in dict.fromkeys(words)])
+    g.add(f"{name}k", *[[lit(w)] for w in dict.fromkeys(must)])
+    g.add(f"{name}pre", [f"{name}w", lit(" ")])
+    g.add(f"{name}post", [lit(" "), f"{name}w"])
+    _chain(g, f"{name}a", f"{name}pre", half)
+    _chain(g, f"{name}b", f"{name}post", half)
+
+
 def _must_phrase(
     g: Grammar, name: str, words: Sequence[str], must: Sequence[str], most: int
 ) -> str:
     """A quoted phrase of up to about ``most`` of ``words`` with one of ``must`` in it."""
     if name in g.rules:
         return name
-    g.add(f"{name}w", *[[lit(w)] for w in dict.fromkeys(words)])
-    g.add(f"{name}k", *[[lit(w)] for w in dict.fromkeys(must)])
-    g.add(f"{name}pre", [f"{name}w", lit(" ")])
-    g.add(f"{name}post", [lit(" "), f"{name}w"])
-    half = max(1, most // 2)
-    _chain(g, f"{name}a", f"{name}pre", half)
-    _chain(g, f"{name}b", f"{name}post", half)
+    _around(g, name, words, must, max(1, most // 2))
     g.add(name, [lit("'"), f"{name}a0?", f"{name}k", f"{name}b0?", lit("'")])
     return name
 
@@ -581,13 +589,7 @@ def _question(g: Grammar, words: Sequence[str], content: Sequence[str]) -> str:
     """
     if "qc" in g.rules:
         return "qc"
-    g.add("qcw", *[[lit(w)] for w in dict.fromkeys(words)])
-    g.add("qck", *[[lit(w)] for w in dict.fromkeys(content)])
-    g.add("qcpre", ["qcw", lit(" ")])
-    g.add("qcpost", [lit(" "), "qcw"])
-    half = QUESTION_WORDS_MAX // 2
-    _chain(g, "qca", "qcpre", half)
-    _chain(g, "qcb", "qcpost", half)
+    _around(g, "qc", words, content, QUESTION_WORDS_MAX // 2)
     # Three words or more (QUESTION_WORDS_MIN): two before the content word, one before and
     # one after, or two after.
     g.add(

@@ -183,10 +183,14 @@ def content_words(query: str) -> tuple[str, ...]:
     for w in _WORD.findall(query):
         if w.lower() in skip or singular(w.lower()) in skip or len(w) < 3:
             continue
-        one = singular(w.lower())
-        for form in (w, w.lower(), singular(w), one, plural(one)):
-            out[form] = None
+        out |= dict.fromkeys(_forms(w))
     return tuple(out)
+
+
+def _forms(word: str) -> tuple[str, ...]:
+    """``word`` as written, lower-case, singular and plural."""
+    one = singular(word.lower())
+    return (word, word.lower(), singular(word), one, plural(one))
 
 
 def query_words(query: str) -> tuple[str, ...]:
@@ -196,9 +200,7 @@ def query_words(query: str) -> tuple[str, ...]:
     """
     out: dict[str, None] = {}
     for w in _WORD.findall(query):
-        one = singular(w.lower())
-        for form in (w, w.lower(), singular(w), one, plural(one)):
-            out[form] = None
+        out |= dict.fromkeys(_forms(w))
     for w in (*ALWAYS, *PHRASE_WORDS):
         out[w] = None
     return tuple(out)
@@ -507,24 +509,19 @@ _KNOWLEDGE = re.compile(
 _PROPER = re.compile(r"(?<!^)(?<![.!?:] )\b(?:[A-Z][a-z]+|[A-Z]{2,})\b")
 
 
-def knowledge_tagging(query: str) -> bool:
-    """Whether a tagging query's labels are names to look up (then it needs a ``List``)."""
-    return bool(knowledge_words(query))
-
-
 def knowledge_words(query: str) -> tuple[str, ...]:
     """The words that say what to look up ("breed", "Beatles", "US"), lower-case and as written.
 
-    A tagging ``List``'s query names one of them ("dog breeds", not "dog").
+    Non-empty: a tagging query's labels are names to look up, so it needs a ``List``, whose
+    query names one of them ("dog breeds", not "dog").
     """
     found = [m.group(0) for m in _KNOWLEDGE.finditer(query) if " " not in m.group(0)]
     found += [m.group(0) for m in _PROPER.finditer(query.strip())]
-    forms = (f(w) for w in found for f in (str, str.lower, _one, lambda w: plural(_one(w))))
-    return tuple(dict.fromkeys(forms))
-
-
-def _one(word: str) -> str:
-    return singular(word.lower())
+    out: dict[str, None] = {}
+    for w in found:
+        one = singular(w.lower())
+        out |= dict.fromkeys((w, w.lower(), one, plural(one)))
+    return tuple(out)
 
 
 def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
@@ -532,6 +529,7 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
     names = list(emoji_names)
     low = query.lower()
     logic = tuple(op for pattern, op in LOGIC if re.search(pattern, low))
+    knowledge = knowledge_words(query)
     return Vocabulary(
         query_words(query),
         listed_categories(query),
@@ -543,7 +541,7 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         COLOUR_POP.search(query) is not None,
         COUNTING.search(_TWO_IMAGES.sub(" ", query)) is not None,
         tuple(step for pattern, step in REQUIRED if re.search(pattern, low))
-        + (("List",) if knowledge_tagging(query) else ()),
+        + (("List",) if knowledge else ()),
         tuple(step for pattern, step in EXCLUDED if re.search(pattern, low)),
         _COMPARED.search(query) is not None,
         anchor_words(query),
@@ -555,5 +553,5 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         subject_words(query),
         first_side(query),
         content_words(query),
-        knowledge_words(query),
+        knowledge,
     )
