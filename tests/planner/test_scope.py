@@ -667,6 +667,47 @@ def test_twice_as_many_scales_one_side(tiny: TransformersBackend) -> None:
     assert admits(tiny, sp, COUNTS + ev.format("{ANSWER1} == {ANSWER0} * 2"))
     assert not admits(tiny, sp, COUNTS + ev.format("{ANSWER1} == {ANSWER0}"))
     assert not admits(tiny, sp, COUNTS + ev.format("{ANSWER1} == {ANSWER0} + 2"))
+    assert not admits(tiny, sp, COUNTS + ev.format("{ANSWER1} == {ANSWER0} * {ANSWER0}"))
+
+
+def test_stated_numbers_leave_out_unsaid_zero_and_one() -> None:
+    assert query_vocabulary("two laptops on the right and none on the left").numbers == ("2", "0")
+    assert query_vocabulary("more than three dogs").numbers == ("3",)
+    assert query_vocabulary("three dogs on the left and one on the right").numbers == ("3", "1")
+    assert query_vocabulary("Is there a dog?").numbers == ("0", "1")
+
+
+def test_an_image_shows_is_either_image() -> None:
+    assert query_vocabulary("An image shows a pizza cut into slices.").logic == ("or",)
+
+
+def test_a_two_image_statement_gets_to_its_eval(tiny: TransformersBackend) -> None:
+    sp = scoped(
+        "nlvr", "The dog in the left image wears a collar, and the dog on the right does not.", PAIR
+    )
+    asked = "".join(
+        f"ANSWER{i} = VQA(image={side}, question='Is the dog wearing a collar?')\n"
+        for i, side in enumerate(["LEFT", "RIGHT", "LEFT", "RIGHT", "LEFT"])
+    )
+    assert not admits(
+        tiny, sp, asked + "ANSWER5 = VQA(image=RIGHT, question='Is the dog wearing a collar?')\n"
+    )
+    assert admits(tiny, sp, asked + 'ANSWER5 = Eval(expr="{ANSWER0} and not {ANSWER1}")\n')
+
+
+def test_out_of_statements_the_result_names_a_defined_variable(tiny: TransformersBackend) -> None:
+    sp = ScopedProgram(
+        ("LEFT", "RIGHT"),
+        load_prompt("nlvr").tools,
+        query_vocabulary("Both show a dog."),
+        max_statements=2,
+    )
+    asked = (
+        "ANSWER0 = VQA(image=LEFT, question='Is there a dog?')\n"
+        "ANSWER1 = VQA(image=RIGHT, question='Is there a dog?')\n"
+    )
+    assert admits(tiny, sp, asked + "FINAL_RESULT = Result(var=ANSWER1)")
+    assert not admits(tiny, sp, asked + "FINAL_RESULT = Result(var=LEFT)")
 
 
 def test_an_outline_is_a_segmentation(tiny: TransformersBackend) -> None:
@@ -823,3 +864,14 @@ def test_generation_never_names_files_or_classifies_without_categories(
     assert admits(
         tiny, sp, listed + "OBJ1 = Classify(image=IMAGE, object=OBJ0, categories=LIST0)\n"
     )
+
+
+def test_an_object_name_does_not_end_with_a_modifier(tiny: TransformersBackend) -> None:
+    sp = scoped("edit", "Swap out the coffee mug for a glass of orange juice.")
+    loc = "BOX0 = Loc(image=IMAGE, object='{}')\n"
+    assert admits(tiny, sp, loc.format("coffee mug"))
+    assert not admits(tiny, sp, loc.format("coffee"))
+    # a word that also ends a phrase in the query stays an object name
+    assert "coffee" not in query_vocabulary("the coffee in the coffee mug").modifiers
+    assert "lady" in query_vocabulary("make the lady's handbag golden").modifiers
+    assert "man" not in query_vocabulary("blur the man's face").modifiers

@@ -231,8 +231,10 @@ class ScopedProgram:
             g.add(f"t{prefix.lower()}", *[[r] for r in rules])
             target = f"{prefix}{_next_index(scope.types, prefix)} = "
             lines.append([lit(target), f"t{prefix.lower()}", lit("\n")])
-        results = defined if final else self._results(scope, defined)
-        if results and (final or self._required_done(scope)):
+        # Out of statements, any defined variable ends it (the input image was named instead).
+        last = final or scope.statements >= self.max_statements
+        results = defined if last else self._results(scope, defined)
+        if results and (last or self._required_done(scope)):
             g.add("defined", *[[lit(n)] for n in results])
             lines.append([lit(RESULT_LINE), "defined", lit(")")])
         if not lines:  # nothing callable and nothing defined: only possible with no inputs
@@ -268,6 +270,8 @@ class ScopedProgram:
         goals = [r for r in self._relations() if r not in scope.steps]
         if scope.calls.get("Count", 0) < self.counts_needed:
             goals.append("Count")
+        if self.joined and "Eval" not in scope.steps and "Eval" not in self.required:
+            goals.append("Eval")
         return goals + [r for r in self.required if r not in scope.steps]
 
     def _progress(self, scope: Scope) -> set[str] | None:
@@ -279,6 +283,10 @@ class ScopedProgram:
         be called now (else the finders).
         """
         goals = self._goals(scope)
+        if goals == ["Eval"] and self.joined:  # a two-image statement's Eval joins anything
+            if scope.statements >= PATIENCE and self._can_call("Eval", scope):
+                return {"Eval"}  # the small model asked VQA after VQA to the limit
+            return None
         if not goals:
             return None
         crops = [g for g in goals if g in CROPS]
@@ -300,6 +308,8 @@ class ScopedProgram:
             return bool(self._countable(scope))
         if step == "Seg":
             return bool(scope.names(_COUNTABLE))
+        if step == "Eval" and self.joined and not self.counts_needed:
+            return bool([n for n, t in scope.types.items() if t & _SCALARS])
         if step == "Eval":
             return bool(scope.names(frozenset({V.NUMBER})))
         return bool(scope.names(_FINDS))
@@ -497,7 +507,10 @@ class ScopedProgram:
                 name, pool = f"{name}nf", tuple(w for w in pool if w.lower() not in _FACES)
             # A thing's name ends with a noun, not "the" or "red" (Point(object='red') for "the
             # red apples").
-            ends = tuple(w for w in pool if w.lower() not in _NOT_LAST)
+            # Nor with a modifier ("coffee" for "the coffee mug").
+            ends = tuple(
+                w for w in pool if w.lower() not in _NOT_LAST and w.lower() not in vocab.modifiers
+            )
             phrase = _phrase(g, name, pool, PHRASES[key], last=ends)
             alts = [[_text_list(g, phrase)]] if V.TEXT_LIST in p.types else []
             alts += [[phrase]] if V.TEXT in p.types else []
@@ -729,9 +742,9 @@ def _expression(
         # The other side never names A at all: "{A} > {A} - {A}" evaded a bare-only rule.
         others = [[lit("{"), lit(o), lit("}")] for o in scalars if o != name]
         g.add(f"xne{i}u", ["xuv"], *others)
-        if scaled:
-            g.add(f"xne{i}t", [f"xne{i}u"], [f"xne{i}u", "xar", f"xne{i}t"])
-            g.add(f"xne{i}", [f"xne{i}u", "xar", f"xne{i}t"])
+        if scaled and others:  # another count times or over a number: "{B} * 2" (not "{B} * {B}")
+            g.add(f"xne{i}o", *others)
+            g.add(f"xne{i}", [f"xne{i}o", "xar", "xnum"], ["xnum", "xar", f"xne{i}o"])
         else:
             g.add(f"xne{i}", [f"xne{i}u"], *([[f"xne{i}u", "xar", f"xne{i}"]] if arith else []))
         if not leading or name in leading:

@@ -83,7 +83,8 @@ RELATIONS: tuple[tuple[str, str], ...] = (
 # none of them may use any operator.
 LOGIC: tuple[tuple[str, str], ...] = (
     (r"\b(?:both|each|every|all|and|but|neither|nor|no|none)\b", "and"),
-    (r"\b(?:or|at least one|either|any)\b", "or"),
+    # "An image shows a pizza cut into slices": one image or the other
+    (r"\b(?:or|at least one|either|any)\b|^\s*(?:in )?(?:an?|one) (?:image|picture|photo)\b", "or"),
     (r"\b(?:exactly one|only one|one of|the other)\b", "xor"),
     (r"\b(?:neither|nor|no|not|none|without|doesn't|does not|isn't)\b", "not"),
 )
@@ -135,6 +136,8 @@ class Vocabulary:
             image ("on the right half"), which a question or count locates first.
         scaled: Whether a comparison scales one side ("twice as many"): it multiplies or
             divides (:data:`SCALED`).
+        modifiers: Words an object name does not end with, as they modify a noun after them
+            ("coffee" of "coffee mug"; :func:`modifier_words`).
         content: The query's content words (:func:`content_words`): a VQA question uses one.
         subject: The words before the first relation ("the cups" of "the cups left of the
             kettle"): what is looked for once the relation's crop is made.
@@ -165,6 +168,7 @@ class Vocabulary:
     choice: str = ""
     half: str = ""
     scaled: bool = False
+    modifiers: frozenset[str] = frozenset()
 
 
 def singular(word: str) -> str:
@@ -189,6 +193,44 @@ _NOT_CONTENT = frozenset(
     "there here it that this visible see has have had been being into onto could would should "
     "you your me my we our us taken get got make please tell".split()
 )
+
+
+# Head nouns of common things (COCO's and everyday objects). A query word right before one
+# is a modifier ("coffee mug", "fire hydrant", "stop sign"): an object name does not end with
+# it (Loc(object='coffee') for "swap the coffee mug").
+HEAD_NOUNS = frozenset(
+    """
+    airplane apple backpack bag ball banana bat bear bed bench bicycle bike bird board boat
+    book bottle bowl box bread broccoli bus cabinet cake can candle cap car carpet carrot cart
+    cat chair clock coat computer cone couch counter cow cup curtain desk dog door dress
+    drink elephant fence flag flower fork fridge frisbee giraffe glass glove guitar hat
+    helmet horse house hydrant jacket jar keyboard kite knife lamp laptop light machine mat
+    microwave mirror monitor motorcycle mouse mug napkin oven pan pants pen phone piano pillow
+    pizza plane plant plate pole pot racket refrigerator remote rug sandwich scissors screen
+    sheep shelf shirt shoe shorts sign sink skateboard ski skis sofa spoon stand suitcase
+    table tablet teapot tie toilet toothbrush towel toy train tray tree truck umbrella van
+    vase wall watch window zebra
+    """.split()
+)
+
+
+def modifier_words(query: str) -> frozenset[str]:
+    """Forms of the query's words that only ever come right before a head noun (see HEAD_NOUNS).
+
+    "the coffee mug": coffee. A word that also ends a phrase elsewhere in the query is kept.
+    """
+    # "the lady's handbag": the owner modifies too; "handbag" ends with a head noun
+    words = [w.lower() for w in _WORD.findall(re.sub(r"'s\b", "", query))]
+
+    def head(word: str) -> bool:
+        one = singular(word)
+        return one in HEAD_NOUNS or any(
+            one.endswith(n) and len(one) > len(n) + 2 for n in HEAD_NOUNS
+        )
+
+    before = {w for w, nxt in itertools.pairwise(words) if head(nxt)}
+    ending = {w for w, nxt in itertools.pairwise([*words, ""]) if not head(nxt)}
+    return frozenset(f.lower() for w in before - ending for f in _forms(w))
 
 
 def content_words(query: str) -> tuple[str, ...]:
@@ -351,9 +393,18 @@ def comparison_ops(query: str) -> tuple[str, ...]:
 
 
 def stated_numbers(query: str) -> tuple[str, ...]:
-    """0, 1 and the numbers ``query`` states (digits or words), as digits."""
-    found = [NUMBER_WORDS.get(w, w) for w in re.findall(r"[a-z]+|\d+", query.lower())]
-    return tuple(dict.fromkeys(["0", "1", *(n for n in found if n.isdigit())]))
+    """The numbers ``query`` states (digits or words), as digits; 0 and 1 when it states none.
+
+    With a number stated, 0 and 1 only when said ("none", "one"): "two laptops on the right
+    and none on the left" was written ``{A} > 0 and {B} == 1``.
+    """
+    words = re.findall(r"[a-z]+|\d+", query.lower())
+    found = [n for n in (NUMBER_WORDS.get(w, w) for w in words) if n.isdigit()]
+    if not found:
+        return ("0", "1")
+    said = ["0"] if {"none", "no", "zero", "nothing"} & set(words) else []
+    said += ["1"] if {"one", "single"} & set(words) else []
+    return tuple(dict.fromkeys([*found, *said]))
 
 
 def first_side(query: str) -> str:
@@ -618,4 +669,5 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         choice_phrase(query),
         half_named(query),
         SCALED.search(query) is not None,
+        modifier_words(query),
     )
