@@ -922,3 +922,51 @@ def test_a_whole_image_question_names_every_thing_asked_about(tiny: Transformers
     )
     # a word before a head noun is no thing of its own ("fire" of "fire hydrant")
     assert query_vocabulary("Is the dog next to the fire hydrant?").nouns == ("dog", "hydrant")
+
+
+def test_more_words_that_call_for_steps() -> None:
+    assert "Replace" in query_vocabulary("make the woman's dress purple").required
+    assert "List" not in query_vocabulary("make the woman's dress purple").required
+    assert "Replace" not in query_vocabulary("make everything grey except the red car").required
+    assert "Replace" in query_vocabulary("remove the car parked on the street").required
+    assert "make" in query_vocabulary("Tag each car with its make").knowledge
+    assert "country" in query_vocabulary("Tag each flag with its country").knowledge
+    assert not query_vocabulary("are the two dogs the same colour?").counts
+    assert query_vocabulary("The right image has three more birds than the left.").arithmetic
+    lookup = query_vocabulary("Tag the famous buildings of the New York skyline").lookup
+    assert "New York" in lookup and "York" not in lookup
+
+
+def test_a_query_about_faces_acts_on_found_faces(tiny: TransformersBackend) -> None:
+    sp = scoped("edit", "Can you blur the kids' faces so they can't be recognised?")
+    kids = "OBJ0 = Loc(image=IMAGE, object='kids')\n"
+    assert not admits(tiny, sp, kids + "IMAGE0 = Blur(image=IMAGE, object=OBJ0)\n")
+    faces = "OBJ0 = FaceDet(image=IMAGE)\nIMAGE0 = Blur(image=IMAGE, object=OBJ0)\n"
+    assert admits(tiny, sp, faces + "FINAL_RESULT = Result(var=IMAGE0)")
+    count = scoped("count", "How many faces are on the right side of the image?")
+    half = "BOX0 = Loc(image=IMAGE, object='RIGHT')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
+    people = "POINTS0 = Point(image=IMAGE0, object='person')\n"
+    assert not admits(tiny, count, half + people + "ANSWER0 = Count(box=POINTS0)\n")
+    found = "OBJ0 = FaceDet(image=IMAGE0)\nANSWER0 = Count(box=OBJ0)\n"
+    assert admits(tiny, count, half + found + "FINAL_RESULT = Result(var=ANSWER0)")
+
+
+def test_how_many_more_subtracts(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "How many more cars than trucks are there?")
+    counts = (
+        "POINTS0 = Point(image=IMAGE, object='cars')\nANSWER0 = Count(box=POINTS0)\n"
+        "POINTS1 = Point(image=IMAGE, object='trucks')\nANSWER1 = Count(box=POINTS1)\n"
+    )
+    assert admits(tiny, sp, counts + 'ANSWER2 = Eval(expr="{ANSWER0} - {ANSWER1}")\n')
+    assert not admits(
+        tiny, sp, counts + "ANSWER2 = Eval(expr=\"'yes' if {ANSWER0} > {ANSWER1} else 'no'\")\n"
+    )
+
+
+def test_inside_is_a_place_and_the_left_one_is_no_number() -> None:
+    vocab = query_vocabulary("What colour are the flowers inside the vase?")
+    assert vocab.relations == ("Crop",) and "vase" in vocab.anchor
+    assert query_vocabulary("two laptops on the right and none in the left one").numbers == (
+        "2",
+        "0",
+    )

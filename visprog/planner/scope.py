@@ -318,6 +318,22 @@ class ScopedProgram:
             return bool(scope.names(frozenset({V.NUMBER})))
         return bool(scope.names(_FINDS))
 
+    def _faces(self, spec: ToolSpec, scope: Scope, names: list[str]) -> list[str]:
+        """When the query is about faces, what a step counts, edits or labels comes from FaceDet.
+
+        "Blur the kids' faces" blurred Loc('kids'); "how many faces" counted Point('person').
+        Crops are left alone (a half or a relation's object is no face).
+        """
+        if "FaceDet" not in self.required or spec.name in CROPS or spec.name == "FaceDet":
+            return names
+
+        def found(n: str) -> bool:
+            if not scope.types.get(n, frozenset()) & _COUNTABLE:
+                return True  # an image, a number: not found things
+            return any(scope.made_by.get(d) == "FaceDet" for d in (n, *scope.deps.get(n, ())))
+
+        return [n for n in names if found(n)]
+
     def _countable(self, scope: Scope) -> list[str]:
         """What a Count may count: while counts are missing, only what was not counted yet."""
         # Never the box of a half or of a relation's object: "faces in the bottom half" counted
@@ -409,9 +425,9 @@ class ScopedProgram:
             if not p.required or p.expression or p.types & _LITERAL_TYPES:
                 return None
             if (spec.name, p.name) == ("Count", "box"):
-                options.append(self._countable(scope))
+                options.append(self._faces(spec, scope, self._countable(scope)))
             else:
-                options.append(scope.names(p.types & _REF_TYPES))
+                options.append(self._faces(spec, scope, scope.names(p.types & _REF_TYPES)))
         options = [self._within_relation(scope, o) for o in options]
         used = scope.ref_calls.get(spec.name, set())
         combos = [c for c in itertools.product(*options) if c not in used]
@@ -516,6 +532,7 @@ class ScopedProgram:
         names = self._within_relation(scope, scope.names(p.types & _REF_TYPES))
         if (spec.name, p.name) == ("Count", "box"):
             names = self._countable(scope)
+        names = self._faces(spec, scope, names)
         alts: list[list[str]] = [[lit(n)] for n in names]
         if V.TEXT in p.types or V.TEXT_LIST in p.types:
             alts += self._text(g, spec, p, not self._relations_done(scope), unsaid)
@@ -778,6 +795,11 @@ def _expression(
         return "xe"
     logic = vocab.logic
     g.lexemes["XSTR"] = EVAL_LITERAL
+    if vocab.difference and len(scalars) >= 2:
+        # "How many more cars than trucks?": one count minus another (it answered 'yes')
+        pairs = [[lit(f'"{{{a}}} - {{{b}}}"')] for a in scalars for b in scalars if a != b]
+        g.add("xe", *pairs)
+        return "xe"
     g.add("xe", [lit('"'), "xc", lit('"')])
     g.add("xc", ["xo"], ["xs", lit(" if "), "xo", lit(" else "), "xs"])
     binary = [[lit(f" {op} ")] for op in ("and", "or", "xor") if op in logic]

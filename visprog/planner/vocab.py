@@ -140,6 +140,8 @@ class Vocabulary:
             ("coffee" of "coffee mug"; :func:`modifier_words`).
         nouns: The things and people the query names (:func:`thing_nouns`); a VQA question about
             one image names each that the program has not named yet.
+        difference: Whether the query asks how many more (or fewer) of one thing there are: the
+            Eval subtracts one count from the other (:data:`DIFFERENCE`).
         content: The query's content words (:func:`content_words`): a VQA question uses one.
         subject: The words before the first relation ("the cups" of "the cups left of the
             kettle"): what is looked for once the relation's crop is made.
@@ -172,6 +174,7 @@ class Vocabulary:
     scaled: bool = False
     modifiers: frozenset[str] = frozenset()
     nouns: tuple[str, ...] = ()
+    difference: bool = False
 
 
 def singular(word: str) -> str:
@@ -308,7 +311,8 @@ COUNTING = re.compile(
     r"(?:exactly|only|just) one (?!of\b|(?:image|picture|photo)s?\b)|a single)\b",
     re.IGNORECASE,
 )
-_TWO_IMAGES = re.compile(r"\b(?:the )?two (?:images|pictures|photos)\b", re.IGNORECASE)
+# "the two images", and "the two dogs" (which two: a reference, not a number to check)
+_TWO_IMAGES = re.compile(r"\b(?:the )?two (?:images|pictures|photos)\b|\bthe two\b", re.IGNORECASE)
 _EMOJI_WORDS = r"\b(?:emojis?|smileys?|smilies|emoticons?)\b"
 _ALL_BUT = (
     r"\b(?:everything|everyone|all|the rest)\b(?: else)? (?:except|but|apart from|other than|besides|"
@@ -338,6 +342,13 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     (r"\bfaces?\b", "FaceDet"),
     # "how many more cars than trucks": a difference of counts
     (r"\bhow many (?:more|fewer|less)\b|\bdifference\b", "Eval"),
+    # "remove the car", "make the dress purple": an inpainting (not a blur, not a colour pop)
+    (r"\b(?:remove|erase|delete|get rid of)\b", "Replace"),
+    (
+        rf"^(?!.*(?:{COLOUR_POP.pattern})).*\b(?:make|turn|paint|colou?r|change|dye)\b.*"
+        r"\b(?:red|blue|green|yellow|black|white|brown|pink|orange|purple|golden|silver)\b",
+        "Replace",
+    ),
     # "outline each cookie": a mask per object
     (r"\b(?:outlin\w*|segment\w*|silhouettes?|masks? of)\b", "Seg"),
     # a yes/no question about a number is answered by comparing the count
@@ -384,6 +395,8 @@ def place_stated(query: str) -> bool:
     """
     if _COUNT_WORDS.search(query) and _PLACE.search(query):
         return True
+    if re.search(r"\binside (?:the|a|an) ", query, re.IGNORECASE):
+        return True  # "What colour are the flowers inside the vase?": the vase first
     return bool(
         _EXISTS.search(query)
         and (m := _PLACE.search(query))
@@ -409,7 +422,9 @@ TOTAL = re.compile(
     r"\b(?:in total|altogether|together|in all|combined|across both|sum)\b", re.IGNORECASE
 )
 ARITHMETIC = re.compile(
-    TOTAL.pattern + r"|\b(?:twice|double|half|times|how many (?:more|fewer|less)|difference)\b",
+    TOTAL.pattern + r"|\b(?:twice|double|half|times|how many (?:more|fewer|less)|difference)\b"
+    # "exactly three more birds than": a difference
+    r"|\b(?:\d+|two|three|four|five|six|seven|eight|nine|ten) (?:more|fewer|less)\b",
     re.IGNORECASE,
 )
 NUMBER_WORDS = {
@@ -417,6 +432,7 @@ NUMBER_WORDS = {
     "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
     "twice": "2", "double": "2", "half": "2", "triple": "3", "thrice": "3",
 }  # fmt: skip
+DIFFERENCE = re.compile(r"\bhow many (?:more|fewer|less)\b|\bdifference\b", re.IGNORECASE)
 # A comparison that scales one side: "twice as many", "three times as many", "half as many".
 SCALED = re.compile(
     r"\b(?:twice|double|triple|thrice|half as|\w+ times (?:as|more))\b", re.IGNORECASE
@@ -442,7 +458,11 @@ def stated_numbers(query: str) -> tuple[str, ...]:
     if not found:
         return ("0", "1")
     said = ["0"] if {"none", "no", "zero", "nothing"} & set(words) else []
-    said += ["1"] if {"one", "single"} & set(words) else []
+    # "one", but not the pronoun of "the left one", "the other one"
+    one = re.search(
+        r"(?<!left )(?<!right )(?<!other )(?<!the )(?<!this )(?<!each )\bone\b", query.lower()
+    )
+    said += ["1"] if one or "single" in words else []
     return tuple(dict.fromkeys([*found, *said]))
 
 
@@ -633,20 +653,34 @@ def emoji_vocabulary(query: str, names: Iterable[str]) -> tuple[str, ...]:
 # Tagging that needs knowledge the image lacks: the names come from the LLM's List ("the US
 # presidents", "each dog with its breed", "the characters from Friends").
 _KNOWLEDGE = re.compile(
-    r"\b(?:breeds?|species|brands?|makes?|models?|types?|kinds?|variet(?:y|ies)|names?|"
+    # "its make" (a car's), not the verb of "make the dress purple"
+    r"\b(?:breeds?|species|brands?|(?:(?<=its )|(?<=the )|(?<=their ))make|makes|models?|"
+    r"types?|kinds?|variet(?:y|ies)|names?|"
     r"characters?|members?|cast|celebrit\w*|famous|presidents?|ministers?|leaders?|actors?|"
-    r"actresses|singers?|athletes?|landmarks?|logos?|who (?:is|are|'s))\b",
+    r"actresses|singers?|athletes?|landmarks?|logos?|countr(?:y|ies)|cities|who (?:is|are|'s))\b",
     re.IGNORECASE,
 )
 # A proper noun after the first word ("Label the Beatles"), or an acronym ("US").
 _PROPER = re.compile(r"(?<!^)(?<![.!?:] )\b(?:[A-Z][a-z]+|[A-Z]{2,})\b")
 
 
+_PROPER_RUN = re.compile(r"\b[A-Z][a-z]+(?: [A-Z][a-z]+)+\b")
+
+
 def proper_words(query: str) -> tuple[str, ...]:
-    """The query's proper nouns and acronyms (see ``_PROPER``), lower-case and as written."""
+    """The query's proper nouns and acronyms (see ``_PROPER``), lower-case and as written.
+
+    A run of them is one name ("New York", not "York" alone).
+    """
+    text = query.strip()
+    runs = [m for m in _PROPER_RUN.finditer(text) if m.start() > 0]
+    inside = {i for m in runs for i in range(m.start(), m.end())}
     out: dict[str, None] = {}
-    for m in _PROPER.finditer(query.strip()):
-        out |= dict.fromkeys(_forms(m.group(0)))
+    for m in runs:
+        out |= dict.fromkeys((m.group(0), m.group(0).lower()))
+    for m in _PROPER.finditer(text):
+        if m.start() not in inside:
+            out |= dict.fromkeys(_forms(m.group(0)))
     return tuple(out)
 
 
@@ -732,4 +766,5 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         SCALED.search(query) is not None,
         modifier_words(query),
         thing_nouns(query),
+        DIFFERENCE.search(query) is not None,
     )
