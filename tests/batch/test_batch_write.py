@@ -121,18 +121,25 @@ def test_prompts_of_several_prefixes_decode_in_one_batch(
     """Two tasks and a prompt without a prefix, all rows of one batch, as alone."""
     from visprog.planner.backends import batched
 
-    prompts, grammars, lens = _scoped(QUERIES[:3])
+    # QUERIES[0] twice: the second copy is read from the first one's cache, not in a chunk.
+    prompts, grammars, lens = _scoped([*QUERIES[:4], QUERIES[0]])
     more = _scoped(["Blur every face", "Make the sky blue"], task="edit")
     prompts, grammars, lens = prompts + more[0], grammars + more[1], lens + more[2]
     lens[1] = 0  # read whole: no shared prefix
     runs: list[int] = []
-    run = batched.BatchDecoder.run
+    chunks: list[int] = []
+    run, read_chunk = batched.BatchDecoder.run, batched.BatchDecoder._read_chunk
 
     def counted(self: Any, prefixes: Any, rests: Any, grams: Any) -> list[str]:
         runs.append(len(set(prefixes)))
         return run(self, prefixes, rests, grams)
 
+    def chunk(self: Any, rests: Any, base: Any, start: int) -> Any:
+        chunks.append(len(rests))
+        return read_chunk(self, rests, base, start)
+
     monkeypatch.setattr(batched.BatchDecoder, "run", counted)
+    monkeypatch.setattr(batched.BatchDecoder, "_read_chunk", chunk)
     alone = [
         tiny.complete(p, grammar=g, max_tokens=120, prefix_len=k)
         for p, g, k in zip(prompts, grammars, lens, strict=True)
@@ -140,6 +147,8 @@ def test_prompts_of_several_prefixes_decode_in_one_batch(
     together = tiny.complete_batch(prompts, grammars=grammars, max_tokens=120, prefix_len=lens)
     assert together == alone
     assert runs == [3]  # one decode for the three prefixes (gqa, edit, none)
+    assert max(chunks) > 1  # rows read together in one padded forward
+    assert sum(chunks) == len(prompts) - 1  # the repeated prompt was read from the first's cache
 
 
 def test_slab_appends_in_place_as_concatenation_would() -> None:

@@ -56,6 +56,8 @@ PLAIN_HEADS = frozenset({"gemma", "gemma2", "gemma3_text", "llama", "mistral", "
 # row's cache read. Measured on a 2-core CPU with Gemma 3 270M (about 40 ms a step, 3.5 ms a
 # slot at 20 rows and 900 slots); it sets how wide a step is worth padding (see _width).
 STEP_SLOTS = 12
+PREFILL_ROWS = 4  # rows of one prefill forward
+SHARE_MIN = 16  # a row agreeing this long with the one before is read from its cache
 
 
 @dataclass
@@ -228,38 +230,104 @@ class BatchDecoder:
         return best
 
     def _prefill(self, prefixes: list[str], rests: list[list[int]]) -> Any:
-        """Each row's prompt read without padding, then the rows' caches merged.
+        """Each row's prompt read, then the rows' caches merged.
 
-        Rows are read in sorted order (by prefix, then tokens), each from the cache of the one
-        before as far as their tokens agree: prompts that repeat the same closest examples
-        after the shared prefix read those tokens once. Returns every row's next-token logits
-        (see :meth:`_read`).
+        Rows are taken in sorted order (by prefix, then tokens). A row that agrees with the
+        one before on at least :data:`SHARE_MIN` tokens (prompts that repeat the same closest
+        examples after the shared prefix) is read alone from that row's cache, so those tokens
+        are read once; the others are read from their prefix's cache in right-padded chunks
+        of up to :data:`PREFILL_ROWS` rows of similar lengths (one forward for a chunk is
+        5 to 10% cheaper per row on a CPU than one per row). Returns every row's next-token
+        logits (see :meth:`_read`).
         """
-        torch = self.torch
-        caches: list[Any] = [None] * len(rests)
-        logits: list[Any] = [None] * len(rests)
-        lengths = [0] * len(rests)
-        before: list[int] = []
-        cache: Any = None
-        prefix: str | None = None
-        start = 0
-        for i in sorted(range(len(rests)), key=lambda k: (prefixes[k], rests[k])):
-            if prefixes[i] != prefix:  # a new prefix: start from its cache
-                prefix = prefixes[i]
-                cache = self._prefix_cache(prefix) if prefix else None
-                start = cache.get_seq_length() if cache is not None else 0
-                before = []
-            ids = rests[i]
-            shared = min(_common(before, ids), len(ids) - 1)  # at least one token read
-            held = start + shared
-            cache = _view(cache, held) if cache is not None and held else _empty_cache()
-            tensor = torch.tensor([ids[shared:]], dtype=torch.long, device=self.device)
+        n = len(rests)
+        caches: list[Any] = [None] * n
+        logits: list[Any] = [None] * n
+        lengths = [0] * n
+        full: dict[int, Any] = {}  # row -> its uncropped cache, for the row read after it
+        leaders: dict[str, list[int]] = {}
+        follow: list[tuple[int, int, int]] = []  # (row, the row before, tokens they share)
+        prev: int | None = None
+        for i in sorted(range(n), key=lambda k: (prefixes[k], rests[k])):
+            same = prev is not None and prefixes[prev] == prefixes[i]
+            shared = min(_common(rests[prev], rests[i]), len(rests[i]) - 1) if same else 0
+            if prev is not None and shared >= SHARE_MIN:
+                follow.append((i, prev, shared))
+            else:
+                leaders.setdefault(prefixes[i], []).append(i)
+            prev = i
+        needed = {p for _, p, _ in follow}
+        for prefix, members in leaders.items():
+            base = self._prefix_cache(prefix) if prefix else None
+            start = base.get_seq_length() if base is not None else 0
+            members.sort(key=lambda k: len(rests[k]))
+            for first in range(0, len(members), PREFILL_ROWS):
+                chunk = members[first : first + PREFILL_ROWS]
+                got = self._read_chunk([rests[i] for i in chunk], base, start)
+                for i, (row_logits, row_cache) in zip(chunk, got, strict=True):
+                    logits[i], lengths[i] = row_logits, start + len(rests[i])
+                    if i in needed:
+                        full[i] = row_cache
+                    caches[i] = self._crop_row(_view(row_cache, None), lengths[i])
+        for i, p, shared in follow:  # in sorted order: the row before is always read first
+            start = lengths[p] - len(rests[p])
+            cache = _view(full[p], start + shared)
+            tensor = self.torch.tensor(
+                [rests[i][shared:]], dtype=self.torch.long, device=self.device
+            )
             logits[i] = self._read(tensor, cache)
-            lengths[i] = start + len(ids)
+            lengths[i] = start + len(rests[i])
+            if i in needed:
+                full[i] = _view(cache, None)
             caches[i] = self._crop_row(_view(cache, None), lengths[i])
-            before = ids
         self._merge(caches, lengths)
         return logits
+
+    def _read_chunk(self, rests: list[list[int]], base: Any, start: int) -> list[tuple[Any, Any]]:
+        """Rows read from the prefix cache ``base`` (``start`` slots) in one forward.
+
+        Right-padded to the longest; the mask hides the padding as in decoding (each query
+        sees the real keys up to its own position, within the window for sliding layers).
+        Returns per row its logits and its cache (prefix and own tokens, no padding).
+        """
+        torch = self.torch
+        if len(rests) == 1 or self.head is None:  # one row, or a model run whole: row by row
+            out = []
+            for ids in rests:
+                cache = _view(base, start) if base is not None else _empty_cache()
+                tensor = torch.tensor([ids], dtype=torch.long, device=self.device)
+                out.append((self._read(tensor, cache), _view(cache, None)))
+            return out
+        width = max(len(r) for r in rests)
+        lens = torch.tensor([len(r) for r in rests], device=self.device)
+        ids = torch.tensor([r + [0] * (width - len(r)) for r in rests], device=self.device)
+        offs = torch.arange(width, device=self.device)
+        q_real = offs[None, :] < lens[:, None]
+        q_pos = (start + offs).expand(len(rests), width)
+        k_real = torch.cat([q_real.new_ones((len(rests), start)), q_real], dim=1)
+        k_pos = torch.arange(start + width, device=self.device).expand(len(rests), -1)
+        masks = {}
+        for kind, slots in self.slots.items():
+            probe = Slots(slots.layers, slots.window, k_real, k_pos)
+            masks[kind] = self._mask(probe, q_pos, q_real)
+        cache = _repeat(base, len(rests)) if base is not None else _empty_cache()
+        kwargs = {
+            "input_ids": ids,
+            "attention_mask": masks if self.typed else masks["full_attention"],
+            "position_ids": q_pos,
+            self.backend._cache_kw_name(): cache,
+        }
+        from visprog.planner.backends.local import LastLogits
+
+        with self._attention():
+            hidden = self.backend.model.get_decoder()(use_cache=True, **kwargs).last_hidden_state
+        out = []
+        for b, ids_b in enumerate(rests):
+            last = LastLogits(
+                hidden=hidden[b, len(ids_b) - 1], head=self.head, softcap=self.softcap
+            )
+            out.append((last, _row(cache, b, start + len(ids_b))))
+        return out
 
     def _read(self, ids: Any, cache: Any) -> Any:
         """One row's tokens read into ``cache``; the next token's logits.
@@ -708,6 +776,28 @@ def _view(cache: Any, length: int | None) -> Any:
     out.layers = [copy.copy(layer) for layer in cache.layers]
     for layer in out.layers:
         layer.keys, layer.values = layer.keys[:, :, :length], layer.values[:, :, :length]
+    return out
+
+
+def _row(cache: Any, b: int, length: int) -> Any:
+    """A cache of row ``b``'s first ``length`` slots of ``cache`` (views of its tensors)."""
+    out = copy.copy(cache)
+    out.layers = [copy.copy(layer) for layer in cache.layers]
+    for layer in out.layers:
+        layer.keys, layer.values = (
+            layer.keys[b : b + 1, :, :length],
+            layer.values[b : b + 1, :, :length],
+        )
+    return out
+
+
+def _repeat(cache: Any, rows: int) -> Any:
+    """``cache`` (one row) seen as ``rows`` rows, without copying (forwards concatenate)."""
+    out = copy.copy(cache)
+    out.layers = [copy.copy(layer) for layer in cache.layers]
+    for layer in out.layers:
+        layer.keys = layer.keys.expand(rows, -1, -1, -1)
+        layer.values = layer.values.expand(rows, -1, -1, -1)
     return out
 
 
