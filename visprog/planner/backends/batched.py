@@ -247,11 +247,11 @@ class BatchDecoder:
         full: dict[int, Any] = {}  # row -> its uncropped cache, for the row read after it
         leaders: dict[str, list[int]] = {}
         follow: list[tuple[int, int, int]] = []  # (row, the row before, tokens they share)
-        prev: int | None = None
+        prev = -1
         for i in sorted(range(n), key=lambda k: (prefixes[k], rests[k])):
-            same = prev is not None and prefixes[prev] == prefixes[i]
+            same = prev >= 0 and prefixes[prev] == prefixes[i]
             shared = min(_common(rests[prev], rests[i]), len(rests[i]) - 1) if same else 0
-            if prev is not None and shared >= SHARE_MIN:
+            if shared >= SHARE_MIN:
                 follow.append((i, prev, shared))
             else:
                 leaders.setdefault(prefixes[i], []).append(i)
