@@ -6,7 +6,10 @@
 Two query sets live beside this file: ``planner_dev.toml`` (tuning allowed) and
 ``planner_heldout.toml`` (written and frozen before any tuning, never used to choose prompts,
 examples, keywords or grammars); ``planner_dev2.toml`` (``--set dev2``) is a second development
-set, written by an author who never read the prompts. For each set and mode it prints:
+set, written by an author who never read the prompts.
+``planner_heldout3.toml`` (``--set heldout3``): 75 held-out queries by a third author, frozen.
+``planner_dev3.toml`` (``--set dev3``): 80 development queries by that author, written alongside.
+For each set and mode it prints:
 first-attempt parse and check rates, programs that check (after repairs), mean attempts, seconds
 per program, and how many programs do what the query asked, per family and in total.
 
@@ -45,6 +48,8 @@ SETS = {
     "dev2": HERE / "planner_dev2.toml",
     "heldout": HERE / "planner_heldout.toml",
     "heldout2": HERE / "planner_heldout2.toml",
+    "dev3": HERE / "planner_dev3.toml",
+    "heldout3": HERE / "planner_heldout3.toml",
 }
 PHOTO = HERE.parent / "demos" / "images" / "astronaut.jpg"  # one real face
 

@@ -84,7 +84,7 @@ def test_bank_programs_are_sentences_of_their_querys_scoped_grammar(
         sp = ScopedProgram(prompt.inputs, prompt.tools, query_vocabulary(e.query, emoji))  # type: ignore[attr-defined]
         if not admits(tiny, sp, e.program):  # type: ignore[attr-defined]
             refused.append(e.query)  # type: ignore[attr-defined]
-    assert refused == []
+    assert refused == [], refused
 
 
 def test_masking_keeps_shape_words_and_hides_content() -> None:

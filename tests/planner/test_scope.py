@@ -582,12 +582,141 @@ def test_listed_categories_with_several_words(query: str, categories: tuple[str,
     assert listed_categories(query) == categories
 
 
+ASK = "ANSWER0 = VQA(image=IMAGE, question='{}')\nFINAL_RESULT = Result(var=ANSWER0)"
+
+
 def test_a_question_has_three_words_and_a_question_mark(tiny: TransformersBackend) -> None:
-    sp = scoped("gqa", "Who is carrying the blue bag, a boy or a girl?")
-    ask = "ANSWER0 = VQA(image=IMAGE, question='{}')\nFINAL_RESULT = Result(var=ANSWER0)"
-    assert admits(tiny, sp, ask.format("Who is carrying the blue bag?"))
-    assert not admits(tiny, sp, ask.format("Who"))
-    assert not admits(tiny, sp, ask.format("Who is carrying"))  # no question mark
+    sp = scoped("gqa", "Who is carrying the blue bag?")
+    assert admits(tiny, sp, ASK.format("Who is carrying the blue bag?"))
+    assert not admits(tiny, sp, ASK.format("Who"))
+    assert not admits(tiny, sp, ASK.format("Who is carrying"))  # no question mark
+
+
+def test_a_question_keeps_the_answers_it_offers(tiny: TransformersBackend) -> None:
+    query = "Who is carrying the blue bag, a boy or a girl?"
+    assert query_vocabulary(query).choice == "a boy or a girl"
+    sp = scoped("gqa", query)
+    assert admits(tiny, sp, ASK.format("Who is carrying the blue bag a boy or a girl?"))
+    assert not admits(tiny, sp, ASK.format("Who is carrying the blue bag?"))
+    assert query_vocabulary("Is the cat black or white?").choice == "black or white"
+    # a relation's alternatives are no answer list
+    assert query_vocabulary("Is the cup to the left or to the right of the plate?").choice == ""
+
+
+HALF_COUNT = """BOX0 = Loc(image=IMAGE, object='RIGHT')
+IMAGE0 = Crop(image=IMAGE, box=BOX0)
+BOX1 = Loc(image=IMAGE0, object='people')
+ANSWER0 = Count(box=BOX1)
+FINAL_RESULT = Result(var=ANSWER0)"""
+
+
+def test_a_named_half_is_located_first(tiny: TransformersBackend) -> None:
+    query = "Count the people on the right half of the image."
+    vocab = query_vocabulary(query)
+    assert vocab.half == "RIGHT" and vocab.relations == ()  # a half, not "right of the image"
+    assert query_vocabulary("people in the upper part").half == "TOP"
+    assert query_vocabulary("the left side of the car").half == ""  # part of a thing
+    sp = scoped("count", query)
+    assert admits(tiny, sp, HALF_COUNT)
+    assert not admits(tiny, sp, "BOX0 = Loc(image=IMAGE, object='people')\n")
+    assert not admits(tiny, sp, "POINTS0 = Point(image=IMAGE, object='person')\n")
+    # the answer comes from the half, not from the whole image
+    whole = "BOX0 = Loc(image=IMAGE, object='RIGHT')\nBOX1 = Loc(image=IMAGE, object='people')\n"
+    assert not admits(
+        tiny, sp, whole + "ANSWER0 = Count(box=BOX1)\nFINAL_RESULT = Result(var=ANSWER0)"
+    )
+    # an edit returns the whole image: no half first
+    edit = scoped("edit", "Blur the faces on the left side of the photo")
+    assert admits(tiny, edit, "OBJ0 = FaceDet(image=IMAGE)\n")
+
+
+PAIR = ("LEFT", "RIGHT")
+
+
+def test_a_two_image_statement_ends_in_an_eval(tiny: TransformersBackend) -> None:
+    sp = scoped(
+        "nlvr", "The dog in the left image wears a collar, and the dog on the right does not.", PAIR
+    )
+    asked = (
+        "ANSWER0 = VQA(image=LEFT, question='Is the dog wearing a collar?')\n"
+        "ANSWER1 = VQA(image=RIGHT, question='Is the dog wearing a collar?')\n"
+    )
+    assert not admits(tiny, sp, asked + "FINAL_RESULT = Result(var=ANSWER0)")
+    joined = 'ANSWER2 = Eval(expr="{ANSWER0} and not {ANSWER1}")\n'
+    assert admits(tiny, sp, asked + joined + "FINAL_RESULT = Result(var=ANSWER2)")
+
+
+COUNTS = (
+    "BOX0 = Loc(image=LEFT, object='laptop')\nBOX1 = Loc(image=RIGHT, object='laptop')\n"
+    "ANSWER0 = Count(box=BOX0)\nANSWER1 = Count(box=BOX1)\n"
+)
+
+
+def test_stated_numbers_in_two_images_are_compared(tiny: TransformersBackend) -> None:
+    sp = scoped(
+        "nlvr", "The right picture contains two laptops and the left one contains none.", PAIR
+    )
+    ev = 'ANSWER2 = Eval(expr="{}")\nFINAL_RESULT = Result(var=ANSWER2)'
+    assert not admits(tiny, sp, COUNTS + ev.format("{ANSWER1} and not {ANSWER0}"))
+    assert admits(tiny, sp, COUNTS + ev.format("{ANSWER1} == 2 and {ANSWER0} == 0"))
+
+
+def test_twice_as_many_scales_one_side(tiny: TransformersBackend) -> None:
+    sp = scoped("nlvr", "The right image has twice as many laptops as the left one.", PAIR)
+    ev = 'ANSWER2 = Eval(expr="{}")\nFINAL_RESULT = Result(var=ANSWER2)'
+    assert admits(tiny, sp, COUNTS + ev.format("{ANSWER1} == {ANSWER0} * 2"))
+    assert not admits(tiny, sp, COUNTS + ev.format("{ANSWER1} == {ANSWER0}"))
+    assert not admits(tiny, sp, COUNTS + ev.format("{ANSWER1} == {ANSWER0} + 2"))
+    assert not admits(tiny, sp, COUNTS + ev.format("{ANSWER1} == {ANSWER0} * {ANSWER0}"))
+
+
+def test_stated_numbers_leave_out_unsaid_zero_and_one() -> None:
+    assert query_vocabulary("two laptops on the right and none on the left").numbers == ("2", "0")
+    assert query_vocabulary("more than three dogs").numbers == ("3",)
+    assert query_vocabulary("three dogs on the left and one on the right").numbers == ("3", "1")
+    assert query_vocabulary("Is there a dog?").numbers == ("0", "1")
+
+
+def test_an_image_shows_is_either_image() -> None:
+    assert query_vocabulary("An image shows a pizza cut into slices.").logic == ("or",)
+
+
+def test_a_two_image_statement_gets_to_its_eval(tiny: TransformersBackend) -> None:
+    sp = scoped(
+        "nlvr", "The dog in the left image wears a collar, and the dog on the right does not.", PAIR
+    )
+    asked = "".join(
+        f"ANSWER{i} = VQA(image={side}, question='Is the dog wearing a collar?')\n"
+        for i, side in enumerate(["LEFT", "RIGHT", "LEFT", "RIGHT", "LEFT"])
+    )
+    assert not admits(
+        tiny, sp, asked + "ANSWER5 = VQA(image=RIGHT, question='Is the dog wearing a collar?')\n"
+    )
+    assert admits(tiny, sp, asked + 'ANSWER5 = Eval(expr="{ANSWER0} and not {ANSWER1}")\n')
+
+
+def test_out_of_statements_the_result_names_a_defined_variable(tiny: TransformersBackend) -> None:
+    sp = ScopedProgram(
+        ("LEFT", "RIGHT"),
+        load_prompt("nlvr").tools,
+        query_vocabulary("Both show a dog."),
+        max_statements=2,
+    )
+    asked = (
+        "ANSWER0 = VQA(image=LEFT, question='Is there a dog?')\n"
+        "ANSWER1 = VQA(image=RIGHT, question='Is there a dog?')\n"
+    )
+    assert admits(tiny, sp, asked + "FINAL_RESULT = Result(var=ANSWER1)")
+    assert not admits(tiny, sp, asked + "FINAL_RESULT = Result(var=LEFT)")
+
+
+def test_an_outline_is_a_segmentation(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "Outline each of the cookies on the tray.")
+    assert "Seg" in sp.required
+    points = "POINTS0 = Point(image=IMAGE, object='cookies')\n"
+    assert not admits(tiny, sp, points + "FINAL_RESULT = Result(var=POINTS0)")
+    seg = "OBJ0 = Seg(image=IMAGE, point=POINTS0)\nIMAGE0 = Tag(image=IMAGE, object=OBJ0)\n"
+    assert admits(tiny, sp, points + seg + "FINAL_RESULT = Result(var=IMAGE0)")
 
 
 def test_given_categories_wait_for_classify(tiny: TransformersBackend) -> None:
@@ -711,6 +840,13 @@ def test_knowledge_tagging_classifies_with_the_looked_up_list(tiny: Transformers
     assert not admits(tiny, sp, found + words)
 
 
+def test_a_lookup_names_the_proper_noun(tiny: TransformersBackend) -> None:
+    sp = scoped("tag", "Which characters from Friends are in this photo? Tag them.")
+    found = "OBJ0 = FaceDet(image=IMAGE)\n"
+    assert admits(tiny, sp, found + "LIST0 = List(query='characters from Friends', max=8)\n")
+    assert not admits(tiny, sp, found + "LIST0 = List(query='characters', max=8)\n")
+
+
 def test_which_of_two_is_more_counts_both() -> None:
     assert query_vocabulary("Which are there more of, forks or spoons?").compared
     assert not query_vocabulary("Which cup is red, the left or the right one?").compared
@@ -728,3 +864,14 @@ def test_generation_never_names_files_or_classifies_without_categories(
     assert admits(
         tiny, sp, listed + "OBJ1 = Classify(image=IMAGE, object=OBJ0, categories=LIST0)\n"
     )
+
+
+def test_an_object_name_does_not_end_with_a_modifier(tiny: TransformersBackend) -> None:
+    sp = scoped("edit", "Swap out the coffee mug for a glass of orange juice.")
+    loc = "BOX0 = Loc(image=IMAGE, object='{}')\n"
+    assert admits(tiny, sp, loc.format("coffee mug"))
+    assert not admits(tiny, sp, loc.format("coffee"))
+    # a word that also ends a phrase in the query stays an object name
+    assert "coffee" not in query_vocabulary("the coffee in the coffee mug").modifiers
+    assert "lady" in query_vocabulary("make the lady's handbag golden").modifiers
+    assert "man" not in query_vocabulary("blur the man's face").modifiers

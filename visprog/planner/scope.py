@@ -74,6 +74,8 @@ _NEEDED = frozenset({("Classify", "categories")})
 _NOT_LAST = frozenset(
     {*PHRASE_WORDS, *"or to at by for from its their his her".split(), *(COLOURS - {"orange"})}
 )
+# Edits return the whole image, so a half the query names is not cropped to.
+_WHOLE_IMAGE_EDITS = frozenset({"Blur", "BgBlur", "Emoji", "Replace", "ColorPop"})
 EVAL_LITERAL = r"/'[^'\"\\\x00-\x1f\x7f]{1,40}'/"
 
 
@@ -92,6 +94,7 @@ class Scope:
         objects: ``(image, object)`` of each ``Loc`` and ``Point`` call.
         ref_calls: Step -> the variables of each of its calls whose arguments are all variables.
         source: Objects variable -> the image it was found in.
+        halves: Variables a ``Loc`` of a half (``'LEFT'``, ...) defined, and that half.
     """
 
     types: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -104,6 +107,7 @@ class Scope:
     objects: set[tuple[str, str]] = field(default_factory=set)
     ref_calls: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
     source: dict[str, str] = field(default_factory=dict)
+    halves: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, inputs: Iterable[str], program: Program, registry: Registry) -> Scope:
@@ -132,6 +136,8 @@ class Scope:
                 image, obj = args.get("image"), args.get("object")
                 if isinstance(image, Ref) and isinstance(obj, Literal):
                     scope.objects.add((image.name, str(obj.value)))
+                    if name == "Loc" and obj.value in HALVES:
+                        scope.halves[st.target] = str(obj.value)
         return scope
 
     def names(self, accepted: frozenset[str]) -> list[str]:
@@ -186,6 +192,16 @@ class ScopedProgram:
             self.required.append("Classify")  # categories the user gave are used, not dropped
         if "List" in self.required and "Classify" in offered and "Classify" not in self.required:
             self.required.append("Classify")  # looked-up names label the objects
+        # A statement about two images is true or false: the Result names an Eval that joins
+        # what each shows (a VQA of one image was named as the answer).
+        self.joined = len(self.inputs) >= 2 and "Eval" in offered
+        # "How many people are on the right half?": the half is located (and cropped) first.
+        # Not for edits, whose result is the whole image.
+        self.half = (
+            vocabulary.half
+            if len(self.inputs) == 1 and "Loc" in offered and not offered & _WHOLE_IMAGE_EDITS
+            else ""
+        )
         # Only the relations the query states: "behind the truck" got a CropBelow.
         self.unstated = RELATION_CROPS - set(vocabulary.relations)
         self.vocabulary = vocabulary
@@ -215,8 +231,10 @@ class ScopedProgram:
             g.add(f"t{prefix.lower()}", *[[r] for r in rules])
             target = f"{prefix}{_next_index(scope.types, prefix)} = "
             lines.append([lit(target), f"t{prefix.lower()}", lit("\n")])
-        results = defined if final else self._results(scope, defined)
-        if results and (final or self._required_done(scope)):
+        # Out of statements, any defined variable ends it (the input image was named instead).
+        last = final or scope.statements >= self.max_statements
+        results = defined if last else self._results(scope, defined)
+        if results and (last or self._required_done(scope)):
             g.add("defined", *[[lit(n)] for n in results])
             lines.append([lit(RESULT_LINE), "defined", lit(")")])
         if not lines:  # nothing callable and nothing defined: only possible with no inputs
@@ -229,6 +247,14 @@ class ScopedProgram:
         With a stated relation, those computed from every relation's crop (not the crop
         itself): a relation is not computed and then ignored.
         """
+        if self.joined:
+            defined = [n for n in defined if scope.made_by.get(n) == "Eval"]
+        if self.half:  # computed from the half, not the half's box itself
+            defined = [
+                n
+                for n in defined
+                if n not in scope.halves and scope.halves.keys() & scope.deps.get(n, set())
+            ]
         crops = self._relations()
         if not crops:
             return defined
@@ -244,6 +270,8 @@ class ScopedProgram:
         goals = [r for r in self._relations() if r not in scope.steps]
         if scope.calls.get("Count", 0) < self.counts_needed:
             goals.append("Count")
+        if self.joined and "Eval" not in scope.steps and "Eval" not in self.required:
+            goals.append("Eval")
         return goals + [r for r in self.required if r not in scope.steps]
 
     def _progress(self, scope: Scope) -> set[str] | None:
@@ -255,11 +283,16 @@ class ScopedProgram:
         be called now (else the finders).
         """
         goals = self._goals(scope)
+        if goals == ["Eval"] and self.joined:  # a two-image statement's Eval joins anything
+            if scope.statements >= PATIENCE and self._can_call("Eval", scope):
+                return {"Eval"}  # the small model asked VQA after VQA to the limit
+            return None
         if not goals:
             return None
         crops = [g for g in goals if g in CROPS]
         goals = crops or goals  # the relation first: what is counted is in its crop
-        want = _COUNTABLE if {"Count", "Eval"} & set(goals) else _FINDS
+        # Count and Seg take points too ("outline each cookie": Point, then Seg)
+        want = _COUNTABLE if {"Count", "Eval", "Seg"} & set(goals) else _FINDS
         finders = {s.name for s in self.specs if s.returns & want and s.name != "Count"}
         if "Eval" in goals:
             finders.add("Count")
@@ -273,6 +306,10 @@ class ScopedProgram:
     def _can_call(self, step: str, scope: Scope) -> bool:
         if step == "Count":
             return bool(self._countable(scope))
+        if step == "Seg":
+            return bool(scope.names(_COUNTABLE))
+        if step == "Eval" and self.joined and not self.counts_needed:
+            return bool([n for n, t in scope.types.items() if t & _SCALARS])
         if step == "Eval":
             return bool(scope.names(frozenset({V.NUMBER})))
         return bool(scope.names(_FINDS))
@@ -307,6 +344,10 @@ class ScopedProgram:
 
         return [n for n in names if inside(n)]
 
+    def _half_done(self, scope: Scope) -> bool:
+        """Whether the half the query names is located (always, when it names none)."""
+        return not self.half or self.half in scope.halves.values()
+
     def _relations_done(self, scope: Scope) -> bool:
         """Whether every relation the query states has its crop (then Result may follow)."""
         return all(r in scope.steps for r in self._relations())
@@ -315,6 +356,7 @@ class ScopedProgram:
         """Whether the relations' crops, the counts and the steps the query needs are written."""
         return (
             self._relations_done(scope)
+            and self._half_done(scope)
             and scope.calls.get("Count", 0) >= self.counts_needed
             and all(r in scope.steps for r in self.required)
         )
@@ -332,6 +374,8 @@ class ScopedProgram:
         if scope.calls.get("Count", 0) < self.counts_needed:
             skip.add("Eval")  # count everything first: Eval would only compare a count with itself
         progress = self._progress(scope)
+        if not self._half_done(scope):
+            progress = {"Loc"}  # the half first: what is asked about or counted is in it
         for i, spec in enumerate(self.specs):
             if spec.name in skip or (progress is not None and spec.name not in progress):
                 continue
@@ -406,6 +450,8 @@ class ScopedProgram:
         if (spec.name, p.name) == ("Classify", "categories") and "List" in self.required:
             # looked-up names: Classify waits for the List ("dog breeds"), not the query's words
             return [[lit(n)] for n in scope.names(frozenset({V.TEXT_LIST}))]
+        if (spec.name, p.name) == ("Loc", "object") and not self._half_done(scope):
+            return [[_closed(g, "halfq", (self.half,))]]
         names = self._within_relation(scope, scope.names(p.types & _REF_TYPES))
         if (spec.name, p.name) == ("Count", "box"):
             names = self._countable(scope)
@@ -440,12 +486,14 @@ class ScopedProgram:
             return [["given"]]
         if key == ("VQA", "question"):
             words = (*vocab.words, *QUESTION_WORDS, *(w.capitalize() for w in QUESTION_WORDS))
+            if vocab.choice and len(self.inputs) == 1:  # "..., a man or a woman?" keeps both
+                return [[_choice_question(g, words, vocab.content or words, vocab.choice)]]
             if vocab.content:  # the question asks about something the query names
                 return [[_question(g, words, vocab.content)]]
             return [[_phrase(g, "q", words, QUESTION_WORDS_MAX, "?", QUESTION_WORDS_MIN)]]
         if key == ("List", "query") and "List" in self.required and vocab.knowledge:
             pool = (*vocab.words, *PHRASE_WORDS)
-            return [[_must_phrase(g, "lk", pool, vocab.knowledge, PHRASES[key])]]
+            return [[_must_phrase(g, "lk", pool, vocab.lookup or vocab.knowledge, PHRASES[key])]]
         if key == ("Replace", "prompt") and vocab.replacement_phrase:
             return [[_closed(g, "rpx", (vocab.replacement_phrase,))]]
         if key == ("Replace", "prompt") and vocab.replacement:
@@ -459,7 +507,10 @@ class ScopedProgram:
                 name, pool = f"{name}nf", tuple(w for w in pool if w.lower() not in _FACES)
             # A thing's name ends with a noun, not "the" or "red" (Point(object='red') for "the
             # red apples").
-            ends = tuple(w for w in pool if w.lower() not in _NOT_LAST)
+            # Nor with a modifier ("coffee" for "the coffee mug").
+            ends = tuple(
+                w for w in pool if w.lower() not in _NOT_LAST and w.lower() not in vocab.modifiers
+            )
             phrase = _phrase(g, name, pool, PHRASES[key], last=ends)
             alts = [[_text_list(g, phrase)]] if V.TEXT_LIST in p.types else []
             alts += [[phrase]] if V.TEXT in p.types else []
@@ -602,6 +653,19 @@ def _question(g: Grammar, words: Sequence[str], content: Sequence[str]) -> str:
     return "qc"
 
 
+def _choice_question(g: Grammar, words: Sequence[str], content: Sequence[str], choice: str) -> str:
+    """A quoted question of query words that ends with the answers offered (rule ``qx``).
+
+    "Who is holding the umbrella, a man or a woman?" asked "Who is holding the red umbrella?":
+    the answer was no longer one of the two.
+    """
+    if "qx" in g.rules:
+        return "qx"
+    _around(g, "qc", words, content, QUESTION_WORDS_MAX // 2)
+    g.add("qx", [lit("'"), "qcpre", "qca0?", lit(f"{choice}?'")])
+    return "qx"
+
+
 def _text_list(g: Grammar, item: str) -> str:
     """``[item, item, ...]`` (1 to 8 items)."""
     name = f"{item}list"
@@ -646,6 +710,9 @@ def _expression(
         g.add("xo", ["xn"])
     g.add("xn", ["xm"], *([[lit("not "), "xn"]] if "not" in logic else []))
     ops = vocab.comparisons or ("==", "!=", ">=", "<=", ">", "<")
+    # "two laptops on the right and none on the left": each count is compared with a number,
+    # not read as true or false ("{A} and not {B}").
+    counted = pair and vocab.counts
     g.add("xcmp", *[[lit(f" {op} ")] for op in ops])
     g.add("xnum", *[[lit(n)] for n in vocab.numbers])
     # A comparison never has one bare variable on both sides ("{ANSWER0} > {ANSWER0}", a
@@ -653,7 +720,9 @@ def _expression(
     # that is not a bare {A} (rule xnA), anything else with anything.
     arith: list[list[str]] = []
     if vocab.arithmetic:
-        g.add("xar", *[[lit(f" {op} ")] for op in ("+", "-", "*", "/")])
+        # "twice as many": a scale is a product or a quotient (not "{A} + 2")
+        ar_ops = ("*", "/") if vocab.scaled else ("+", "-", "*", "/")
+        g.add("xar", *[[lit(f" {op} ")] for op in ar_ops])
         arith = [["xu", "xar", "xs"]]
     g.add("xs", ["xu"], *arith)
     g.add("xsv", ["xuv"], *arith)  # an xs that is not one bare variable
@@ -662,15 +731,22 @@ def _expression(
     # images"; a truth value comes from the answers (a bare {A}, a comparison, and/or/not).
     g.add("xuv", ["xnum"], ["XSTR"], [lit("("), "xc", lit(")")])
     g.add("xu", [lit("{"), "xref", lit("}")], ["xuv"])
-    compare: list[list[str]] = [["xsv", "xcmp", "xs"]]
-    if not vocab.comparisons:
+    # "twice as many as": the count named first equals a scaled other side (the bare
+    # "{A} == {B}" dropped the scale), so only the per-variable comparisons below, scaled.
+    scaled = vocab.scaled and bool(arith)
+    compare: list[list[str]] = [] if scaled else [["xsv", "xcmp", "xs"]]
+    if not vocab.comparisons and not counted:
         compare.insert(0, ["xs"])
     for i, name in enumerate(scalars):
         # "{", name, "}" as three tokens, as in xu: a one-token "{A}" would shadow "{"
         # The other side never names A at all: "{A} > {A} - {A}" evaded a bare-only rule.
         others = [[lit("{"), lit(o), lit("}")] for o in scalars if o != name]
         g.add(f"xne{i}u", ["xuv"], *others)
-        g.add(f"xne{i}", [f"xne{i}u"], *([[f"xne{i}u", "xar", f"xne{i}"]] if arith else []))
+        if scaled and others:  # another count times or over a number: "{B} * 2" (not "{B} * {B}")
+            g.add(f"xne{i}o", *others)
+            g.add(f"xne{i}", [f"xne{i}o", "xar", "xnum"], ["xnum", "xar", f"xne{i}o"])
+        else:
+            g.add(f"xne{i}", [f"xne{i}u"], *([[f"xne{i}u", "xar", f"xne{i}"]] if arith else []))
         if not leading or name in leading:
             compare.append([lit("{"), lit(name), lit("}"), "xcmp", f"xne{i}"])
     if vocab.total and pair and len(scalars) >= 2:  # "five cups altogether"

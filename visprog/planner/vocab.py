@@ -69,9 +69,11 @@ EMOJI_FALLBACK = 400  # names offered when the query names no emoji word: the fa
 
 # Spatial relations a query states, and the step that crops to each ("under the table" is
 # CropBelow, not a crop to the table). "on the left" (a half) is not a relation to an object.
+# "the left side of the image" is a half of the frame (:func:`half_named`), not a relation.
+_NOT_FRAME = r"(?! (?:the |this )?(?:image|picture|photo|frame|screen)\b)"
 RELATIONS: tuple[tuple[str, str], ...] = (
-    (r"\b(?:to the )?left (?:side )?of\b", "CropLeftOf"),
-    (r"\b(?:to the )?right (?:side )?of\b", "CropRightOf"),
+    (rf"\b(?:to the )?left (?:side )?of\b{_NOT_FRAME}", "CropLeftOf"),
+    (rf"\b(?:to the )?right (?:side )?of\b{_NOT_FRAME}", "CropRightOf"),
     (r"\b(?:under|below|beneath|underneath)\b", "CropBelow"),
     (r"\b(?:above|on top of)\b", "CropAbove"),
     (r"\bin front of\b", "CropFrontOf"),
@@ -81,7 +83,8 @@ RELATIONS: tuple[tuple[str, str], ...] = (
 # none of them may use any operator.
 LOGIC: tuple[tuple[str, str], ...] = (
     (r"\b(?:both|each|every|all|and|but|neither|nor|no|none)\b", "and"),
-    (r"\b(?:or|at least one|either|any)\b", "or"),
+    # "An image shows a pizza cut into slices": one image or the other
+    (r"\b(?:or|at least one|either|any)\b|^\s*(?:in )?(?:an?|one) (?:image|picture|photo)\b", "or"),
     (r"\b(?:exactly one|only one|one of|the other)\b", "xor"),
     (r"\b(?:neither|nor|no|not|none|without|doesn't|does not|isn't)\b", "not"),
 )
@@ -124,6 +127,17 @@ class Vocabulary:
             right image shows more bananas than the left": the right count is on the left of
             ``>``); empty when the query names one side or none.
         knowledge: What a tagging List looks up (:func:`knowledge_words`).
+        lookup: The words a tagging List's query names one of: the query's proper nouns when
+            it has some ("the characters from Friends": Friends, not just characters), else
+            :attr:`knowledge`.
+        choice: The answers a question offers at its end ("..., a man or a woman?"), which its
+            VQA question ends with too (:func:`choice_phrase`); empty when it offers none.
+        half: ``LEFT``/``RIGHT``/``TOP``/``BOTTOM`` when the query names that half of the
+            image ("on the right half"), which a question or count locates first.
+        scaled: Whether a comparison scales one side ("twice as many"): it multiplies or
+            divides (:data:`SCALED`).
+        modifiers: Words an object name does not end with, as they modify a noun after them
+            ("coffee" of "coffee mug"; :func:`modifier_words`).
         content: The query's content words (:func:`content_words`): a VQA question uses one.
         subject: The words before the first relation ("the cups" of "the cups left of the
             kettle"): what is looked for once the relation's crop is made.
@@ -150,6 +164,11 @@ class Vocabulary:
     first_side: str = ""
     content: tuple[str, ...] = ()
     knowledge: tuple[str, ...] = ()
+    lookup: tuple[str, ...] = ()
+    choice: str = ""
+    half: str = ""
+    scaled: bool = False
+    modifiers: frozenset[str] = frozenset()
 
 
 def singular(word: str) -> str:
@@ -174,6 +193,44 @@ _NOT_CONTENT = frozenset(
     "there here it that this visible see has have had been being into onto could would should "
     "you your me my we our us taken get got make please tell".split()
 )
+
+
+# Head nouns of common things (COCO's and everyday objects). A query word right before one
+# is a modifier ("coffee mug", "fire hydrant", "stop sign"): an object name does not end with
+# it (Loc(object='coffee') for "swap the coffee mug").
+HEAD_NOUNS = frozenset(
+    """
+    airplane apple backpack bag ball banana bat bear bed bench bicycle bike bird board boat
+    book bottle bowl box bread broccoli bus cabinet cake can candle cap car carpet carrot cart
+    cat chair clock coat computer cone couch counter cow cup curtain desk dog door dress
+    drink elephant fence flag flower fork fridge frisbee giraffe glass glove guitar hat
+    helmet horse house hydrant jacket jar keyboard kite knife lamp laptop light machine mat
+    microwave mirror monitor motorcycle mouse mug napkin oven pan pants pen phone piano pillow
+    pizza plane plant plate pole pot racket refrigerator remote rug sandwich scissors screen
+    sheep shelf shirt shoe shorts sign sink skateboard ski skis sofa spoon stand suitcase
+    table tablet teapot tie toilet toothbrush towel toy train tray tree truck umbrella van
+    vase wall watch window zebra
+    """.split()
+)
+
+
+def modifier_words(query: str) -> frozenset[str]:
+    """Forms of the query's words that only ever come right before a head noun (see HEAD_NOUNS).
+
+    "the coffee mug": coffee. A word that also ends a phrase elsewhere in the query is kept.
+    """
+    # "the lady's handbag": the owner modifies too; "handbag" ends with a head noun
+    words = [w.lower() for w in _WORD.findall(re.sub(r"'s\b", "", query))]
+
+    def head(word: str) -> bool:
+        one = singular(word)
+        return one in HEAD_NOUNS or any(
+            one.endswith(n) and len(one) > len(n) + 2 for n in HEAD_NOUNS
+        )
+
+    before = {w for w, nxt in itertools.pairwise(words) if head(nxt)}
+    ending = {w for w, nxt in itertools.pairwise([*words, ""]) if not head(nxt)}
+    return frozenset(f.lower() for w in before - ending for f in _forms(w))
 
 
 def content_words(query: str) -> tuple[str, ...]:
@@ -249,6 +306,8 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     (r"\b(?:how many|count|number of)\b", "Count"),
     # "swap the mug for a glass of juice" is a Replace (a small model blurred the mug)
     (r"\b(?:replace|swap|exchange|substitute)\b", "Replace"),
+    # "outline each cookie": a mask per object
+    (r"\b(?:outlin\w*|segment\w*|silhouettes?|masks? of)\b", "Seg"),
     # a yes/no question about a number is answered by comparing the count
     (r"^(?:are|is|do|does|has|have)\b.*\b(?:more|fewer|less|at least|at most|exactly)\b", "Eval"),
 )
@@ -317,8 +376,12 @@ ARITHMETIC = re.compile(
 NUMBER_WORDS = {
     "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
     "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
-    "twice": "2", "double": "2", "half": "2",
+    "twice": "2", "double": "2", "half": "2", "triple": "3", "thrice": "3",
 }  # fmt: skip
+# A comparison that scales one side: "twice as many", "three times as many", "half as many".
+SCALED = re.compile(
+    r"\b(?:twice|double|triple|thrice|half as|\w+ times (?:as|more))\b", re.IGNORECASE
+)
 
 
 def comparison_ops(query: str) -> tuple[str, ...]:
@@ -330,9 +393,18 @@ def comparison_ops(query: str) -> tuple[str, ...]:
 
 
 def stated_numbers(query: str) -> tuple[str, ...]:
-    """0, 1 and the numbers ``query`` states (digits or words), as digits."""
-    found = [NUMBER_WORDS.get(w, w) for w in re.findall(r"[a-z]+|\d+", query.lower())]
-    return tuple(dict.fromkeys(["0", "1", *(n for n in found if n.isdigit())]))
+    """The numbers ``query`` states (digits or words), as digits; 0 and 1 when it states none.
+
+    With a number stated, 0 and 1 only when said ("none", "one"): "two laptops on the right
+    and none on the left" was written ``{A} > 0 and {B} == 1``.
+    """
+    words = re.findall(r"[a-z]+|\d+", query.lower())
+    found = [n for n in (NUMBER_WORDS.get(w, w) for w in words) if n.isdigit()]
+    if not found:
+        return ("0", "1")
+    said = ["0"] if {"none", "no", "zero", "nothing"} & set(words) else []
+    said += ["1"] if {"one", "single"} & set(words) else []
+    return tuple(dict.fromkeys([*found, *said]))
 
 
 def first_side(query: str) -> str:
@@ -509,6 +581,45 @@ _KNOWLEDGE = re.compile(
 _PROPER = re.compile(r"(?<!^)(?<![.!?:] )\b(?:[A-Z][a-z]+|[A-Z]{2,})\b")
 
 
+def proper_words(query: str) -> tuple[str, ...]:
+    """The query's proper nouns and acronyms (see ``_PROPER``), lower-case and as written."""
+    out: dict[str, None] = {}
+    for m in _PROPER.finditer(query.strip()):
+        out |= dict.fromkeys(_forms(m.group(0)))
+    return tuple(out)
+
+
+# A question that offers its answers at its end: "..., a man or a woman?", "black or white?"
+# (one word each side; "to the left or to the right of the sign?" is a relation, not this).
+_CHOICE = re.compile(
+    r"(?:^|[\s,])((?:(?:a|an|the) )?[a-z]+ or (?:(?:a|an|the) )?[a-z]+)\s*\?\s*$", re.IGNORECASE
+)
+
+
+def choice_phrase(query: str) -> str:
+    """The answers a question offers ("a man or a woman"), or "" (see :attr:`Vocabulary.choice`)."""
+    m = _CHOICE.search(query)
+    return " ".join(m.group(1).split()) if m else ""
+
+
+_HALF = re.compile(
+    r"\b(left|right|top|bottom|upper|lower)[ -]?(?:half|side|part|hand side)\b"
+    # "the left side of the car" is part of a thing, not of the image
+    r"(?! of (?!(?:the |this )?(?:image|picture|photo|frame|screen)\b))",
+    re.IGNORECASE,
+)
+_HALF_NAMES = {"upper": "TOP", "lower": "BOTTOM"}
+
+
+def half_named(query: str) -> str:
+    """``LEFT``/``RIGHT``/``TOP``/``BOTTOM`` for the half the query names, else ""."""
+    m = _HALF.search(query)
+    if not m:
+        return ""
+    word = m.group(1).lower()
+    return _HALF_NAMES.get(word, word.upper())
+
+
 def knowledge_words(query: str) -> tuple[str, ...]:
     """The words that say what to look up ("breed", "Beatles", "US"), lower-case and as written.
 
@@ -554,4 +665,9 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         first_side(query),
         content_words(query),
         knowledge,
+        proper_words(query) or knowledge,
+        choice_phrase(query),
+        half_named(query),
+        SCALED.search(query) is not None,
+        modifier_words(query),
     )
