@@ -364,24 +364,35 @@ class BatchDecoder:
         return cache
 
     def _merge(self, caches: list[Any], lengths: list[int]) -> None:
-        """One cache for all rows: each row's slots, padded at the end with holes."""
+        """One cache for all rows: each row's slots, padded at the end with holes.
+
+        Each layer's rows are copied once, straight into its :class:`Slab`'s buffer (the
+        holes zeroed: masked keys get no weight, but their values must be finite).
+        """
         torch = self.torch
         self.cache = caches[0]
+        layers: list[Any] = [None] * len(self.cache.layers)
         for slots in self.slots.values():
             first = slots.layers[0]
             sizes = [c.layers[first].keys.shape[2] for c in caches]
             width = max(sizes)
             for i in slots.layers:
+                parts = []
                 for attr in ("keys", "values"):
-                    parts = [_pad_slots(getattr(c.layers[i], attr), width) for c in caches]
-                    setattr(self.cache.layers[i], attr, torch.cat(parts, dim=0))
+                    one = getattr(caches[0].layers[i], attr)
+                    buf = one.new_empty((len(caches), one.shape[1], width + ROOM, one.shape[3]))
+                    for b, (c, size) in enumerate(zip(caches, sizes, strict=True)):
+                        buf[b, :, :size] = getattr(c.layers[i], attr)[0]
+                        buf[b, :, size:width] = 0
+                    parts.append(buf)
+                layers[i] = Slab(parts[0], parts[1], width)
             real = torch.zeros((len(caches), width), dtype=torch.bool, device=self.device)
             pos = torch.zeros((len(caches), width), dtype=torch.long, device=self.device)
             for b, (size, length) in enumerate(zip(sizes, lengths, strict=True)):
                 real[b, :size] = True
                 pos[b, :size] = torch.arange(length - size, length, device=self.device)
             slots.real, slots.pos = real, pos
-        self.cache.layers = [Slab(layer.keys, layer.values) for layer in self.cache.layers]
+        self.cache.layers = layers
         self.next_pos = torch.tensor(lengths, dtype=torch.long, device=self.device)
 
     def _prefix_cache(self, prefix: str) -> Any:
@@ -607,16 +618,19 @@ class Slab:
     full, and dropping leading slots (sliding-window layers) moves its start only.
 
     Args:
-        keys: (rows, heads, slots, dim) keys so far.
-        values: Their values.
+        keys: (rows, heads, slots, dim) buffer whose first ``used`` slots hold the keys so far.
+        values: Their values, in a buffer of the same shape.
+        used: How many slots are in use (all: the buffer is copied with :data:`ROOM` more).
     """
 
     is_sliding = False  # the mask is built here, from each slot's real position
     is_initialized = True
 
-    def __init__(self, keys: Any, values: Any) -> None:
-        self.start, self.end = 0, int(keys.shape[2])
-        self.k, self.v = _roomy(keys, ROOM), _roomy(values, ROOM)
+    def __init__(self, keys: Any, values: Any, used: int | None = None) -> None:
+        if used is None:
+            used, keys, values = int(keys.shape[2]), _roomy(keys, ROOM), _roomy(values, ROOM)
+        self.start, self.end = 0, used
+        self.k, self.v = keys, values
 
     @property
     def keys(self) -> Any:
@@ -799,13 +813,6 @@ def _repeat(cache: Any, rows: int) -> Any:
         layer.keys = layer.keys.expand(rows, -1, -1, -1)
         layer.values = layer.values.expand(rows, -1, -1, -1)
     return out
-
-
-def _pad_slots(tensor: Any, width: int) -> Any:
-    """``tensor`` (1, heads, slots, dim) padded with zeros to ``width`` slots (masked holes)."""
-    torch = require("torch", "llm", "the local language model")
-    extra = width - tensor.shape[2]
-    return tensor if extra == 0 else torch.nn.functional.pad(tensor, (0, 0, 0, extra))
 
 
 def _empty_cache() -> Any:
