@@ -625,9 +625,14 @@ def test_a_named_half_is_located_first(tiny: TransformersBackend) -> None:
     assert not admits(
         tiny, sp, whole + "ANSWER0 = Count(box=BOX1)\nFINAL_RESULT = Result(var=ANSWER0)"
     )
-    # an edit returns the whole image: no half first
-    edit = scoped("edit", "Blur the faces on the left side of the photo")
-    assert admits(tiny, edit, "OBJ0 = FaceDet(image=IMAGE)\n")
+    # the half's box is no count of people
+    box = "BOX0 = Loc(image=IMAGE, object='RIGHT')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
+    assert not admits(tiny, sp, box + "ANSWER0 = Count(box=BOX0)\n")
+    # an edit returns the whole image: the half is located, not cropped to
+    edit = scoped("edit", "Please blur the right half of this photo")
+    blur = "BOX0 = Loc(image=IMAGE, object='RIGHT')\nIMAGE0 = Blur(image=IMAGE, object=BOX0)\n"
+    assert admits(tiny, edit, blur + "FINAL_RESULT = Result(var=IMAGE0)")
+    assert not admits(tiny, edit, "BOX0 = Loc(image=IMAGE, object='photo')\n")
 
 
 PAIR = ("LEFT", "RIGHT")
@@ -875,3 +880,45 @@ def test_an_object_name_does_not_end_with_a_modifier(tiny: TransformersBackend) 
     assert "coffee" not in query_vocabulary("the coffee in the coffee mug").modifiers
     assert "lady" in query_vocabulary("make the lady's handbag golden").modifiers
     assert "man" not in query_vocabulary("blur the man's face").modifiers
+
+
+@pytest.mark.parametrize(
+    ("query", "categories"),
+    [
+        (
+            "Classify each bird as robin, sparrow, blue jay or cardinal and tag them",
+            ("robin", "sparrow", "blue jay", "cardinal"),
+        ),
+        (
+            "Tag each shoe as a sneaker, boot, sandal or high heel.",
+            ("sneaker", "boot", "sandal", "high heel"),
+        ),
+        ("label each player with his team, Real Madrid or Barcelona", ("Real Madrid", "Barcelona")),
+        ("Label Messi and Ronaldo", ("Messi", "Ronaldo")),  # not "Label Messi"
+        ("Is the dog as big as the cat?", ()),
+    ],
+)
+def test_categories_after_as_may_have_several_words(
+    query: str, categories: tuple[str, ...]
+) -> None:
+    assert listed_categories(query) == categories
+
+
+def test_counting_words_call_for_their_steps() -> None:
+    assert "FaceDet" in query_vocabulary("Can you blur the kids' faces?").required
+    assert "Eval" in query_vocabulary("How many more cars than trucks are there?").required
+    same = query_vocabulary("Is the number of cups equal to the number of saucers?")
+    assert same.compared and "Eval" in same.required
+
+
+def test_a_whole_image_question_names_every_thing_asked_about(tiny: TransformersBackend) -> None:
+    sp = scoped("gqa", "Is the pillow the same color as the blanket?")
+    assert admits(tiny, sp, ASK.format("Is the pillow the same color as the blanket?"))
+    assert not admits(tiny, sp, ASK.format("Is the pillow the same color?"))
+    # a crop's question asks about what was cropped
+    crop = "BOX0 = Loc(image=IMAGE, object='pillow')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
+    assert admits(
+        tiny, sp, crop + "ANSWER0 = VQA(image=IMAGE0, question='What color is the pillow?')\n"
+    )
+    # a word before a head noun is no thing of its own ("fire" of "fire hydrant")
+    assert query_vocabulary("Is the dog next to the fire hydrant?").nouns == ("dog", "hydrant")

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from visprog import values as V
 from visprog.planner.grammar import Grammar, _allowed_specs, _chain, lit
-from visprog.planner.vocab import ALWAYS, COLOURS, PHRASE_WORDS, QUESTION_WORDS, Vocabulary
+from visprog.planner.vocab import ALWAYS, COLOURS, PHRASE_WORDS, QUESTION_WORDS, Vocabulary, forms
 from visprog.program import Argument, ListValue, Literal, Program, Ref
 from visprog.registry import REGISTRY, Param, Registry, ToolSpec
 from visprog.syntax import parse
@@ -74,7 +74,7 @@ _NEEDED = frozenset({("Classify", "categories")})
 _NOT_LAST = frozenset(
     {*PHRASE_WORDS, *"or to at by for from its their his her".split(), *(COLOURS - {"orange"})}
 )
-# Edits return the whole image, so a half the query names is not cropped to.
+# Edits return the whole image, so a half the query names is located, not cropped to.
 _WHOLE_IMAGE_EDITS = frozenset({"Blur", "BgBlur", "Emoji", "Replace", "ColorPop"})
 EVAL_LITERAL = r"/'[^'\"\\\x00-\x1f\x7f]{1,40}'/"
 
@@ -95,6 +95,7 @@ class Scope:
         ref_calls: Step -> the variables of each of its calls whose arguments are all variables.
         source: Objects variable -> the image it was found in.
         halves: Variables a ``Loc`` of a half (``'LEFT'``, ...) defined, and that half.
+        said: Lower-case words of every text literal so far.
     """
 
     types: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -108,6 +109,7 @@ class Scope:
     ref_calls: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
     source: dict[str, str] = field(default_factory=dict)
     halves: dict[str, str] = field(default_factory=dict)
+    said: set[str] = field(default_factory=set)
 
     @classmethod
     def of(cls, inputs: Iterable[str], program: Program, registry: Registry) -> Scope:
@@ -121,6 +123,11 @@ class Scope:
             scope.steps.add(name)
             scope.calls[st.step] = scope.calls.get(st.step, 0) + 1
             scope.made_by[st.target] = name
+            for a in st.args:
+                items = a.value.items if isinstance(a.value, ListValue) else [a.value]
+                for item in items:
+                    if isinstance(item, Literal) and isinstance(item.value, str):
+                        scope.said.update(re.findall(r"[a-z0-9]+", item.value.lower()))
             refs = _refs(st.args)
             scope.deps[st.target] = refs.union(*(scope.deps.get(r, set()) for r in refs))
             if name == "Count":
@@ -197,11 +204,8 @@ class ScopedProgram:
         self.joined = len(self.inputs) >= 2 and "Eval" in offered
         # "How many people are on the right half?": the half is located (and cropped) first.
         # Not for edits, whose result is the whole image.
-        self.half = (
-            vocabulary.half
-            if len(self.inputs) == 1 and "Loc" in offered and not offered & _WHOLE_IMAGE_EDITS
-            else ""
-        )
+        self.half = vocabulary.half if len(self.inputs) == 1 and "Loc" in offered else ""
+        self.half_crops = not offered & _WHOLE_IMAGE_EDITS  # "blur the right half": no crop
         # Only the relations the query states: "behind the truck" got a CropBelow.
         self.unstated = RELATION_CROPS - set(vocabulary.relations)
         self.vocabulary = vocabulary
@@ -249,7 +253,7 @@ class ScopedProgram:
         """
         if self.joined:
             defined = [n for n in defined if scope.made_by.get(n) == "Eval"]
-        if self.half:  # computed from the half, not the half's box itself
+        if self.half and self.half_crops:  # computed from the half, not the half's box itself
             defined = [
                 n
                 for n in defined
@@ -316,7 +320,12 @@ class ScopedProgram:
 
     def _countable(self, scope: Scope) -> list[str]:
         """What a Count may count: while counts are missing, only what was not counted yet."""
-        names = scope.names(_COUNTABLE)
+        # Never the box of a half or of a relation's object: "faces in the bottom half" counted
+        # the half, "cars on the road" the road.
+        anchors = {
+            c[1] for r in self._relations() for c in scope.ref_calls.get(r, ()) if len(c) == 2
+        }
+        names = [n for n in scope.names(_COUNTABLE) if n not in scope.halves and n not in anchors]
         if scope.calls.get("Count", 0) < self.counts_needed:
             names = [n for n in names if n not in scope.counted]
         return names
@@ -379,9 +388,12 @@ class ScopedProgram:
         for i, spec in enumerate(self.specs):
             if spec.name in skip or (progress is not None and spec.name not in progress):
                 continue
-            items = self._call_items(g, spec, i, scope)
-            if items is not None:
-                g.add(f"c{i}", items)
+            bodies = self._vqa_bodies(g, spec, i, scope) if spec.name == "VQA" else None
+            if bodies is None:
+                items = self._call_items(g, spec, i, scope)
+                bodies = [items] if items is not None else []
+            if bodies:
+                g.add(f"c{i}", *bodies)
                 out.append((f"c{i}", spec))
         return out
 
@@ -407,8 +419,47 @@ class ScopedProgram:
             combos = [(im, box) for im, box in combos if scope.source.get(box, im) == im]
         return combos if options else None
 
-    def _call_items(self, g: Grammar, spec: ToolSpec, i: int, scope: Scope) -> list[str] | None:
-        """``Step(arg=value, ...)`` items, or None when a required argument has no value."""
+    def _vqa_bodies(
+        self, g: Grammar, spec: ToolSpec, i: int, scope: Scope
+    ) -> list[list[str]] | None:
+        """A VQA of the whole image names every thing of the query the program has not.
+
+        "Is the pillow the same color as the blanket?" was asked "Is the pillow the same
+        color?". A VQA of a crop asks about what was cropped ("What color is the candle?", then
+        the phone's crop), so it keeps the usual question. None: no such thing, or two images.
+        """
+        if len(self.inputs) != 1:
+            return None
+        choice = self.vocabulary.choice.lower().split()
+        unsaid = [
+            f
+            for f in (forms(n) for n in self.vocabulary.nouns if n not in choice)
+            if not {x.lower() for x in f} & scope.said
+        ]
+        if not unsaid:
+            return None
+        image = lit(self.inputs[0])
+        whole = self._call_items(g, spec, i, scope, {"image": [[image]]}, unsaid, "w")
+        crops = self._call_items(g, spec, i, scope, drop=image)
+        return [b for b in (whole, crops) if b is not None]
+
+    def _call_items(
+        self,
+        g: Grammar,
+        spec: ToolSpec,
+        i: int,
+        scope: Scope,
+        only: dict[str, list[list[str]]] | None = None,
+        unsaid: Sequence[tuple[str, ...]] = (),
+        tag: str = "",
+        drop: str = "",
+    ) -> list[str] | None:
+        """``Step(arg=value, ...)`` items, or None when a required argument has no value.
+
+        ``only``: the alternatives of these arguments; ``unsaid``: see :meth:`_text`; ``tag``
+        names this body's rules apart from another body of the same step; ``drop``: an image
+        alternative left out.
+        """
         combos = self._ref_combos(spec, scope)
         if combos is not None:
             if not combos:
@@ -421,13 +472,16 @@ class ScopedProgram:
             return [lit(f"{spec.name}("), f"c{i}v", lit(")")]
         items = [lit(f"{spec.name}(")]
         for n, p in enumerate(spec.params):
-            alts = self._values(g, spec, p, scope)
+            if only and p.name in only:
+                alts = only[p.name]
+            else:
+                alts = [a for a in self._values(g, spec, p, scope, unsaid) if a != [drop]]
             needed = p.required or (spec.name, p.name) in _NEEDED
             if not alts:
                 if needed:
                     return None
                 continue
-            rule = f"c{i}a{n}"
+            rule = f"c{i}{tag}a{n}"
             g.add(rule, *alts)
             part = [lit(f"{', ' if n else ''}{p.name}="), rule]
             if needed:
@@ -437,7 +491,14 @@ class ScopedProgram:
                 items.append(f"{rule}o?")
         return [*items, lit(")")]
 
-    def _values(self, g: Grammar, spec: ToolSpec, p: Param, scope: Scope) -> list[list[str]]:
+    def _values(
+        self,
+        g: Grammar,
+        spec: ToolSpec,
+        p: Param,
+        scope: Scope,
+        unsaid: Sequence[tuple[str, ...]] = (),
+    ) -> list[list[str]]:
         """Alternatives for one argument's value."""
         if p.expression:
             scalars = [n for n, t in scope.types.items() if t & _SCALARS]
@@ -457,7 +518,7 @@ class ScopedProgram:
             names = self._countable(scope)
         alts: list[list[str]] = [[lit(n)] for n in names]
         if V.TEXT in p.types or V.TEXT_LIST in p.types:
-            alts += self._text(g, spec, p, anchored=not self._relations_done(scope))
+            alts += self._text(g, spec, p, not self._relations_done(scope), unsaid)
         if V.NUMBER in p.types:
             alts.append(["NUMBER"])
         if V.BOOL in p.types:
@@ -465,12 +526,18 @@ class ScopedProgram:
         return alts
 
     def _text(
-        self, g: Grammar, spec: ToolSpec, p: Param, anchored: bool = False
+        self,
+        g: Grammar,
+        spec: ToolSpec,
+        p: Param,
+        anchored: bool = False,
+        unsaid: Sequence[tuple[str, ...]] = (),
     ) -> list[list[str]]:
         """Alternatives for a text (or list of text) argument, closed where the step allows.
 
         ``anchored``: a relation's crop is still to come, so ``Loc`` names its object ("the
-        cups left of the kettle" locates the kettle first).
+        cups left of the kettle" locates the kettle first). ``unsaid``: the forms of each thing
+        the query names that no text of the program names yet (for a VQA question).
         """
         vocab = self.vocabulary
         key = (spec.name, p.name)
@@ -486,8 +553,10 @@ class ScopedProgram:
             return [["given"]]
         if key == ("VQA", "question"):
             words = (*vocab.words, *QUESTION_WORDS, *(w.capitalize() for w in QUESTION_WORDS))
-            if vocab.choice and len(self.inputs) == 1:  # "..., a man or a woman?" keeps both
-                return [[_choice_question(g, words, vocab.content or words, vocab.choice)]]
+            if len(self.inputs) == 1 and (vocab.choice or unsaid):
+                # "..., a man or a woman?" keeps both answers; each thing the query names and
+                # the program has not is in the question ("the same color as the blanket")
+                return [[_covering_question(g, words, unsaid, vocab.choice)]]
             if vocab.content:  # the question asks about something the query names
                 return [[_question(g, words, vocab.content)]]
             return [[_phrase(g, "q", words, QUESTION_WORDS_MAX, "?", QUESTION_WORDS_MIN)]]
@@ -653,17 +722,30 @@ def _question(g: Grammar, words: Sequence[str], content: Sequence[str]) -> str:
     return "qc"
 
 
-def _choice_question(g: Grammar, words: Sequence[str], content: Sequence[str], choice: str) -> str:
-    """A quoted question of query words that ends with the answers offered (rule ``qx``).
+def _covering_question(
+    g: Grammar, words: Sequence[str], musts: Sequence[Sequence[str]], choice: str = ""
+) -> str:
+    """A quoted question of query words that names each of ``musts`` (rule ``qv``).
+
+    One form of each of ``musts``, in order; it ends with ``choice`` (the answers the query
+    offers) when given.
 
     "Who is holding the umbrella, a man or a woman?" asked "Who is holding the red umbrella?":
     the answer was no longer one of the two.
     """
-    if "qx" in g.rules:
-        return "qx"
-    _around(g, "qc", words, content, QUESTION_WORDS_MAX // 2)
-    g.add("qx", [lit("'"), "qcpre", "qca0?", lit(f"{choice}?'")])
-    return "qx"
+    if "qv" in g.rules:
+        return "qv"
+    _around(g, "qv", words, words, QUESTION_WORDS_MAX // 2)
+    body = [lit("'"), "qvpre", "qva0?"]
+    for k, must in enumerate(musts):
+        g.add(f"qvn{k}", *[[lit(f)] for f in dict.fromkeys(must)])
+        body += [lit(" "), "qva0?", f"qvn{k}"] if k else [f"qvn{k}"]
+    if choice:
+        body += [lit(" "), "qva0?", lit(f"{choice}?'")] if musts else [lit(f"{choice}?'")]
+    else:
+        body += ["qvb0?", lit("?'")]
+    g.add("qv", body)
+    return "qv"
 
 
 def _text_list(g: Grammar, item: str) -> str:

@@ -138,6 +138,8 @@ class Vocabulary:
             divides (:data:`SCALED`).
         modifiers: Words an object name does not end with, as they modify a noun after them
             ("coffee" of "coffee mug"; :func:`modifier_words`).
+        nouns: The things and people the query names (:func:`thing_nouns`); a VQA question about
+            one image names each that the program has not named yet.
         content: The query's content words (:func:`content_words`): a VQA question uses one.
         subject: The words before the first relation ("the cups" of "the cups left of the
             kettle"): what is looked for once the relation's crop is made.
@@ -169,6 +171,7 @@ class Vocabulary:
     half: str = ""
     scaled: bool = False
     modifiers: frozenset[str] = frozenset()
+    nouns: tuple[str, ...] = ()
 
 
 def singular(word: str) -> str:
@@ -201,17 +204,42 @@ _NOT_CONTENT = frozenset(
 HEAD_NOUNS = frozenset(
     """
     airplane apple backpack bag ball banana bat bear bed bench bicycle bike bird board boat
-    book bottle bowl box bread broccoli bus cabinet cake can candle cap car carpet carrot cart
+    book bottle bowl box bread broccoli bus cabinet cake candle cap car carpet carrot cart
     cat chair clock coat computer cone couch counter cow cup curtain desk dog door dress
-    drink elephant fence flag flower fork fridge frisbee giraffe glass glove guitar hat
+    elephant fence flag flower fork fridge frisbee giraffe glass glove guitar hat
     helmet horse house hydrant jacket jar keyboard kite knife lamp laptop light machine mat
     microwave mirror monitor motorcycle mouse mug napkin oven pan pants pen phone piano pillow
     pizza plane plant plate pole pot racket refrigerator remote rug sandwich scissors screen
-    sheep shelf shirt shoe shorts sign sink skateboard ski skis sofa spoon stand suitcase
+    sheep shelf shirt shoe shorts sign sink skateboard ski skis sofa spoon suitcase
     table tablet teapot tie toilet toothbrush towel toy train tray tree truck umbrella van
-    vase wall watch window zebra
+    vase wall window zebra blanket saucer wheel roof building tower bridge fountain
+    statue basket bucket cushion pillow lid jug kettle
     """.split()
 )
+
+
+# People a question may be about, besides things.
+_PEOPLE_NOUNS = frozenset("man woman boy girl child kid baby lady player chef".split())
+
+
+def thing_nouns(query: str) -> tuple[str, ...]:
+    """The query's head nouns (HEAD_NOUNS or people), lower-case, in order, modifiers left out.
+
+    A question about one image names each of them ("Is the pillow the same color as the
+    blanket?" was asked as "Is the pillow the same color?").
+    """
+    modifiers = modifier_words(query)
+    out: dict[str, None] = {}
+    for w in _WORD.findall(query):
+        low = w.lower()
+        if low not in modifiers and singular(low) in HEAD_NOUNS | _PEOPLE_NOUNS:
+            out[low] = None
+    return tuple(out)
+
+
+def forms(word: str) -> tuple[str, ...]:
+    """``word`` as written, lower-case, singular and plural (no repeats)."""
+    return tuple(dict.fromkeys(_forms(word)))
 
 
 def modifier_words(query: str) -> frozenset[str]:
@@ -306,10 +334,18 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     (r"\b(?:how many|count|number of)\b", "Count"),
     # "swap the mug for a glass of juice" is a Replace (a small model blurred the mug)
     (r"\b(?:replace|swap|exchange|substitute)\b", "Replace"),
+    # "how many faces", "blur the kids' faces": MTCNN finds faces (OWLv2 was asked for "kids")
+    (r"\bfaces?\b", "FaceDet"),
+    # "how many more cars than trucks": a difference of counts
+    (r"\bhow many (?:more|fewer|less)\b|\bdifference\b", "Eval"),
     # "outline each cookie": a mask per object
     (r"\b(?:outlin\w*|segment\w*|silhouettes?|masks? of)\b", "Seg"),
     # a yes/no question about a number is answered by comparing the count
-    (r"^(?:are|is|do|does|has|have)\b.*\b(?:more|fewer|less|at least|at most|exactly)\b", "Eval"),
+    (
+        r"^(?:are|is|do|does|has|have)\b.*\b(?:more|fewer|less|at least|at most|exactly|equal|"
+        r"same number)\b",
+        "Eval",
+    ),
 )
 EXCLUDED: tuple[tuple[str, str], ...] = (
     (_EMOJI_WORDS, "Replace"),  # "with a cat emoji" is no "with a camel"
@@ -322,7 +358,10 @@ EXCLUDED: tuple[tuple[str, str], ...] = (
 _COMPARED = re.compile(
     r"\b(?:more|fewer|less)\s+\w+(?:\s+\w+)?\s+than\b|\bas many\b"
     # "which are there more of, cars or motorcycles?"
-    r"|^\s*(?:which|what)\b[^.?!]*\b(?:more|fewer|less)\b[^.?!]*\bor\b",
+    r"|^\s*(?:which|what)\b[^.?!]*\b(?:more|fewer|less)\b[^.?!]*\bor\b"
+    # "Is the number of cups equal to the number of saucers?"
+    r"|\bnumber of\b[^.?!]*\b(?:equal|same|greater|larger|smaller|higher|lower|more|fewer)\b"
+    r"[^.?!]*\bnumber of\b",
     re.IGNORECASE,
 )
 
@@ -504,7 +543,7 @@ def listed_categories(query: str) -> tuple[str, ...]:
     :data:`CATEGORY_WORDS` words. The last enumeration wins ("black and white cats: tag them as
     Tom, Felix or Garfield").
     """
-    for found in (_quoted_list(query), _colon_list(query)):
+    for found in (_quoted_list(query), _colon_list(query), _as_list(query)):
         if found:
             return found
     found = ()
@@ -513,6 +552,13 @@ def listed_categories(query: str) -> tuple[str, ...]:
         if any(i.lower() in _NOT_CATEGORY for i in items):
             continue
         found = tuple(dict.fromkeys(items))
+    # "his team, Real Madrid or Barcelona": a capitalised word before an item is part of it
+    found = tuple(
+        f"{cap.group(1)} {item}"
+        if (cap := re.search(rf"(?<=\S )([A-Z][a-z]+) {re.escape(item)}\b", query))
+        else item
+        for item in found
+    )
     return found if len(found) >= 2 else ()
 
 
@@ -541,6 +587,21 @@ def _quoted_list(query: str) -> tuple[str, ...]:
     if not all(re.fullmatch(r"\s*,?\s*(?:(?:or|and)\s+)?", g) for g in between):
         return ()
     return _items([m.group(1) for m in found])
+
+
+_AS = re.compile(r"\b(?:as|into)\s+(?:(?:a|an|the|either|one of)\s+)?([^.?!;:]+)", re.IGNORECASE)
+# What ends the last item of an "as" list: "... or cardinal and tag them"
+_AS_END = re.compile(r"\s+(?:and|then|to|in|on|with|so|please|by|if|for)\b.*$", re.IGNORECASE)
+
+
+def _as_list(query: str) -> tuple[str, ...]:
+    """The list after "as" or "into", with items of several words ("as robin, blue jay or cardinal")."""
+    m = _AS.search(query)
+    if not m or ("," not in m.group(1) and " or " not in m.group(1)):
+        return ()
+    parts = re.split(r"\s*,\s*(?:(?:or|and)\s+)?|\s+or\s+", m.group(1))
+    parts[-1] = _AS_END.sub("", parts[-1])
+    return _items(parts)
 
 
 def _colon_list(query: str) -> tuple[str, ...]:
@@ -670,4 +731,5 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         half_named(query),
         SCALED.search(query) is not None,
         modifier_words(query),
+        thing_nouns(query),
     )
