@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/bench_batch.py --size base --vqa smolvlm --images 4
     .venv/bin/python benchmarks/bench_batch.py --ray --memory 1000
     .venv/bin/python benchmarks/bench_batch.py --no-batched-forward   # every call alone
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_batch.py --write 32   # program writing
 
 Figures (issue 11):
 

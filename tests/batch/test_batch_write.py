@@ -115,6 +115,83 @@ def test_batches_smaller_than_the_prompts_and_mixed_prefixes(tiny: Any) -> None:
     assert together == alone
 
 
+def test_prompts_of_several_prefixes_decode_in_one_batch(
+    tiny: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two tasks and a prompt without a prefix, all rows of one batch, as alone."""
+    from visprog.planner.backends import batched
+
+    # QUERIES[0] twice: the second copy is read from the first one's cache, not in a chunk.
+    prompts, grammars, lens = _scoped([*QUERIES[:4], QUERIES[0]])
+    more = _scoped(["Blur every face", "Make the sky blue"], task="edit")
+    prompts, grammars, lens = prompts + more[0], grammars + more[1], lens + more[2]
+    lens[1] = 0  # read whole: no shared prefix
+    runs: list[int] = []
+    chunks: list[int] = []
+    run, read_chunk = batched.BatchDecoder.run, batched.BatchDecoder._read_chunk
+
+    def counted(self: Any, prefixes: Any, rests: Any, grams: Any) -> list[str]:
+        runs.append(len(set(prefixes)))
+        return run(self, prefixes, rests, grams)
+
+    def chunk(self: Any, rests: Any, base: Any, start: int) -> Any:
+        chunks.append(len(rests))
+        return read_chunk(self, rests, base, start)
+
+    monkeypatch.setattr(batched.BatchDecoder, "run", counted)
+    monkeypatch.setattr(batched.BatchDecoder, "_read_chunk", chunk)
+    alone = [
+        tiny.complete(p, grammar=g, max_tokens=120, prefix_len=k)
+        for p, g, k in zip(prompts, grammars, lens, strict=True)
+    ]
+    together = tiny.complete_batch(prompts, grammars=grammars, max_tokens=120, prefix_len=lens)
+    assert together == alone
+    assert runs == [3]  # one decode for the three prefixes (gqa, edit, none)
+    assert max(chunks) > 1  # rows read together in one padded forward
+    assert sum(chunks) == len(prompts) - 1  # the repeated prompt was read from the first's cache
+
+
+def test_slab_appends_in_place_as_concatenation_would() -> None:
+    torch = pytest.importorskip("torch")
+    from visprog.planner.backends.batched import ROOM, Slab
+
+    torch.manual_seed(0)
+    keys, values = torch.randn(3, 1, 5, 4), torch.randn(3, 1, 5, 4)
+    slab = Slab(keys, values)
+    buffer = slab.k
+    for width in (1, 4, ROOM, 2):  # the third step overruns the room: the buffer grows
+        k, v = torch.randn(3, 1, width, 4), torch.randn(3, 1, width, 4)
+        got_k, got_v = slab.update(k, v)
+        keys, values = torch.cat([keys, k], dim=2), torch.cat([values, v], dim=2)
+        assert torch.equal(got_k, keys) and torch.equal(got_v, values)
+    assert slab.k is not buffer and slab.get_seq_length() == keys.shape[2]
+    slab.drop(3)  # a sliding layer forgets its first slots
+    index = torch.tensor([2, 0])
+    slab.batch_select_indices(index)
+    assert torch.equal(slab.keys, keys[index, :, 3:]) and torch.equal(
+        slab.values, values[index, :, 3:]
+    )
+    assert slab.get_mask_sizes(2) == (keys.shape[2] - 3 + 2, 0)
+
+
+@pytest.mark.parametrize(
+    ("pending", "width"),
+    [
+        ([1] * 20 + [9], 1),  # many rows want their logits now: the long run waits
+        ([9], 9),  # one row alone feeds its whole forced run
+        ([3, 3, 3, 3], 3),
+        ([1, 8], 8),
+    ],
+)
+def test_step_width_is_the_cheapest_per_token_fed(pending: list[int], width: int) -> None:
+    pytest.importorskip("torch")
+    from visprog.planner.backends.batched import BatchDecoder
+
+    decoder = BatchDecoder.__new__(BatchDecoder)  # _width reads the pending runs only
+    decoder.pending = [[0] * n for n in pending]
+    assert decoder._width() == width
+
+
 def test_batched_plain_grammar_and_unconstrained_equal_one_at_a_time(tiny: Any) -> None:
     prompts = [p[-300 + 40 * i :] for i, p in enumerate(_scoped(QUERIES)[0])]
     ensure_tools()

@@ -6,11 +6,13 @@ complete_batch>` is built on this. Every sequence (a *row*) keeps its own gramma
 one-at-a-time decoder does; only the model's forward passes are shared:
 
 * the prompt's shared prefix is read once (its key/value cache kept per prefix text) and
-  repeated over the rows; each row's own rest of the prompt is read without padding, rows in
-  sorted order, each from the previous row's cache as far as their tokens agree;
+  repeated over its rows (rows of different prefixes share a batch); each row's own rest of
+  the prompt is read without padding, rows in sorted order, each from the previous row's
+  cache as far as their tokens agree;
 * at each step every live row feeds its next tokens (one sampled token plus the tokens its
-  grammar forces, at most :data:`FEED_WIDTH`); feeds of different lengths are padded on the
-  left, so the last position holds every row's next-token logits;
+  grammar forces, up to a width chosen per step, :meth:`BatchDecoder._width`); feeds of
+  different lengths are padded on the left, so the last position holds every row's
+  next-token logits;
 * padding leaves holes in the shared cache. An explicit attention mask, built from each slot's
   *real* position, hides them: a key is seen when it is a real token, not after the query, and,
   for sliding-window layers (Gemma 3), within the window counted in real positions (those
@@ -49,7 +51,13 @@ MASK_TYPES = frozenset({"full_attention", "sliding_attention"})
 # Models whose logits are the output layer of the decoder's last hidden state (soft-capped for
 # Gemma 2 and 3), so the layer can be applied to the allowed tokens' rows only.
 PLAIN_HEADS = frozenset({"gemma", "gemma2", "gemma3_text", "llama", "mistral", "qwen2", "qwen3"})
-FEED_WIDTH = 4  # most tokens a row feeds in one step (a longer forced run takes more steps)
+# What one decoding step costs beyond its tokens, in fed token slots (rows x width): a step
+# streams the weights once whatever its width, then each slot costs its own compute and its
+# row's cache read. Measured on a 2-core CPU with Gemma 3 270M (about 40 ms a step, 3.5 ms a
+# slot at 20 rows and 900 slots); it sets how wide a step is worth padding (see _width).
+STEP_SLOTS = 12
+PREFILL_ROWS = 4  # rows of one prefill forward
+SHARE_MIN = 16  # a row agreeing this long with the one before is read from its cache
 
 
 @dataclass
@@ -153,12 +161,20 @@ class BatchDecoder:
         self.cache: Any = None
         self.next_pos: Any = None  # (rows,) long: the position of each row's next token
         self.pending: list[list[int]] = []  # per live row: tokens still to feed
+        self.width = 1  # tokens a row feeds this step (see _width)
 
-    def run(self, prefix: str, rests: Sequence[str], grammars: Sequence[AnyGrammar]) -> list[str]:
-        """The continuation of ``prefix + rests[i]`` under ``grammars[i]``, for every row."""
+    def run(
+        self, prefixes: Sequence[str], rests: Sequence[str], grammars: Sequence[AnyGrammar]
+    ) -> list[str]:
+        """The continuation of ``prefixes[i] + rests[i]`` under ``grammars[i]``, for every row.
+
+        Rows of different prefixes (prompts of different tasks) decode in one batch too: each
+        row's cache starts with its own prefix's, and the masks count each row's own positions.
+        """
         rows = [Row(g) for g in grammars]
         enc = self.backend._encode
-        logits = self._prefill(prefix, [enc(r, special=not prefix) for r in rests])
+        ids = [enc(r, special=not p) for p, r in zip(prefixes, rests, strict=True)]
+        logits = self._prefill(list(prefixes), ids)
         live = list(range(len(rows)))
         self.pending = [[] for _ in live]
         while live:
@@ -174,6 +190,7 @@ class BatchDecoder:
                 self._select(keep)
             live = [live[k] for k in keep]
             if live:
+                self.width = self._width()
                 logits = self._forward(self._wants([rows[i] for i in live]))
         return [self._text(r) for r in rows]
 
@@ -185,7 +202,7 @@ class BatchDecoder:
         """
         out: list[Any] = []
         for row, pending in zip(rows, self.pending, strict=True):
-            if len(pending) > FEED_WIDTH or row.spent:
+            if len(pending) > self.width or row.spent:
                 out.append(False)
             elif row.matcher is None:
                 out.append(True)
@@ -194,32 +211,143 @@ class BatchDecoder:
                 out.append(row.allowed)
         return out
 
-    def _prefill(self, prefix: str, rests: list[list[int]]) -> Any:
-        """Each row's prompt read without padding, then the rows' caches merged.
+    def _width(self) -> int:
+        """How many of its pending tokens each row feeds this step.
 
-        Rows are read in sorted order, each from the cache of the one before as far as their
-        tokens agree: prompts that repeat the same closest examples after the shared prefix
-        read those tokens once. Returns every row's next-token logits (rows x vocabulary).
+        Rows feed one sampled token plus the tokens their grammar forces, so their pending
+        runs differ in length; a step pads every row to its width. The width chosen is the one
+        with the least cost per token fed, counting a step as :data:`STEP_SLOTS` slots plus
+        rows x width: a long forced run in one row is fed over several steps while many rows
+        are live, and at once when few are.
+        """
+        sizes = [len(p) for p in self.pending]
+        best, score = 1, float("inf")
+        for width in range(1, max(sizes) + 1):
+            fed = sum(min(width, n) for n in sizes)
+            cost = (STEP_SLOTS + len(sizes) * width) / fed
+            if cost < score:
+                best, score = width, cost
+        return best
+
+    def _prefill(self, prefixes: list[str], rests: list[list[int]]) -> Any:
+        """Each row's prompt read, then the rows' caches merged.
+
+        Rows are taken in sorted order (by prefix, then tokens). A row that agrees with the
+        one before on at least :data:`SHARE_MIN` tokens (prompts that repeat the same closest
+        examples after the shared prefix) is read alone from that row's cache, so those tokens
+        are read once; the others are read from their prefix's cache in right-padded chunks
+        of up to :data:`PREFILL_ROWS` rows of similar lengths (one forward for a chunk is
+        5 to 10% cheaper per row on a CPU than one per row). Returns every row's next-token
+        logits (see :meth:`_read`).
+        """
+        n = len(rests)
+        caches: list[Any] = [None] * n
+        logits: list[Any] = [None] * n
+        lengths = [0] * n
+        full: dict[int, Any] = {}  # row -> its uncropped cache, for the row read after it
+        leaders: dict[str, list[int]] = {}
+        follow: list[tuple[int, int, int]] = []  # (row, the row before, tokens they share)
+        prev = -1
+        for i in sorted(range(n), key=lambda k: (prefixes[k], rests[k])):
+            same = prev >= 0 and prefixes[prev] == prefixes[i]
+            shared = min(_common(rests[prev], rests[i]), len(rests[i]) - 1) if same else 0
+            if shared >= SHARE_MIN:
+                follow.append((i, prev, shared))
+            else:
+                leaders.setdefault(prefixes[i], []).append(i)
+            prev = i
+        needed = {p for _, p, _ in follow}
+        for prefix, members in leaders.items():
+            base = self._prefix_cache(prefix) if prefix else None
+            start = base.get_seq_length() if base is not None else 0
+            members.sort(key=lambda k: len(rests[k]))
+            for first in range(0, len(members), PREFILL_ROWS):
+                chunk = members[first : first + PREFILL_ROWS]
+                got = self._read_chunk([rests[i] for i in chunk], base, start)
+                for i, (row_logits, row_cache) in zip(chunk, got, strict=True):
+                    logits[i], lengths[i] = row_logits, start + len(rests[i])
+                    if i in needed:
+                        full[i] = row_cache
+                    caches[i] = self._crop_row(_view(row_cache, None), lengths[i])
+        for i, p, shared in follow:  # in sorted order: the row before is always read first
+            start = lengths[p] - len(rests[p])
+            cache = _view(full[p], start + shared)
+            tensor = self.torch.tensor(
+                [rests[i][shared:]], dtype=self.torch.long, device=self.device
+            )
+            logits[i] = self._read(tensor, cache)
+            lengths[i] = start + len(rests[i])
+            if i in needed:
+                full[i] = _view(cache, None)
+            caches[i] = self._crop_row(_view(cache, None), lengths[i])
+        self._merge(caches, lengths)
+        return logits
+
+    def _read_chunk(self, rests: list[list[int]], base: Any, start: int) -> list[tuple[Any, Any]]:
+        """Rows read from the prefix cache ``base`` (``start`` slots) in one forward.
+
+        Right-padded to the longest; the mask hides the padding as in decoding (each query
+        sees the real keys up to its own position, within the window for sliding layers).
+        Returns per row its logits and its cache (prefix and own tokens, no padding).
         """
         torch = self.torch
-        base = self._prefix_cache(prefix) if prefix else None
-        start = base.get_seq_length() if base is not None else 0
-        caches: list[Any] = [None] * len(rests)
-        logits: list[Any] = [None] * len(rests)
-        before: list[int] = []
-        cache: Any = base
-        for i in sorted(range(len(rests)), key=lambda k: rests[k]):
-            ids = rests[i]
-            shared = min(_common(before, ids), len(ids) - 1)  # at least one token read
-            held = start + shared
-            cache = _view(cache, held) if cache is not None and held else _empty_cache()
-            tensor = torch.tensor([ids[shared:]], dtype=torch.long, device=self.device)
-            out = self._model(input_ids=tensor, cache=cache)
-            logits[i] = out.logits[0, -1].float().cpu().numpy()
-            caches[i] = self._crop_row(_view(cache, None), start + len(ids))
-            before = ids
-        self._merge(caches, [start + len(r) for r in rests])
-        return np.stack(logits)
+        if len(rests) == 1 or self.head is None:  # one row, or a model run whole: row by row
+            out = []
+            for ids in rests:
+                cache = _view(base, start) if base is not None else _empty_cache()
+                tensor = torch.tensor([ids], dtype=torch.long, device=self.device)
+                out.append((self._read(tensor, cache), _view(cache, None)))
+            return out
+        width = max(len(r) for r in rests)
+        lens = torch.tensor([len(r) for r in rests], device=self.device)
+        ids = torch.tensor([r + [0] * (width - len(r)) for r in rests], device=self.device)
+        offs = torch.arange(width, device=self.device)
+        q_real = offs[None, :] < lens[:, None]
+        q_pos = (start + offs).expand(len(rests), width)
+        k_real = torch.cat([q_real.new_ones((len(rests), start)), q_real], dim=1)
+        k_pos = torch.arange(start + width, device=self.device).expand(len(rests), -1)
+        masks = {}
+        for kind, slots in self.slots.items():
+            probe = Slots(slots.layers, slots.window, k_real, k_pos)
+            masks[kind] = self._mask(probe, q_pos, q_real)
+        cache = _repeat(base, len(rests)) if base is not None else _empty_cache()
+        kwargs = {
+            "input_ids": ids,
+            "attention_mask": masks if self.typed else masks["full_attention"],
+            "position_ids": q_pos,
+            self.backend._cache_kw_name(): cache,
+        }
+        from visprog.planner.backends.local import LastLogits
+
+        with self._attention():
+            hidden = self.backend.model.get_decoder()(use_cache=True, **kwargs).last_hidden_state
+        out = []
+        for b, ids_b in enumerate(rests):
+            last = LastLogits(
+                hidden=hidden[b, len(ids_b) - 1], head=self.head, softcap=self.softcap
+            )
+            out.append((last, _row(cache, b, start + len(ids_b))))
+        return out
+
+    def _read(self, ids: Any, cache: Any) -> Any:
+        """One row's tokens read into ``cache``; the next token's logits.
+
+        For a model whose logits are its output layer (see :func:`output_layer`), a
+        :class:`~visprog.planner.backends.local.LastLogits` that applies the layer on demand:
+        the row's first pick needs only the tokens its grammar allows, and the whole layer
+        (670 MB of weights for Gemma 3's 262k words) read once per row would cost more than
+        many of the rows' own tokens.
+        """
+        from visprog.planner.backends.local import LastLogits
+
+        if self.head is None:
+            out = self._model(input_ids=ids, cache=cache)
+            return out.logits[0, -1].float().cpu().numpy()
+        kw = {self.backend._cache_kw_name(): cache}
+        hidden = self.backend.model.get_decoder()(input_ids=ids, use_cache=True, **kw)
+        return LastLogits(
+            hidden=hidden.last_hidden_state[0, -1], head=self.head, softcap=self.softcap
+        )
 
     def _crop_row(self, cache: Any, length: int) -> Any:
         """Keep only the last ``window - 1`` slots of one row's sliding layers (no holes yet).
@@ -236,23 +364,35 @@ class BatchDecoder:
         return cache
 
     def _merge(self, caches: list[Any], lengths: list[int]) -> None:
-        """One cache for all rows: each row's slots, padded at the end with holes."""
+        """One cache for all rows: each row's slots, padded at the end with holes.
+
+        Each layer's rows are copied once, straight into its :class:`Slab`'s buffer (the
+        holes zeroed: masked keys get no weight, but their values must be finite).
+        """
         torch = self.torch
         self.cache = caches[0]
+        layers: list[Any] = [None] * len(self.cache.layers)
         for slots in self.slots.values():
             first = slots.layers[0]
             sizes = [c.layers[first].keys.shape[2] for c in caches]
             width = max(sizes)
             for i in slots.layers:
+                parts = []
                 for attr in ("keys", "values"):
-                    parts = [_pad_slots(getattr(c.layers[i], attr), width) for c in caches]
-                    setattr(self.cache.layers[i], attr, torch.cat(parts, dim=0))
+                    one = getattr(caches[0].layers[i], attr)
+                    buf = one.new_empty((len(caches), one.shape[1], width + ROOM, one.shape[3]))
+                    for b, (c, size) in enumerate(zip(caches, sizes, strict=True)):
+                        buf[b, :, :size] = getattr(c.layers[i], attr)[0]
+                        buf[b, :, size:width] = 0
+                    parts.append(buf)
+                layers[i] = Slab(parts[0], parts[1], width)
             real = torch.zeros((len(caches), width), dtype=torch.bool, device=self.device)
             pos = torch.zeros((len(caches), width), dtype=torch.long, device=self.device)
             for b, (size, length) in enumerate(zip(sizes, lengths, strict=True)):
                 real[b, :size] = True
                 pos[b, :size] = torch.arange(length - size, length, device=self.device)
             slots.real, slots.pos = real, pos
+        self.cache.layers = layers
         self.next_pos = torch.tensor(lengths, dtype=torch.long, device=self.device)
 
     def _prefix_cache(self, prefix: str) -> Any:
@@ -279,17 +419,14 @@ class BatchDecoder:
         return self.backend.model(use_cache=True, **self.backend._keep(), **kw, **kwargs)
 
     def _forward(self, wants: list[Any]) -> list[Any]:
-        """Feed each live row up to FEED_WIDTH pending tokens (left-padded); their logits.
+        """Feed each live row up to ``self.width`` pending tokens (left-padded); their logits.
 
         Only the logits each row reads (``wants``, see :meth:`_wants`) are computed: the
         output layer is most of a step's work for a 262k-word vocabulary.
-
-        Rows feed at most FEED_WIDTH tokens a step: a long run of forced tokens in one row
-        would otherwise pad every other row to its length.
         """
         torch = self.torch
-        feeds = [p[:FEED_WIDTH] for p in self.pending]
-        self.pending = [p[FEED_WIDTH:] for p in self.pending]
+        feeds = [p[: self.width] for p in self.pending]
+        self.pending = [p[self.width :] for p in self.pending]
         width = max(len(f) for f in feeds)
         pad = [width - len(f) for f in feeds]
         ids = torch.tensor([[0] * p + f for p, f in zip(pad, feeds, strict=True)])
@@ -379,8 +516,7 @@ class BatchDecoder:
             if first <= 0:
                 continue
             for i in slots.layers:
-                layer = self.cache.layers[i]
-                layer.keys, layer.values = layer.keys[:, :, first:], layer.values[:, :, first:]
+                self.cache.layers[i].drop(first)
             slots.real, slots.pos = slots.real[:, first:], slots.pos[:, first:]
 
     def _select(self, keep: list[int]) -> None:
@@ -471,6 +607,78 @@ class BatchDecoder:
             return row.text
         text = str(self.backend.tokenizer.decode(row.tokens, skip_special_tokens=True))
         return text if row.grammar is not None else cut_at_stop(text, self.stop)
+
+
+class Slab:
+    """One cache layer of the batch, its slots in a buffer with room at the end.
+
+    A step's keys and values are written into the room in place; transformers' dynamic layer
+    concatenates instead, which copies the whole batch's cache of every layer at every step
+    (a fifth of a 32-row decode's time on a CPU). The buffer grows by :data:`ROOM` slots when
+    full, and dropping leading slots (sliding-window layers) moves its start only.
+
+    Args:
+        keys: (rows, heads, slots, dim) buffer whose first ``used`` slots hold the keys so far.
+        values: Their values, in a buffer of the same shape.
+        used: How many slots are in use (all: the buffer is copied with :data:`ROOM` more).
+    """
+
+    is_sliding = False  # the mask is built here, from each slot's real position
+    is_initialized = True
+
+    def __init__(self, keys: Any, values: Any, used: int | None = None) -> None:
+        if used is None:
+            used, keys, values = int(keys.shape[2]), _roomy(keys, ROOM), _roomy(values, ROOM)
+        self.start, self.end = 0, used
+        self.k, self.v = keys, values
+
+    @property
+    def keys(self) -> Any:
+        """(rows, heads, slots, dim): the keys of the slots in use (a view of the buffer)."""
+        return self.k[:, :, self.start : self.end]
+
+    @property
+    def values(self) -> Any:
+        """The values of the slots in use (a view of the buffer)."""
+        return self.v[:, :, self.start : self.end]
+
+    def update(self, keys: Any, values: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        """Append a step's keys and values; the layer's keys and values, theirs included."""
+        width = int(keys.shape[2])
+        if self.end + width > self.k.shape[2]:
+            self.k, self.v = _roomy(self.keys, ROOM + width), _roomy(self.values, ROOM + width)
+            self.start, self.end = 0, self.end - self.start
+        self.k[:, :, self.end : self.end + width] = keys
+        self.v[:, :, self.end : self.end + width] = values
+        self.end += width
+        return self.keys, self.values
+
+    def drop(self, n: int) -> None:
+        """Forget the first ``n`` slots in use."""
+        self.start += n
+
+    def batch_select_indices(self, indices: Any) -> None:
+        """Keep only the rows ``indices`` (with the room after their slots)."""
+        self.k, self.v = self.k[indices], self.v[indices]
+
+    def get_seq_length(self) -> int:
+        """How many slots are in use."""
+        return self.end - self.start
+
+    def get_mask_sizes(self, query_length: int) -> tuple[int, int]:
+        """(key length, offset) for a query of ``query_length`` (transformers' mask sizes)."""
+        return self.get_seq_length() + query_length, 0
+
+
+ROOM = 64  # slots a Slab buffer grows by
+
+
+def _roomy(tensor: Any, room: int) -> Any:
+    """A copy of ``tensor`` (rows, heads, slots, dim) with ``room`` empty slots after its own."""
+    b, h, n, d = tensor.shape
+    out = tensor.new_empty((b, h, n + room, d))
+    out[:, :, :n] = tensor
+    return out
 
 
 GROUPED = "visprog_grouped_sdpa"
@@ -585,11 +793,26 @@ def _view(cache: Any, length: int | None) -> Any:
     return out
 
 
-def _pad_slots(tensor: Any, width: int) -> Any:
-    """``tensor`` (1, heads, slots, dim) padded with zeros to ``width`` slots (masked holes)."""
-    torch = require("torch", "llm", "the local language model")
-    extra = width - tensor.shape[2]
-    return tensor if extra == 0 else torch.nn.functional.pad(tensor, (0, 0, 0, extra))
+def _row(cache: Any, b: int, length: int) -> Any:
+    """A cache of row ``b``'s first ``length`` slots of ``cache`` (views of its tensors)."""
+    out = copy.copy(cache)
+    out.layers = [copy.copy(layer) for layer in cache.layers]
+    for layer in out.layers:
+        layer.keys, layer.values = (
+            layer.keys[b : b + 1, :, :length],
+            layer.values[b : b + 1, :, :length],
+        )
+    return out
+
+
+def _repeat(cache: Any, rows: int) -> Any:
+    """``cache`` (one row) seen as ``rows`` rows, without copying (forwards concatenate)."""
+    out = copy.copy(cache)
+    out.layers = [copy.copy(layer) for layer in cache.layers]
+    for layer in out.layers:
+        layer.keys = layer.keys.expand(rows, -1, -1, -1)
+        layer.values = layer.values.expand(rows, -1, -1, -1)
+    return out
 
 
 def _empty_cache() -> Any:

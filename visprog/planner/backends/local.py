@@ -153,8 +153,9 @@ class TransformersBackend:
     ) -> list[str]:
         """:meth:`complete` for several prompts, decoded together (one forward per step).
 
-        Prompts with the same ``prompt[:prefix_len]`` share that prefix's key/value cache and
-        are decoded in batches of up to ``batch_size``; each keeps its own grammar (a
+        Prompts with the same ``prompt[:prefix_len]`` share that prefix's key/value cache;
+        prompts are decoded in batches of up to ``batch_size`` (a batch may mix prefixes, so
+        prompts of several tasks decode together); each keeps its own grammar (a
         :class:`ScopedProgram` line by line, as :meth:`complete` does). Greedy output equals
         :meth:`complete`'s for each prompt (see :mod:`visprog.planner.backends.batched`).
         A model whose attention this cannot mask (a sliding window without per-layer types)
@@ -178,19 +179,26 @@ class TransformersBackend:
                 stop=stop,
                 temperature=temperature,
             )
-        groups: dict[str, list[int]] = {}
-        for i, (p, k) in enumerate(zip(prompts, lens, strict=True)):
-            groups.setdefault(p[: max(k, 0)], []).append(i)
+        # Prompts of one prefix next to each other (they share its cache and, in sorted order,
+        # more); a batch may hold several prefixes, so prompts of different tasks decode together.
+        first_seen: dict[str, int] = {}
+        prefixes = [p[: max(k, 0)] for p, k in zip(prompts, lens, strict=True)]
+        for prefix in prefixes:
+            first_seen.setdefault(prefix, len(first_seen))
+        order = sorted(range(n), key=lambda i: first_seen[prefixes[i]])
+        size = max(1, batch_size)
         out = [""] * n
         with inference_mode():
-            for prefix, members in groups.items():
-                for first in range(0, len(members), max(1, batch_size)):
-                    part = members[first : first + max(1, batch_size)]
-                    decoder = BatchDecoder(self, max_tokens, stop, temperature)
-                    rests = [prompts[i][len(prefix) :] for i in part]
-                    texts = decoder.run(prefix, rests, [grams[i] for i in part])
-                    for i, text in zip(part, texts, strict=True):
-                        out[i] = text
+            for first in range(0, n, size):
+                part = order[first : first + size]
+                decoder = BatchDecoder(self, max_tokens, stop, temperature)
+                texts = decoder.run(
+                    [prefixes[i] for i in part],
+                    [prompts[i][len(prefixes[i]) :] for i in part],
+                    [grams[i] for i in part],
+                )
+                for i, text in zip(part, texts, strict=True):
+                    out[i] = text
         return out
 
     def _complete_scoped(
