@@ -113,6 +113,8 @@ def test_unknown_task() -> None:
         ("Is there a question mark?", 1, "gqa"),
         ("Are there at least three birds?", 1, "count"),
         ("Are there more cats than dogs?", 1, "count"),
+        ("remove the car that is parked on the street", 1, "edit"),
+        ("Get rid of the trash can", 1, "edit"),
     ],
 )
 def test_choose_task(query: str, images: int, task: str) -> None:

@@ -47,7 +47,7 @@ _KEYWORDS: list[tuple[str, str]] = [
         r"(?:cover|paint) (?:the|every|all|each|their|his|her)\b|"
         r"(?:make|turn|change|paint) (?:the|it|them|every|all|each)\b"
         r".*\b(?:to|into|like|look|red|blue|green|yellow|black|white|pink|purple|orange)|"
-        r"stand out)\b",
+        r"stand out|remove|erase|delete|get rid of|inpaint\w*)\b",
     ),
     (
         "tag",
