@@ -970,3 +970,28 @@ def test_inside_is_a_place_and_the_left_one_is_no_number() -> None:
         "2",
         "0",
     )
+
+
+def test_a_question_that_calls_for_an_eval_is_answered_by_it(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "Are there more than two faces in the photo?")
+    found = "OBJ0 = FaceDet(image=IMAGE)\nANSWER0 = Count(box=OBJ0)\n"
+    assert not admits(tiny, sp, found + "FINAL_RESULT = Result(var=ANSWER0)")
+    # faces first: no Point or Loc of people while FaceDet is waited for
+    assert not admits(tiny, sp, "POINTS0 = Point(image=IMAGE, object='person')\n")
+
+
+def test_a_half_is_not_segmented_and_things_get_no_facedet(tiny: TransformersBackend) -> None:
+    sp = scoped("edit", "keep the top half in colour and make the rest grey")
+    top = "BOX0 = Loc(image=IMAGE, object='TOP')\n"
+    assert not admits(tiny, sp, top + "OBJ0 = Seg(image=IMAGE, object=BOX0)\n")
+    assert admits(tiny, sp, top + "IMAGE0 = ColorPop(image=IMAGE, object=BOX0)\n")
+    assert "FaceDet" in query_vocabulary("Tag the famous buildings of the skyline").excluded
+    assert "FaceDet" not in query_vocabulary("Tag the members of the band").excluded
+
+
+def test_past_a_place_the_question_names_the_subject(tiny: TransformersBackend) -> None:
+    sp = scoped("gqa", "What colour are the flowers inside the vase?")
+    crop = "BOX0 = Loc(image=IMAGE, object='vase')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
+    ask = "ANSWER0 = VQA(image=IMAGE0, question='{}')\n"
+    assert admits(tiny, sp, crop + ask.format("What colour are the flowers?"))
+    assert not admits(tiny, sp, crop + ask.format("What colour is the vase?"))

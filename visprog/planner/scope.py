@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -251,7 +252,8 @@ class ScopedProgram:
         With a stated relation, those computed from every relation's crop (not the crop
         itself): a relation is not computed and then ignored.
         """
-        if self.joined:
+        if self.joined or "Eval" in self.required:
+            # "Are there more than two faces?" is answered by its Eval, not by the points
             defined = [n for n in defined if scope.made_by.get(n) == "Eval"]
         if self.half and self.half_crops:  # computed from the half, not the half's box itself
             defined = [
@@ -295,6 +297,8 @@ class ScopedProgram:
             return None
         crops = [g for g in goals if g in CROPS]
         goals = crops or goals  # the relation first: what is counted is in its crop
+        if "FaceDet" in goals:  # "how many faces": the faces, not Loc('kids') five times
+            return {"FaceDet"} | {s.name for s in self.specs if s.name in CROPS}  # or a half's
         # Count and Seg take points too ("outline each cookie": Point, then Seg)
         want = _COUNTABLE if {"Count", "Eval", "Seg"} & set(goals) else _FINDS
         finders = {s.name for s in self.specs if s.returns & want and s.name != "Count"}
@@ -454,9 +458,13 @@ class ScopedProgram:
         ]
         if not unsaid:
             return None
+        # Past a relation's crop, its question names the subject ("the flowers inside the
+        # vase" asked "What colour is the vase?").
+        subject = {w.lower() for w in self.vocabulary.subject}
+        about = [f for f in unsaid if self._relations() and subject & {x.lower() for x in f}]
         image = lit(self.inputs[0])
         whole = self._call_items(g, spec, i, scope, {"image": [[image]]}, unsaid, "w")
-        crops = self._call_items(g, spec, i, scope, drop=image)
+        crops = self._call_items(g, spec, i, scope, unsaid=about, drop=image)
         return [b for b in (whole, crops) if b is not None]
 
     def _call_items(
@@ -533,6 +541,8 @@ class ScopedProgram:
         if (spec.name, p.name) == ("Count", "box"):
             names = self._countable(scope)
         names = self._faces(spec, scope, names)
+        if spec.name == "Seg":  # a half is a rectangle already (SAM was asked to outline 'TOP')
+            names = [n for n in names if n not in scope.halves]
         alts: list[list[str]] = [[lit(n)] for n in names]
         if V.TEXT in p.types or V.TEXT_LIST in p.types:
             alts += self._text(g, spec, p, not self._relations_done(scope), unsaid)
@@ -750,19 +760,22 @@ def _covering_question(
     "Who is holding the umbrella, a man or a woman?" asked "Who is holding the red umbrella?":
     the answer was no longer one of the two.
     """
-    if "qv" in g.rules:
-        return "qv"
-    _around(g, "qv", words, words, QUESTION_WORDS_MAX // 2)
+    # one rule per list of musts (a whole image's question and a crop's differ)
+    name = f"qv{zlib.crc32(repr((musts, choice)).encode()):x}"
+    if name in g.rules:
+        return name
+    if "qvw" not in g.rules:
+        _around(g, "qv", words, words, QUESTION_WORDS_MAX // 2)
     body = [lit("'"), "qvpre", "qva0?"]
     for k, must in enumerate(musts):
-        g.add(f"qvn{k}", *[[lit(f)] for f in dict.fromkeys(must)])
-        body += [lit(" "), "qva0?", f"qvn{k}"] if k else [f"qvn{k}"]
+        g.add(f"{name}n{k}", *[[lit(f)] for f in dict.fromkeys(must)])
+        body += [lit(" "), "qva0?", f"{name}n{k}"] if k else [f"{name}n{k}"]
     if choice:
         body += [lit(" "), "qva0?", lit(f"{choice}?'")] if musts else [lit(f"{choice}?'")]
     else:
         body += ["qvb0?", lit("?'")]
-    g.add("qv", body)
-    return "qv"
+    g.add(name, body)
+    return name
 
 
 def _text_list(g: Grammar, item: str) -> str:

@@ -387,6 +387,9 @@ _EXISTS = re.compile(r"^\s*(?:is|are) there\b", re.IGNORECASE)
 _COUNT_WORDS = re.compile(r"\b(?:how many|count\w*|number of)\b", re.IGNORECASE)
 
 
+_PLACE_OR_INSIDE = re.compile(rf"{_PLACE.pattern}|\binside (?:the|a|an) ", re.IGNORECASE)
+
+
 def place_stated(query: str) -> bool:
     """Whether ``query`` counts or looks for things at a place (then ``Crop`` is its relation).
 
@@ -476,9 +479,15 @@ def first_side(query: str) -> str:
 
 
 def subject_words(query: str) -> tuple[str, ...]:
-    """The words before the first relation (:attr:`Vocabulary.subject`); () with none."""
+    """The words before the first relation (:attr:`Vocabulary.subject`); () with none.
+
+    A place counted on or looked in ("the flowers inside the vase", :func:`place_stated`) is
+    such a relation too.
+    """
     low = query.lower()
     starts = [m.start() for pattern, _ in RELATIONS if (m := re.search(pattern, low))]
+    if not starts and place_stated(query) and (m := _PLACE_OR_INSIDE.search(low)):
+        starts = [m.start()]
     return query_words(query[: min(starts)]) if starts else ()
 
 
@@ -730,6 +739,24 @@ def knowledge_words(query: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+_PEOPLE = re.compile(
+    r"\b(?:people|persons?|men|women|man|woman|members?|players?|characters?|cast|actors?|"
+    r"actress\w*|singers?|athletes?|presidents?|ministers?|leaders?|celebrit\w*|kids?|"
+    r"children|child|boys?|girls?|lady|ladies|faces?|who\w*|everyone|everybody|someone|"
+    r"anyone|anybody|team|band|family|friends?|guests?|crowd|couple)\b",
+    re.IGNORECASE,
+)
+
+
+def _no_faces(query: str) -> bool:
+    """Whether the query is about things only ("the famous buildings"): then no FaceDet."""
+    return (
+        bool(thing_nouns(query))
+        and not any(n in _PEOPLE_NOUNS for n in map(singular, thing_nouns(query)))
+        and not _PEOPLE.search(query)
+    )
+
+
 def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
     """The :class:`Vocabulary` of ``query`` (``emoji_names``: the Emoji step's known names)."""
     names = list(emoji_names)
@@ -748,7 +775,8 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         COUNTING.search(_TWO_IMAGES.sub(" ", query)) is not None,
         tuple(step for pattern, step in REQUIRED if re.search(pattern, low))
         + (("List",) if knowledge else ()),
-        tuple(step for pattern, step in EXCLUDED if re.search(pattern, low)),
+        tuple(step for pattern, step in EXCLUDED if re.search(pattern, low))
+        + (("FaceDet",) if _no_faces(query) else ()),
         _COMPARED.search(query) is not None,
         anchor_words(query),
         replacement_phrase(query),
