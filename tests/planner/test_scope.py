@@ -985,6 +985,7 @@ def test_a_half_is_not_segmented_and_things_get_no_facedet(tiny: TransformersBac
     top = "BOX0 = Loc(image=IMAGE, object='TOP')\n"
     assert not admits(tiny, sp, top + "OBJ0 = Seg(image=IMAGE, object=BOX0)\n")
     assert admits(tiny, sp, top + "IMAGE0 = ColorPop(image=IMAGE, object=BOX0)\n")
+    assert not admits(tiny, sp, top + "OBJ0 = Seg(image=IMAGE, query='top')\n")
     assert "FaceDet" in query_vocabulary("Tag the famous buildings of the skyline").excluded
     assert "FaceDet" not in query_vocabulary("Tag the members of the band").excluded
 

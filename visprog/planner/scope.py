@@ -207,6 +207,12 @@ class ScopedProgram:
         # Not for edits, whose result is the whole image.
         self.half = vocabulary.half if len(self.inputs) == 1 and "Loc" in offered else ""
         self.half_crops = not offered & _WHOLE_IMAGE_EDITS  # "blur the right half": no crop
+        drop = set()
+        if self.half and not self.half_crops:
+            drop.add("Seg")  # the half is the region edited ("Seg(query='top')" was written)
+        if "FaceDet" in self.required:
+            drop.add("Point")  # faces are found by FaceDet ("Point(object='right')" was added)
+        self.specs = [s for s in self.specs if s.name not in drop]
         # Only the relations the query states: "behind the truck" got a CropBelow.
         self.unstated = RELATION_CROPS - set(vocabulary.relations)
         self.vocabulary = vocabulary
