@@ -906,6 +906,8 @@ def test_categories_after_as_may_have_several_words(
 
 def test_counting_words_call_for_their_steps() -> None:
     assert "FaceDet" in query_vocabulary("Can you blur the kids' faces?").required
+    assert "FaceDet" not in query_vocabulary("Put a dog face emoji over each cat").required
+    assert "FaceDet" in query_vocabulary("Identify the cast of Friends").required
     assert "Eval" in query_vocabulary("How many more cars than trucks are there?").required
     same = query_vocabulary("Is the number of cups equal to the number of saucers?")
     assert same.compared and "Eval" in same.required

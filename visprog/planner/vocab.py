@@ -339,7 +339,13 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     # "swap the mug for a glass of juice" is a Replace (a small model blurred the mug)
     (r"\b(?:replace|swap|exchange|substitute)\b", "Replace"),
     # "how many faces", "blur the kids' faces": MTCNN finds faces (OWLv2 was asked for "kids")
-    (r"\bfaces?\b", "FaceDet"),
+    (r"\bfaces?\b(?![\s-]+emojis?)", "FaceDet"),  # not "a dog face emoji"
+    # people to name from a looked-up list ("the cast of Friends"): by their faces
+    (
+        r"\b(?:cast|members|characters|actors|actresses|presidents|ministers|leaders|singers|"
+        r"athletes|celebrit\w*|players)\b",
+        "FaceDet",
+    ),
     # "how many more cars than trucks": a difference of counts
     (r"\bhow many (?:more|fewer|less)\b|\bdifference\b", "Eval"),
     # "remove the car", "make the dress purple": an inpainting (not a blur, not a colour pop)
