@@ -88,7 +88,14 @@ def test_refuses(tiny: TransformersBackend, program: str, why: str) -> None:
 
 def test_loc_halves_are_admitted(tiny: TransformersBackend) -> None:
     program = "BOX0 = Loc(image=IMAGE, object='LEFT')\nFINAL_RESULT = Result(var=BOX0)"
-    assert admits(tiny, scoped("gqa", "What is on the left?"), program)
+    assert admits(tiny, scoped("count", "Point to what is on the left"), program)
+    # a question is answered by a value, not by a box or points
+    assert not admits(tiny, scoped("gqa", "What is on the left?"), program)
+    ask = (
+        "ANSWER0 = VQA(image=IMAGE0, question='What is this?')\nFINAL_RESULT = Result(var=ANSWER0)"
+    )
+    crop = "BOX0 = Loc(image=IMAGE, object='LEFT')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
+    assert admits(tiny, scoped("gqa", "What is on the left?"), crop + ask)
 
 
 def test_eval_names_defined_scalars_only(tiny: TransformersBackend) -> None:
@@ -998,3 +1005,22 @@ def test_past_a_place_the_question_names_the_subject(tiny: TransformersBackend) 
     ask = "ANSWER0 = VQA(image=IMAGE0, question='{}')\n"
     assert admits(tiny, sp, crop + ask.format("What colour are the flowers?"))
     assert not admits(tiny, sp, crop + ask.format("What colour is the vase?"))
+
+
+def test_two_images_without_numbers_compare_answers_for_equality_only(
+    tiny: TransformersBackend,
+) -> None:
+    sp = scoped("nlvr", "Both images show at least one dog lying on grass.", PAIR)
+    asked = (
+        "ANSWER0 = VQA(image=LEFT, question='Is a dog lying on grass?')\n"
+        "ANSWER1 = VQA(image=RIGHT, question='Is a dog lying on grass?')\n"
+    )
+    assert admits(tiny, sp, asked + 'ANSWER2 = Eval(expr="{ANSWER0} and {ANSWER1}")\n')
+    assert not admits(tiny, sp, asked + 'ANSWER2 = Eval(expr="{ANSWER0} >= {ANSWER1}")\n')
+    assert not admits(tiny, sp, asked + 'ANSWER2 = Eval(expr="{ANSWER0} > 0 and {ANSWER1}")\n')
+
+
+def test_a_question_without_a_keyword_is_a_question() -> None:
+    from visprog.planner.prompts import choose_task
+
+    assert choose_task("What's the girl with the red hat doing?") == "gqa"

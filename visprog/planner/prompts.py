@@ -36,6 +36,10 @@ else:  # pragma: no cover
 
 TASKS = ("gqa", "nlvr", "edit", "tag", "count")
 
+_QUESTION = re.compile(
+    r"^\s*(?:what|what's|who|whose|which|where|when|why|how|is|are|was|were|does|do|did|"
+    r"can|could|has|have)\b"
+)
 _KEYWORDS: list[tuple[str, str]] = [
     (
         "edit",
@@ -183,5 +187,9 @@ def choose_task(query: str, n_images: int = 1) -> str:
     for task, pattern in _KEYWORDS:
         if re.search(pattern, text):
             return task
+    # A question without a keyword is a question ("What's the girl with the red hat doing?" was
+    # closest to an edit's example).
+    if text.rstrip().endswith("?") or _QUESTION.match(text):
+        return "gqa"
     # No keyword: the task of the closest bank example ("Soften everything but the cat").
     return retrieve.best_task(query, ("gqa", "edit", "tag", "count")) or "gqa"

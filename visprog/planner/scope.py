@@ -75,6 +75,8 @@ _NEEDED = frozenset({("Classify", "categories")})
 _NOT_LAST = frozenset(
     {*PHRASE_WORDS, *"or to at by for from its their his her".split(), *(COLOURS - {"orange"})}
 )
+# Words of a request to locate, whose answer is where things are, not a value.
+_LOCATING = frozenset("where find locate show point mark box boxes".split())
 # Edits return the whole image, so a half the query names is located, not cropped to.
 _WHOLE_IMAGE_EDITS = frozenset({"Blur", "BgBlur", "Emoji", "Replace", "ColorPop"})
 EVAL_LITERAL = r"/'[^'\"\\\x00-\x1f\x7f]{1,40}'/"
@@ -258,6 +260,10 @@ class ScopedProgram:
         With a stated relation, those computed from every relation's crop (not the crop
         itself): a relation is not computed and then ignored.
         """
+        locating = _LOCATING & set(self.vocabulary.words)  # "Where is the plate?": a box
+        if len(self.inputs) == 1 and "VQA" in {s.name for s in self.specs} and not locating:
+            # a question is answered by a value ("Is the man smiling?" named Point's points)
+            defined = [n for n in defined if scope.types.get(n, frozenset()) & _SCALARS]
         if self.joined or "Eval" in self.required:
             # "Are there more than two faces?" is answered by its Eval, not by the points
             defined = [n for n in defined if scope.made_by.get(n) == "Eval"]
@@ -832,12 +838,16 @@ def _expression(
     else:
         g.add("xo", ["xn"])
     g.add("xn", ["xm"], *([[lit("not "), "xn"]] if "not" in logic else []))
-    ops = vocab.comparisons or ("==", "!=", ">=", "<=", ">", "<")
+    # Two images and no number: the answers are yes/no text, compared at most for equality
+    # ("{A} > 0 and {B} == 0" for "The right image shows a red bus", ">=" for "at least one dog").
+    textual = pair and not vocab.counts and not vocab.compared
+    ops = ("==", "!=") if textual else vocab.comparisons or ("==", "!=", ">=", "<=", ">", "<")
     # "two laptops on the right and none on the left": each count is compared with a number,
     # not read as true or false ("{A} and not {B}").
     counted = pair and vocab.counts
     g.add("xcmp", *[[lit(f" {op} ")] for op in ops])
-    g.add("xnum", *[[lit(n)] for n in vocab.numbers])
+    numbers = ("'yes'", "'no'") if textual else vocab.numbers
+    g.add("xnum", *[[lit(n)] for n in numbers])
     # A comparison never has one bare variable on both sides ("{ANSWER0} > {ANSWER0}", a
     # small model's copy of "{ANSWER0} > {ANSWER1}"): a bare {A} is compared with a value
     # that is not a bare {A} (rule xnA), anything else with anything.
@@ -858,7 +868,7 @@ def _expression(
     # "{A} == {B}" dropped the scale), so only the per-variable comparisons below, scaled.
     scaled = vocab.scaled and bool(arith)
     compare: list[list[str]] = [] if scaled else [["xsv", "xcmp", "xs"]]
-    if not vocab.comparisons and not counted:
+    if (textual or not vocab.comparisons) and not counted:
         compare.insert(0, ["xs"])
     for i, name in enumerate(scalars):
         # "{", name, "}" as three tokens, as in xu: a one-token "{A}" would shadow "{"
