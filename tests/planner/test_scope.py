@@ -1018,6 +1018,8 @@ def test_two_images_without_numbers_compare_answers_for_equality_only(
     assert admits(tiny, sp, asked + 'ANSWER2 = Eval(expr="{ANSWER0} and {ANSWER1}")\n')
     assert not admits(tiny, sp, asked + 'ANSWER2 = Eval(expr="{ANSWER0} >= {ANSWER1}")\n')
     assert not admits(tiny, sp, asked + 'ANSWER2 = Eval(expr="{ANSWER0} > 0 and {ANSWER1}")\n')
+    assert not admits(tiny, sp, asked + "ANSWER2 = Eval(expr=\"{ANSWER0} == '): 0)'\")\n")
+    assert admits(tiny, sp, asked + "ANSWER2 = Eval(expr=\"{ANSWER0} == 'yes'\")\n")
 
 
 def test_a_question_without_a_keyword_is_a_question() -> None:

@@ -862,7 +862,10 @@ def _expression(
     g.add("xref", *[[lit(n)] for n in scalars])
     # No True/False literals: the small model wrote Eval(expr="True") for "exactly one of the
     # images"; a truth value comes from the answers (a bare {A}, a comparison, and/or/not).
-    g.add("xuv", ["xnum"], ["XSTR"], [lit("("), "xc", lit(")")])
+    # With yes/no answers only 'yes' and 'no' are literals: free text let the small model
+    # write "== '): 0) 0) ...'" until the token limit.
+    strings = [] if textual else [["XSTR"]]
+    g.add("xuv", ["xnum"], *strings, [lit("("), "xc", lit(")")])
     g.add("xu", [lit("{"), "xref", lit("}")], ["xuv"])
     # "twice as many as": the count named first equals a scaled other side (the bare
     # "{A} == {B}" dropped the scale), so only the per-variable comparisons below, scaled.
