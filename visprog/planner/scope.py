@@ -838,16 +838,12 @@ def _expression(
     else:
         g.add("xo", ["xn"])
     g.add("xn", ["xm"], *([[lit("not "), "xn"]] if "not" in logic else []))
-    # Two images and no number: the answers are yes/no text, compared at most for equality
-    # ("{A} > 0 and {B} == 0" for "The right image shows a red bus", ">=" for "at least one dog").
-    textual = pair and not vocab.counts and not vocab.compared
-    ops = ("==", "!=") if textual else vocab.comparisons or ("==", "!=", ">=", "<=", ">", "<")
+    ops = vocab.comparisons or ("==", "!=", ">=", "<=", ">", "<")
     # "two laptops on the right and none on the left": each count is compared with a number,
     # not read as true or false ("{A} and not {B}").
     counted = pair and vocab.counts
     g.add("xcmp", *[[lit(f" {op} ")] for op in ops])
-    numbers = ("'yes'", "'no'") if textual else vocab.numbers
-    g.add("xnum", *[[lit(n)] for n in numbers])
+    g.add("xnum", *[[lit(n)] for n in vocab.numbers])
     # A comparison never has one bare variable on both sides ("{ANSWER0} > {ANSWER0}", a
     # small model's copy of "{ANSWER0} > {ANSWER1}"): a bare {A} is compared with a value
     # that is not a bare {A} (rule xnA), anything else with anything.
@@ -862,16 +858,13 @@ def _expression(
     g.add("xref", *[[lit(n)] for n in scalars])
     # No True/False literals: the small model wrote Eval(expr="True") for "exactly one of the
     # images"; a truth value comes from the answers (a bare {A}, a comparison, and/or/not).
-    # With yes/no answers only 'yes' and 'no' are literals: free text let the small model
-    # write "== '): 0) 0) ...'" until the token limit.
-    strings = [] if textual else [["XSTR"]]
-    g.add("xuv", ["xnum"], *strings, [lit("("), "xc", lit(")")])
+    g.add("xuv", ["xnum"], ["XSTR"], [lit("("), "xc", lit(")")])
     g.add("xu", [lit("{"), "xref", lit("}")], ["xuv"])
     # "twice as many as": the count named first equals a scaled other side (the bare
     # "{A} == {B}" dropped the scale), so only the per-variable comparisons below, scaled.
     scaled = vocab.scaled and bool(arith)
     compare: list[list[str]] = [] if scaled else [["xsv", "xcmp", "xs"]]
-    if (textual or not vocab.comparisons) and not counted:
+    if not vocab.comparisons and not counted:
         compare.insert(0, ["xs"])
     for i, name in enumerate(scalars):
         # "{", name, "}" as three tokens, as in xu: a one-token "{A}" would shadow "{"
