@@ -187,9 +187,10 @@ def choose_task(query: str, n_images: int = 1) -> str:
     for task, pattern in _KEYWORDS:
         if re.search(pattern, text):
             return task
-    # A question without a keyword is a question ("What's the girl with the red hat doing?" was
-    # closest to an edit's example).
-    if text.rstrip().endswith("?") or _QUESTION.match(text):
-        return "gqa"
     # No keyword: the task of the closest bank example ("Soften everything but the cat").
-    return retrieve.best_task(query, ("gqa", "edit", "tag", "count")) or "gqa"
+    task = retrieve.best_task(query, ("gqa", "edit", "tag", "count")) or "gqa"
+    # but a question is no edit ("What's the girl with the red hat doing?" was closest to an
+    # edit's example); counting and tagging questions keep their task
+    if task == "edit" and (text.rstrip().endswith("?") or _QUESTION.match(text)):
+        return "gqa"
+    return task
