@@ -320,6 +320,8 @@ _ALL_BUT = (
 )
 # Words that call for a step, and steps that need words: a small model otherwise copies the
 # closest example's edit (a background blur for "cover every face with a cat emoji").
+# "How many more cars than trucks?": one count minus the other.
+DIFFERENCE = re.compile(r"\bhow many (?:more|fewer|less)\b|\bdifference\b", re.IGNORECASE)
 REQUIRED: tuple[tuple[str, str], ...] = (
     (_EMOJI_WORDS, "Emoji"),
     # the edit the request names (a small model copied the closest example's edit instead)
@@ -347,7 +349,7 @@ REQUIRED: tuple[tuple[str, str], ...] = (
         "FaceDet",
     ),
     # "how many more cars than trucks": a difference of counts
-    (r"\bhow many (?:more|fewer|less)\b|\bdifference\b", "Eval"),
+    (DIFFERENCE.pattern, "Eval"),
     # "remove the car", "make the dress purple": an inpainting (not a blur, not a colour pop)
     (r"\b(?:remove|erase|delete|get rid of)\b", "Replace"),
     (
@@ -393,7 +395,9 @@ _EXISTS = re.compile(r"^\s*(?:is|are) there\b", re.IGNORECASE)
 _COUNT_WORDS = re.compile(r"\b(?:how many|count\w*|number of)\b", re.IGNORECASE)
 
 
-_PLACE_OR_INSIDE = re.compile(rf"{_PLACE.pattern}|\binside (?:the|a|an) ", re.IGNORECASE)
+# "What colour are the flowers inside the vase?": a place for any question
+_INSIDE = re.compile(r"\binside (?:the|a|an) ", re.IGNORECASE)
+_PLACE_OR_INSIDE = re.compile(rf"{_PLACE.pattern}|{_INSIDE.pattern}", re.IGNORECASE)
 
 
 def place_stated(query: str) -> bool:
@@ -404,8 +408,8 @@ def place_stated(query: str) -> bool:
     """
     if _COUNT_WORDS.search(query) and _PLACE.search(query):
         return True
-    if re.search(r"\binside (?:the|a|an) ", query, re.IGNORECASE):
-        return True  # "What colour are the flowers inside the vase?": the vase first
+    if _INSIDE.search(query):
+        return True  # the vase first
     return bool(
         _EXISTS.search(query)
         and (m := _PLACE.search(query))
@@ -431,7 +435,7 @@ TOTAL = re.compile(
     r"\b(?:in total|altogether|together|in all|combined|across both|sum)\b", re.IGNORECASE
 )
 ARITHMETIC = re.compile(
-    TOTAL.pattern + r"|\b(?:twice|double|half|times|how many (?:more|fewer|less)|difference)\b"
+    rf"{TOTAL.pattern}|{DIFFERENCE.pattern}|\b(?:twice|double|half|times)\b"
     # "exactly three more birds than": a difference
     r"|\b(?:\d+|two|three|four|five|six|seven|eight|nine|ten) (?:more|fewer|less)\b",
     re.IGNORECASE,
@@ -441,7 +445,6 @@ NUMBER_WORDS = {
     "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
     "twice": "2", "double": "2", "half": "2", "triple": "3", "thrice": "3",
 }  # fmt: skip
-DIFFERENCE = re.compile(r"\bhow many (?:more|fewer|less)\b|\bdifference\b", re.IGNORECASE)
 # A comparison that scales one side: "twice as many", "three times as many", "half as many".
 SCALED = re.compile(
     r"\b(?:twice|double|triple|thrice|half as|\w+ times (?:as|more))\b", re.IGNORECASE
@@ -754,11 +757,14 @@ _PEOPLE = re.compile(
 )
 
 
-def _no_faces(query: str) -> bool:
-    """Whether the query is about things only ("the famous buildings"): then no FaceDet."""
+def _no_faces(query: str, nouns: Sequence[str]) -> bool:
+    """Whether the query is about things only ("the famous buildings"): then no FaceDet.
+
+    ``nouns``: its :func:`thing_nouns`, computed once by the caller.
+    """
     return (
-        bool(thing_nouns(query))
-        and not any(n in _PEOPLE_NOUNS for n in map(singular, thing_nouns(query)))
+        bool(nouns)
+        and not any(singular(n) in _PEOPLE_NOUNS for n in nouns)
         and not _PEOPLE.search(query)
     )
 
@@ -769,6 +775,7 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
     low = query.lower()
     logic = tuple(op for pattern, op in LOGIC if re.search(pattern, low))
     knowledge = knowledge_words(query)
+    nouns = thing_nouns(query)
     return Vocabulary(
         query_words(query),
         listed_categories(query),
@@ -782,7 +789,7 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         tuple(step for pattern, step in REQUIRED if re.search(pattern, low))
         + (("List",) if knowledge else ()),
         tuple(step for pattern, step in EXCLUDED if re.search(pattern, low))
-        + (("FaceDet",) if _no_faces(query) else ()),
+        + (("FaceDet",) if _no_faces(query, nouns) else ()),
         _COMPARED.search(query) is not None,
         anchor_words(query),
         replacement_phrase(query),
@@ -799,6 +806,6 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         half_named(query),
         SCALED.search(query) is not None,
         modifier_words(query),
-        thing_nouns(query),
+        nouns,
         DIFFERENCE.search(query) is not None,
     )
