@@ -10,6 +10,7 @@ set, written by an author who never read the prompts.
 ``planner_heldout3.toml`` (``--set heldout3``): 75 held-out queries by a third author, frozen.
 ``planner_dev3.toml`` (``--set dev3``): 80 development queries by that author, written alongside.
 ``planner_heldout4.toml`` (``--set heldout4``): 75 held-out queries by a fourth author, frozen.
+``planner_dev4.toml`` (``--set dev4``): 80 development queries by that author, written alongside.
 For each set and mode it prints:
 first-attempt parse and check rates, programs that check (after repairs), mean attempts, seconds
 per program, and how many programs do what the query asked, per family and in total.
@@ -51,6 +52,7 @@ SETS = {
     "heldout2": HERE / "planner_heldout2.toml",
     "dev3": HERE / "planner_dev3.toml",
     "heldout3": HERE / "planner_heldout3.toml",
+    "dev4": HERE / "planner_dev4.toml",
     "heldout4": HERE / "planner_heldout4.toml",
 }
 PHOTO = HERE.parent / "demos" / "images" / "astronaut.jpg"  # one real face
