@@ -288,7 +288,7 @@ FINAL_RESULT = Result(var=ANSWER2)"""
     plain = scoped("count", "Are there more cats than dogs?")
     assert admits(tiny, plain, good)
     assert not admits(tiny, plain, good.replace("{ANSWER1} else", "{ANSWER1} - 1 else"))
-    assert admits(tiny, sp, good.replace("{ANSWER0} > {ANSWER1}", "1 > {ANSWER1}"))
+    assert admits(tiny, sp, good.replace("{ANSWER0} > {ANSWER1}", "1 + {ANSWER0} > {ANSWER1}"))
     assert not admits(tiny, sp, good.replace("{ANSWER1} else", "{ANSWER0} else"))
     assert not admits(tiny, sp, good.replace("{ANSWER0} >", "{ANSWER1} >"))
 
@@ -606,8 +606,10 @@ def test_a_question_keeps_the_answers_it_offers(tiny: TransformersBackend) -> No
     assert admits(tiny, sp, ASK.format("Who is carrying the blue bag a boy or a girl?"))
     assert not admits(tiny, sp, ASK.format("Who is carrying the blue bag?"))
     assert query_vocabulary("Is the cat black or white?").choice == "black or white"
-    # a relation's alternatives are no answer list
-    assert query_vocabulary("Is the cup to the left or to the right of the plate?").choice == ""
+    # a choice of sides keeps the sides and the thing they are sides of (it cropped to one)
+    side = query_vocabulary("Is the cup to the left or to the right of the plate?")
+    assert side.choice == "left or to the right of the plate"
+    assert side.relations == () and "VQA" in side.required
 
 
 HALF_COUNT = """BOX0 = Loc(image=IMAGE, object='RIGHT')

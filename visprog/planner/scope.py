@@ -29,7 +29,16 @@ from dataclasses import dataclass, field
 
 from visprog import values as V
 from visprog.planner.grammar import Grammar, _allowed_specs, _chain, lit
-from visprog.planner.vocab import ALWAYS, COLOURS, PHRASE_WORDS, QUESTION_WORDS, Vocabulary, forms
+from visprog.planner.vocab import (
+    ALWAYS,
+    COLOURS,
+    PEOPLE_NOUNS,
+    PHRASE_WORDS,
+    QUESTION_WORDS,
+    Vocabulary,
+    forms,
+    singular,
+)
 from visprog.program import Argument, ListValue, Literal, Program, Ref
 from visprog.registry import REGISTRY, Param, Registry, ToolSpec
 from visprog.syntax import parse
@@ -44,6 +53,10 @@ CROPS = RELATION_CROPS | {"Crop"}
 # (when it can be called): the small model filled the statement limit with other lines.
 PATIENCE = 5
 EVAL_CLAUSES = 4  # most conditions one Eval joins with and/or/xor
+# Until this many statements, the Result names a value computed from every thing the query
+# names (see ScopedProgram._covering); then any value, so a thing the small model cannot name
+# does not hold the program to the statement limit.
+COVER_PATIENCE = 8
 _FINDS = frozenset({V.OBJECTS})
 _LITERAL_TYPES = frozenset({V.TEXT, V.TEXT_LIST, V.NUMBER, V.BOOL})
 _COUNTABLE = frozenset({V.OBJECTS, V.POINTS})
@@ -75,11 +88,15 @@ _NEEDED = frozenset({("Classify", "categories")})
 _NOT_LAST = frozenset(
     {*PHRASE_WORDS, *"or to at by for from its their his her".split(), *(COLOURS - {"orange"})}
 )
+# Steps whose text names a thing (the object found, the question asked).
+_NAMERS = frozenset({"Loc", "Point", "Seg", "Select", "VQA"})
 # Words of a request to locate, whose answer is where things are, not a value.
 _LOCATING = frozenset("where find locate show point mark box boxes".split())
 # Edits return the whole image, so a half the query names is located, not cropped to.
 _WHOLE_IMAGE_EDITS = frozenset({"Blur", "BgBlur", "Emoji", "Replace", "ColorPop"})
-EVAL_LITERAL = r"/'[^'\"\\\x00-\x1f\x7f]{1,40}'/"
+# A string in an Eval is a word or a few ("yes", "left", "red car"): not "' if {ANSWER1} == '",
+# with which the small model wrote a whole expression inside one string.
+EVAL_LITERAL = r"/'[A-Za-z0-9][A-Za-z0-9 _.,!?-]{0,39}'/"
 
 
 @dataclass
@@ -99,6 +116,11 @@ class Scope:
         source: Objects variable -> the image it was found in.
         halves: Variables a ``Loc`` of a half (``'LEFT'``, ...) defined, and that half.
         said: Lower-case words of every text literal so far.
+        said_by: Variable -> the lower-case words of its own statement's text literals.
+        looked: Variable a ``Loc`` or ``Point`` defined -> the object it looked for.
+        crop_box: Image a crop defined -> the box it was cropped to.
+        unsaid: Set by :meth:`ScopedProgram.grammar` while the Result waits for things no text
+            names yet (their forms): found things and questions name one of them.
     """
 
     types: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -113,6 +135,11 @@ class Scope:
     source: dict[str, str] = field(default_factory=dict)
     halves: dict[str, str] = field(default_factory=dict)
     said: set[str] = field(default_factory=set)
+    said_by: dict[str, set[str]] = field(default_factory=dict)
+    # Set by ScopedProgram.grammar: things the waiting Result needs named (see _covering).
+    looked: dict[str, str] = field(default_factory=dict)
+    crop_box: dict[str, str] = field(default_factory=dict)
+    unsaid: list[tuple[str, ...]] = field(default_factory=list)
 
     @classmethod
     def of(cls, inputs: Iterable[str], program: Program, registry: Registry) -> Scope:
@@ -126,11 +153,13 @@ class Scope:
             scope.steps.add(name)
             scope.calls[st.step] = scope.calls.get(st.step, 0) + 1
             scope.made_by[st.target] = name
+            own = scope.said_by.setdefault(st.target, set())
             for a in st.args:
                 items = a.value.items if isinstance(a.value, ListValue) else [a.value]
                 for item in items:
                     if isinstance(item, Literal) and isinstance(item.value, str):
-                        scope.said.update(re.findall(r"[a-z0-9]+", item.value.lower()))
+                        own.update(re.findall(r"[a-z0-9]+", item.value.lower()))
+            scope.said |= own
             refs = _refs(st.args)
             scope.deps[st.target] = refs.union(*(scope.deps.get(r, set()) for r in refs))
             if name == "Count":
@@ -138,6 +167,9 @@ class Scope:
             image = next((a.value for a in st.args if a.name == "image"), None)
             if isinstance(image, Ref) and V.OBJECTS in scope.types[st.target]:
                 scope.source[st.target] = image.name
+            box = next((a.value for a in st.args if a.name == "box"), None)
+            if name in CROPS and isinstance(box, Ref):
+                scope.crop_box[st.target] = box.name
             if st.args and all(isinstance(a.value, Ref) for a in st.args):
                 names = tuple(a.value.name for a in st.args if isinstance(a.value, Ref))
                 scope.ref_calls.setdefault(name, set()).add(names)
@@ -146,9 +178,14 @@ class Scope:
                 image, obj = args.get("image"), args.get("object")
                 if isinstance(image, Ref) and isinstance(obj, Literal):
                     scope.objects.add((image.name, str(obj.value)))
+                    scope.looked[st.target] = str(obj.value)
                     if name == "Loc" and obj.value in HALVES:
                         scope.halves[st.target] = str(obj.value)
         return scope
+
+    def evidence(self, name: str) -> set[str]:
+        """Words of the text literals that ``name`` was computed from (its own and its deps')."""
+        return set().union(*(self.said_by.get(d, set()) for d in (name, *self.deps.get(name, ()))))
 
     def names(self, accepted: frozenset[str]) -> list[str]:
         """Variables whose type an argument accepting ``accepted`` takes."""
@@ -217,6 +254,16 @@ class ScopedProgram:
         self.specs = [s for s in self.specs if s.name not in drop]
         # Only the relations the query states: "behind the truck" got a CropBelow.
         self.unstated = RELATION_CROPS - set(vocabulary.relations)
+        # The things the answer is computed from: each noun of the query ("any dogs or cats"
+        # was answered by a count of dogs), but not the answers a choice offers, nor the
+        # people whose faces FaceDet finds ("blur the man's face").
+        choice = set(vocabulary.choice.lower().split())
+        people = PEOPLE_NOUNS if "FaceDet" in self.required else frozenset()
+        self.things = [
+            tuple(x.lower() for x in forms(n))
+            for n in vocabulary.nouns
+            if n.lower() not in choice and singular(n.lower()) not in people
+        ]
         self.vocabulary = vocabulary
         self.max_statements = max_statements
 
@@ -234,6 +281,14 @@ class ScopedProgram:
         g = Grammar()
         defined = [n for n in scope.types if n not in self.inputs]
         lines: list[list[str]] = []
+        # Out of statements, any defined variable ends it (the input image was named instead).
+        last = final or scope.statements >= self.max_statements
+        results = defined if last else self._results(scope, defined)
+        ready = bool(results) and (last or self._required_done(scope))
+        covering = results if last else self._covering(scope, results)
+        if ready and not covering:
+            # The Result waits for the things no value names yet: the next names name them.
+            scope.unsaid = self._unsaid(scope)
         room = scope.statements < self.max_statements and not (final and defined)
         calls = self._calls(g, scope) if room else []
         by_prefix: dict[str, list[str]] = {}
@@ -244,11 +299,8 @@ class ScopedProgram:
             g.add(f"t{prefix.lower()}", *[[r] for r in rules])
             target = f"{prefix}{_next_index(scope.types, prefix)} = "
             lines.append([lit(target), f"t{prefix.lower()}", lit("\n")])
-        # Out of statements, any defined variable ends it (the input image was named instead).
-        last = final or scope.statements >= self.max_statements
-        results = defined if last else self._results(scope, defined)
-        if results and (last or self._required_done(scope)):
-            g.add("defined", *[[lit(n)] for n in results])
+        if covering and ready:
+            g.add("defined", *[[lit(n)] for n in covering])
             lines.append([lit(RESULT_LINE), "defined", lit(")")])
         if not lines:  # nothing callable and nothing defined: only possible with no inputs
             lines.append([lit(f"{RESULT_LINE}{self.inputs[0]})")] if self.inputs else [lit("")])
@@ -267,6 +319,17 @@ class ScopedProgram:
         if self.joined or "Eval" in self.required:
             # "Are there more than two faces?" is answered by its Eval, not by the points
             defined = [n for n in defined if scope.made_by.get(n) == "Eval"]
+        # A step the query needs is not computed and then ignored: "outline each cookie" wrote
+        # its Seg and named a Tag of the boxes found before it.
+        using = [
+            n
+            for n in defined
+            if all(
+                any(scope.made_by.get(d) == r for d in (n, *scope.deps.get(n, ())))
+                for r in self.required
+            )
+        ]
+        defined = using or defined
         if self.half and self.half_crops:  # computed from the half, not the half's box itself
             defined = [
                 n
@@ -282,6 +345,31 @@ class ScopedProgram:
             if scope.made_by.get(n) not in (*RELATION_CROPS, *crops)
             and all(any(scope.made_by.get(d) == c for d in scope.deps.get(n, ())) for c in crops)
         ]
+
+    def _covering(self, scope: Scope, results: list[str]) -> list[str]:
+        """Of ``results``, those a question's answer may be: values computed from every thing.
+
+        A value (a number, a text, a truth) answers a question, so it is computed from every
+        thing the query names (:attr:`things`): "do you see any dogs or cats" was answered by
+        a count of dogs, "Is anybody sitting on the bench next to the tree?" by a count of
+        trees. Boxes and images (edits, tags, "where is") are left alone: an edit's query
+        names things it only places ("the faces of the people at the table"). From
+        :data:`COVER_PATIENCE` statements on, any of ``results``.
+        """
+        if not self.things or scope.statements >= COVER_PATIENCE:
+            return results
+
+        def covers(n: str) -> bool:
+            if not scope.types.get(n, frozenset()) & _SCALARS:
+                return True
+            said = scope.evidence(n)
+            return all(set(f) & said for f in self.things)
+
+        return [n for n in results if covers(n)]
+
+    def _unsaid(self, scope: Scope) -> list[tuple[str, ...]]:
+        """The forms of each thing of the query that no text of the program names yet."""
+        return [f for f in self.things if not set(f) & scope.said]
 
     def _goals(self, scope: Scope) -> list[str]:
         """The steps the Result line still waits for (relation crops, counts, required)."""
@@ -414,13 +502,24 @@ class ScopedProgram:
         skip = set(self.unstated) | ({"Crop"} if waiting else set())
         if scope.calls.get("Count", 0) < self.counts_needed:
             skip.add("Eval")  # count everything first: Eval would only compare a count with itself
+        anchor = {w.lower() for w in self.vocabulary.anchor}
+        if not self._relations_done(scope) and any(
+            set(obj.lower().split()) <= anchor for _, obj in scope.objects
+        ):
+            # the relation's object is found: its crop comes next, not another Loc of it
+            # (a small model located the anchor again and again instead of cropping)
+            skip.add("Loc")
         progress = self._progress(scope)
         if not self._half_done(scope):
             progress = {"Loc"}  # the half first: what is asked about or counted is in it
+        if scope.unsaid:  # the Result waits for a thing to be named: a step that names it
+            progress = set(_NAMERS) if progress is None else progress & _NAMERS
         for i, spec in enumerate(self.specs):
             if spec.name in skip or (progress is not None and spec.name not in progress):
                 continue
             bodies = self._vqa_bodies(g, spec, i, scope) if spec.name == "VQA" else None
+            if spec.name in ("Loc", "Point"):
+                bodies = self._finder_bodies(g, spec, i, scope)
             if bodies is None:
                 items = self._call_items(g, spec, i, scope)
                 bodies = [items] if items is not None else []
@@ -468,16 +567,59 @@ class ScopedProgram:
             for f in (forms(n) for n in self.vocabulary.nouns if n not in choice)
             if not {x.lower() for x in f} & scope.said
         ]
+        if scope.unsaid:
+            # The Result waits for things no text names: a question naming them, on any image
+            # ("What is on the plate next to the coffee mug?" had not named the mug).
+            unsaid = scope.unsaid
         if not unsaid:
             return None
         # Past a relation's crop, its question names the subject ("the flowers inside the
         # vase" asked "What colour is the vase?").
         subject = {w.lower() for w in self.vocabulary.subject}
         about = [f for f in unsaid if self._relations() and subject & {x.lower() for x in f}]
+        if scope.unsaid:
+            about = scope.unsaid
         image = lit(self.inputs[0])
         whole = self._call_items(g, spec, i, scope, {"image": [[image]]}, unsaid, "w")
         crops = self._call_items(g, spec, i, scope, unsaid=about, drop=image)
         return [b for b in (whole, crops) if b is not None]
+
+    def _finder_bodies(
+        self, g: Grammar, spec: ToolSpec, i: int, scope: Scope
+    ) -> list[list[str]] | None:
+        """A ``Loc`` or ``Point`` never looks for one thing in one image twice.
+
+        The same call finds the same boxes: "Outline each of the cookies on the tray" located
+        the tray five times. Images where a one-word name was looked for (or that were cropped
+        to such a thing) get a body of their own whose name has none of that word's forms.
+        None: nothing was looked for yet (the usual body).
+        """
+        used: dict[str, set[str]] = {}
+        for image, obj in scope.objects:
+            if " " not in obj and obj not in HALVES:
+                used.setdefault(image, set()).add(obj.lower())
+        for image, box in scope.crop_box.items():
+            # nor for the thing cropped to, inside its crop ("the bench next to the tree"
+            # cropped to the tree and looked for the tree in it)
+            obj = scope.looked.get(box, "")
+            if obj and " " not in obj and obj not in HALVES:
+                used.setdefault(image, set()).add(obj.lower())
+        if not used:
+            return None
+        param = next(p for p in spec.params if p.name == "image")
+        images = [a for a in self._values(g, spec, param, scope) if len(a) == 1]
+        plain = [a for a in images if a[0] not in {lit(n) for n in used}]
+        bodies = []
+        if plain:
+            bodies.append(self._call_items(g, spec, i, scope, {"image": plain}, tag="f"))
+        for k, (image, names) in enumerate(sorted(used.items())):
+            if [lit(image)] in images:
+                bodies.append(
+                    self._call_items(
+                        g, spec, i, scope, {"image": [[lit(image)]]}, tag=f"f{k}", exclude=names
+                    )
+                )
+        return [b for b in bodies if b is not None]
 
     def _call_items(
         self,
@@ -489,12 +631,13 @@ class ScopedProgram:
         unsaid: Sequence[tuple[str, ...]] = (),
         tag: str = "",
         drop: str = "",
+        exclude: frozenset[str] | set[str] = frozenset(),
     ) -> list[str] | None:
         """``Step(arg=value, ...)`` items, or None when a required argument has no value.
 
         ``only``: the alternatives of these arguments; ``unsaid``: see :meth:`_text`; ``tag``
         names this body's rules apart from another body of the same step; ``drop``: an image
-        alternative left out.
+        alternative left out; ``exclude``: one-word object names not to write.
         """
         combos = self._ref_combos(spec, scope)
         if combos is not None:
@@ -511,7 +654,7 @@ class ScopedProgram:
             if only and p.name in only:
                 alts = only[p.name]
             else:
-                alts = [a for a in self._values(g, spec, p, scope, unsaid) if a != [drop]]
+                alts = [a for a in self._values(g, spec, p, scope, unsaid, exclude) if a != [drop]]
             needed = p.required or (spec.name, p.name) in _NEEDED
             if not alts:
                 if needed:
@@ -534,14 +677,21 @@ class ScopedProgram:
         p: Param,
         scope: Scope,
         unsaid: Sequence[tuple[str, ...]] = (),
+        exclude: frozenset[str] | set[str] = frozenset(),
     ) -> list[list[str]]:
-        """Alternatives for one argument's value."""
+        """Alternatives for one argument's value (``exclude``: one-word names not to write)."""
         if p.expression:
             scalars = [n for n, t in scope.types.items() if t & _SCALARS]
             side = self.vocabulary.first_side
             leading = [n for n in scalars if side and side in scope.deps.get(n, ())]
             pair = len(self.inputs) >= 2
-            return [[_expression(g, scalars, self.vocabulary, pair, leading)]] if scalars else []
+            texts = [n for n in scalars if scope.types[n] <= {V.TEXT}]
+            if len(self.inputs) == 1 and len(texts) == len(scalars) < 2:
+                # one answer of one image is the answer: an Eval of it only rephrased it
+                # ("'left' if {ANSWER0} > 0 else 'right'" of a VQA that had answered)
+                return []
+            expr = _expression(g, scalars, self.vocabulary, pair, leading, texts)
+            return [[expr]] if scalars else []
         if (spec.name, p.name) == ("Classify", "categories") and self.vocabulary.categories:
             return self._text(g, spec, p)
         if (spec.name, p.name) == ("Classify", "categories") and "List" in self.required:
@@ -557,7 +707,9 @@ class ScopedProgram:
             names = [n for n in names if n not in scope.halves]
         alts: list[list[str]] = [[lit(n)] for n in names]
         if V.TEXT in p.types or V.TEXT_LIST in p.types:
-            alts += self._text(g, spec, p, not self._relations_done(scope), unsaid)
+            alts += self._text(
+                g, spec, p, not self._relations_done(scope), unsaid, scope.unsaid, exclude
+            )
         if V.NUMBER in p.types:
             alts.append(["NUMBER"])
         if V.BOOL in p.types:
@@ -571,12 +723,16 @@ class ScopedProgram:
         p: Param,
         anchored: bool = False,
         unsaid: Sequence[tuple[str, ...]] = (),
+        waiting: Sequence[tuple[str, ...]] = (),
+        exclude: frozenset[str] | set[str] = frozenset(),
     ) -> list[list[str]]:
         """Alternatives for a text (or list of text) argument, closed where the step allows.
 
         ``anchored``: a relation's crop is still to come, so ``Loc`` names its object ("the
         cups left of the kettle" locates the kettle first). ``unsaid``: the forms of each thing
         the query names that no text of the program names yet (for a VQA question).
+        ``waiting``: the forms of the things the Result waits for (:attr:`Scope.unsaid`).
+        ``exclude``: one-word names this call may not be (looked for in its image already).
         """
         vocab = self.vocabulary
         key = (spec.name, p.name)
@@ -616,9 +772,20 @@ class ScopedProgram:
             # A thing's name ends with a noun, not "the" or "red" (Point(object='red') for "the
             # red apples").
             # Nor with a modifier ("coffee" for "the coffee mug").
+            # Not the plurals made of function words ("ons" of "on": 'tray on ons cookies').
+            pool = tuple(w for w in pool if not (w[-1:] == "s" and w.lower()[:-1] in _NOT_LAST))
             ends = tuple(
                 w for w in pool if w.lower() not in _NOT_LAST and w.lower() not in vocab.modifiers
             )
+            waited = {x for f in waiting for x in f}
+            if waited and any(w.lower() in waited for w in ends):
+                # the Result waits for a thing no text names: what is found next is one of them
+                name, ends = f"{name}u", tuple(w for w in ends if w.lower() in waited)
+            if exclude:  # looked for in this image already: another thing now
+                gone = {x.lower() for w in exclude for x in forms(w)}
+                name = f"{name}x{zlib.crc32(repr(sorted(gone)).encode()):x}"
+                pool = tuple(w for w in pool if w.lower() not in gone)
+                ends = tuple(w for w in ends if w.lower() not in gone)
             phrase = _phrase(g, name, pool, PHRASES[key], last=ends)
             alts = [[_text_list(g, phrase)]] if V.TEXT_LIST in p.types else []
             alts += [[phrase]] if V.TEXT in p.types else []
@@ -806,6 +973,7 @@ def _expression(
     vocab: Vocabulary,
     pair: bool = False,
     leading: Sequence[str] = (),
+    texts: Sequence[str] = (),
 ) -> str:
     """A double-quoted Eval expression over the defined scalar variables (rule ``xe``).
 
@@ -815,6 +983,9 @@ def _expression(
     (``> 2`` for "more than two", not ``> 3``); and, for a total over two images, a sum of
     counts on the left (``pair``: the inputs are two images). ``leading``: when not empty,
     the only variables a comparison may start with (the count of the image named first).
+    ``texts``: the variables that hold text only (VQA's answers): compared with ``==`` or
+    ``!=`` to a string or another text, never ordered or compared with a number
+    ("'left' if {ANSWER0} > 0" of a VQA's answer).
     """
     if "xe" in g.rules:
         return "xe"
@@ -828,16 +999,22 @@ def _expression(
     g.add("xe", [lit('"'), "xc", lit('"')])
     g.add("xc", ["xo"], ["xs", lit(" if "), "xo", lit(" else "), "xs"])
     binary = [[lit(f" {op} ")] for op in ("and", "or", "xor") if op in logic]
+    # A number of things the query states is compared with: the first condition holds it
+    # ("exactly three more birds than" wrote "{A} - {B} > {A}"). A total or a scale has it.
+    numbered = bool(vocab.thresholds) and not vocab.scaled and not (vocab.total and pair)
+    first = "xnn" if numbered else "xn"
     if binary:
         # At most EVAL_CLAUSES conditions: an unbounded chain let the small model repeat
         # "and {A} == {B}" until the token limit cut the line (a program that cannot check).
         g.add("xop", *binary)
         g.add("xot", ["xop", "xn"])
         _chain(g, "xoc", "xot", EVAL_CLAUSES - 1)
-        g.add("xo", ["xn", "xoc0?"])
+        g.add("xo", [first, "xoc0?"])
     else:
-        g.add("xo", ["xn"])
+        g.add("xo", [first])
     g.add("xn", ["xm"], *([[lit("not "), "xn"]] if "not" in logic else []))
+    if numbered:
+        g.add("xnn", ["xmn"], *([[lit("not "), "xnn"]] if "not" in logic else []))
     ops = vocab.comparisons or ("==", "!=", ">=", "<=", ">", "<")
     # "two laptops on the right and none on the left": each count is compared with a number,
     # not read as true or false ("{A} and not {B}").
@@ -864,12 +1041,26 @@ def _expression(
     # "{A} == {B}" dropped the scale), so only the per-variable comparisons below, scaled.
     scaled = vocab.scaled and bool(arith)
     compare: list[list[str]] = [] if scaled else [["xsv", "xcmp", "xs"]]
+    numeric: list[list[str]] = [["xsv", "xcmp", "xsn"]]  # conditions holding a number
+    numeric[0][-1] = "xnum"  # "{A} - {B} == 3", not "{A} - {B} == {A} - 3"
+    if numbered:
+        # one operation at most: "{A} - {B} > {A} - {B} - {A} ..." ran to the token limit
+        g.add("xsn", ["xnum"], *([["xu", "xar", "xnum"]] if arith else []))
     if not vocab.comparisons and not counted:
         compare.insert(0, ["xs"])
     for i, name in enumerate(scalars):
         # "{", name, "}" as three tokens, as in xu: a one-token "{A}" would shadow "{"
         # The other side never names A at all: "{A} > {A} - {A}" evaded a bare-only rule.
-        others = [[lit("{"), lit(o), lit("}")] for o in scalars if o != name]
+        # A text is compared with texts, a number with numbers.
+        kin = [o for o in scalars if o != name and (o in texts) == (name in texts)]
+        others = [[lit("{"), lit(o), lit("}")] for o in kin]
+        if name in texts:
+            equal = [op for op in ops if op in ("==", "!=")]
+            if equal and (not leading or name in leading):
+                g.add(f"xq{i}", *[[lit(f" {op} ")] for op in equal])
+                g.add(f"xne{i}", ["XSTR"], *others)
+                compare.append([lit("{"), lit(name), lit("}"), f"xq{i}", f"xne{i}"])
+            continue
         g.add(f"xne{i}u", ["xuv"], *others)
         if scaled and others:  # another count times or over a number: "{B} * 2" (not "{B} * {B}")
             g.add(f"xne{i}o", *others)
@@ -878,9 +1069,15 @@ def _expression(
             g.add(f"xne{i}", [f"xne{i}u"], *([[f"xne{i}u", "xar", f"xne{i}"]] if arith else []))
         if not leading or name in leading:
             compare.append([lit("{"), lit(name), lit("}"), "xcmp", f"xne{i}"])
+            if numbered:  # the other side holds a number: "{A} == 3", "{A} == {B} + 3"
+                tail = [[f"xne{i}u", "xar", "xnum"]] if arith else []  # one step: no chain
+                g.add(f"xne{i}n", ["xnum"], *tail)
+                numeric.append([lit("{"), lit(name), lit("}"), "xcmp", f"xne{i}n"])
     if vocab.total and pair and len(scalars) >= 2:  # "five cups altogether"
         g.add("xplus", [lit(" + {"), "xref", lit("}")])
         _chain(g, "xpl", "xplus", 3)
         compare = [[lit("{"), "xref", lit("}"), "xplus", "xpl0?", "xcmp", "xnum"]]
     g.add("xm", *compare)
+    if numbered:
+        g.add("xmn", *numeric)
     return "xe"

@@ -142,6 +142,9 @@ class Vocabulary:
             one image names each that the program has not named yet.
         difference: Whether the query asks how many more (or fewer) of one thing there are: the
             Eval subtracts one count from the other (:data:`DIFFERENCE`).
+        thresholds: The numbers of things the query states (:func:`threshold_numbers`): a
+            count is compared with one of them ("exactly three more birds than" wrote
+            ``{A} - {B} > {A}``).
         content: The query's content words (:func:`content_words`): a VQA question uses one.
         subject: The words before the first relation ("the cups" of "the cups left of the
             kettle"): what is looked for once the relation's crop is made.
@@ -175,6 +178,7 @@ class Vocabulary:
     modifiers: frozenset[str] = frozenset()
     nouns: tuple[str, ...] = ()
     difference: bool = False
+    thresholds: tuple[str, ...] = ()
 
 
 def singular(word: str) -> str:
@@ -222,7 +226,7 @@ HEAD_NOUNS = frozenset(
 
 
 # People a question may be about, besides things.
-_PEOPLE_NOUNS = frozenset("man woman boy girl child kid baby lady player chef".split())
+PEOPLE_NOUNS = frozenset("man woman boy girl child kid baby lady player chef".split())
 
 
 def thing_nouns(query: str) -> tuple[str, ...]:
@@ -235,7 +239,7 @@ def thing_nouns(query: str) -> tuple[str, ...]:
     out: dict[str, None] = {}
     for w in _WORD.findall(query):
         low = w.lower()
-        if low not in modifiers and singular(low) in HEAD_NOUNS | _PEOPLE_NOUNS:
+        if low not in modifiers and singular(low) in HEAD_NOUNS | PEOPLE_NOUNS:
             out[low] = None
     return tuple(out)
 
@@ -400,6 +404,29 @@ _INSIDE = re.compile(r"\binside (?:the|a|an) ", re.IGNORECASE)
 _PLACE_OR_INSIDE = re.compile(rf"{_PLACE.pattern}|{_INSIDE.pattern}", re.IGNORECASE)
 
 
+# "Is the plant on the left or the right of the window?": which side is the answer, asked of
+# the whole image, not a crop to one side (it cropped right of the window and counted plants).
+_SIDES = r"(?:left|right|above|below|under|in front|behind|on top)"
+SIDE_CHOICE = re.compile(
+    rf"\b{_SIDES}\b(?: of)?,? or (?:to |on )?(?:the )?{_SIDES}\b"
+    r"(?! (?:image|picture|photo|one|half|side)s?\b)",  # "the left or right image": which image
+    re.IGNORECASE,
+)
+
+
+def relations_stated(query: str) -> tuple[str, ...]:
+    """The relation crops ``query`` states (:attr:`Vocabulary.relations`).
+
+    A place counted on or looked in (:func:`place_stated`) is a ``Crop``; a choice between
+    sides (:data:`SIDE_CHOICE`) states none.
+    """
+    low = query.lower()
+    if SIDE_CHOICE.search(low):
+        return ()
+    found = tuple(step for pattern, step in RELATIONS if re.search(pattern, low))
+    return found or (("Crop",) if place_stated(query) else ())
+
+
 def place_stated(query: str) -> bool:
     """Whether ``query`` counts or looks for things at a place (then ``Crop`` is its relation).
 
@@ -451,12 +478,20 @@ SCALED = re.compile(
 )
 
 
+_NUMBER_MORE = re.compile(
+    r"\b(?:\d+|two|three|four|five|six|seven|eight|nine|ten) (?:more|fewer|less)\b"
+)
+
+
 def comparison_ops(query: str) -> tuple[str, ...]:
     """The comparison operators ``query``'s words call for (empty: any; see COMPARISONS)."""
     if _NEGATION.search(query):
         return ()
     low = _WHICH_IMAGE.sub(" ", query.lower())
-    return tuple(dict.fromkeys(op for pattern, op in COMPARISONS if re.search(pattern, low)))
+    # "three more birds than": a difference that equals the number, not a "more" comparison
+    low, differences = _NUMBER_MORE.subn(" by ", low)
+    ops = [op for pattern, op in COMPARISONS if re.search(pattern, low)]
+    return tuple(dict.fromkeys(ops or (["=="] if differences else [])))
 
 
 def stated_numbers(query: str) -> tuple[str, ...]:
@@ -476,6 +511,19 @@ def stated_numbers(query: str) -> tuple[str, ...]:
     )
     said += ["1"] if one or "single" in words else []
     return tuple(dict.fromkeys([*found, *said]))
+
+
+def threshold_numbers(query: str) -> tuple[str, ...]:
+    """The numbers of things ``query`` states, as digits; () with none, or no count.
+
+    Not "the two images", not "exactly one of the images"; a query that counts nothing
+    (:data:`COUNTING`) states no threshold.
+    """
+    low = _WHICH_IMAGE.sub(" ", _TWO_IMAGES.sub(" ", query.lower()))
+    if not COUNTING.search(low):
+        return ()
+    numbers = stated_numbers(low)
+    return () if numbers == ("0", "1") else numbers
 
 
 def first_side(query: str) -> str:
@@ -712,6 +760,10 @@ _CHOICE = re.compile(
 def choice_phrase(query: str) -> str:
     """The answers a question offers ("a man or a woman"), or "" (see :attr:`Vocabulary.choice`)."""
     m = _CHOICE.search(query)
+    if not m and (side := SIDE_CHOICE.search(query)):
+        # "on the left or the right of the window?": the sides, to the question's end
+        rest = re.split(r"[?!.]", query[side.start() :])[0]
+        return " ".join(rest.split())
     return " ".join(m.group(1).split()) if m else ""
 
 
@@ -764,7 +816,7 @@ def _no_faces(query: str, nouns: Sequence[str]) -> bool:
     """
     return (
         bool(nouns)
-        and not any(singular(n) in _PEOPLE_NOUNS for n in nouns)
+        and not any(singular(n) in PEOPLE_NOUNS for n in nouns)
         and not _PEOPLE.search(query)
     )
 
@@ -780,14 +832,14 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         query_words(query),
         listed_categories(query),
         emoji_vocabulary(query, names) if names else (),
-        tuple(step for pattern, step in RELATIONS if re.search(pattern, low))
-        or (("Crop",) if place_stated(query) else ()),
+        relations_stated(query),
         logic or ("and", "or", "xor", "not"),
         replacement_words(query),
         COLOUR_POP.search(query) is not None,
         COUNTING.search(_TWO_IMAGES.sub(" ", query)) is not None,
         tuple(step for pattern, step in REQUIRED if re.search(pattern, low))
-        + (("List",) if knowledge else ()),
+        + (("List",) if knowledge else ())
+        + (("VQA",) if SIDE_CHOICE.search(low) else ()),
         tuple(step for pattern, step in EXCLUDED if re.search(pattern, low))
         + (("FaceDet",) if _no_faces(query, nouns) else ()),
         _COMPARED.search(query) is not None,
@@ -808,4 +860,5 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         modifier_words(query),
         nouns,
         DIFFERENCE.search(query) is not None,
+        threshold_numbers(query),
     )
