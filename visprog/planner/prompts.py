@@ -51,7 +51,7 @@ _KEYWORDS: list[tuple[str, str]] = [
         r"(?:cover|paint) (?:the|every|all|each|their|his|her)\b|"
         r"(?:make|turn|change|paint) (?:the|it|them|every|all|each)\b"
         r".*\b(?:to|into|like|look|red|blue|green|yellow|black|white|pink|purple|orange)|"
-        r"stand out|remove|erase|delete|get rid of|inpaint\w*)\b",
+        r"stand out|remove|erase|delete|get rid of|inpaint\w*|crop\w*|zoom in)\b",
     ),
     (
         "tag",
@@ -59,14 +59,15 @@ _KEYWORDS: list[tuple[str, str]] = [
     ),
     (
         "count",
-        r"\b(how many|count\w*|number of|point\w*|segment\w*|outline\w*|where|"
+        r"\b(how many|count(?:s|ed|ing)?|number of|point\w*|segment\w*|outline\w*|where|"
         r"(?:are|is) there (?:more|fewer|less|at least|at most|exactly|over|under)|"
         r"more \w+ than|fewer \w+ than)\b",
     ),
     # Finding things without counting them is drawing labelled boxes.
     (
         "tag",
-        r"\b(?:find|detect|locate|mark|highlight|circle|(?:draw )?box(?:es)? around) "
+        r"\b(?:find|detect|locate|mark|highlight|circle|(?:draw )?box(?:es)? around|"
+        r"(?:put|draw|add) (?:bounding )?box(?:es)? (?:on|around|over)) "
         r"(?:the|all|every|each|any)\b",
     ),
 ]
@@ -191,6 +192,6 @@ def choose_task(query: str, n_images: int = 1) -> str:
     task = retrieve.best_task(query, ("gqa", "edit", "tag", "count")) or "gqa"
     # but a question is no edit ("What's the girl with the red hat doing?" was closest to an
     # edit's example); counting and tagging questions keep their task
-    if task == "edit" and (text.rstrip().endswith("?") or _QUESTION.match(text)):
-        return "gqa"
+    if task in ("edit", "count") and (text.rstrip().endswith("?") or _QUESTION.match(text)):
+        return "gqa"  # nor, without a counting word, a count ("which country's flag is that?")
     return task

@@ -74,6 +74,7 @@ PHRASES: dict[tuple[str, str], int] = {
     ("Classify", "categories"): 3,
 }
 QUESTION_WORDS_MAX = 16
+FOCUS_MAX = 5  # most content words a question must keep (a longer query keeps its things)
 # A question is a question: the small model stopped at 'Who' or 'What' (a VQA of one word).
 QUESTION_WORDS_MIN = 3
 # Steps whose object is never a face when FaceDet is offered: a small model writes
@@ -90,6 +91,8 @@ _NOT_LAST = frozenset(
 )
 # Steps whose text names a thing (the object found, the question asked).
 _NAMERS = frozenset({"Loc", "Point", "Seg", "Select", "VQA"})
+# Steps that find things in an image.
+_FINDERS = frozenset({"FaceDet", "Loc", "Point", "Seg"})
 # Words of a request to locate, whose answer is where things are, not a value.
 _LOCATING = frozenset("where find locate show point mark box boxes".split())
 # Edits return the whole image, so a half the query names is located, not cropped to.
@@ -117,6 +120,8 @@ class Scope:
         halves: Variables a ``Loc`` of a half (``'LEFT'``, ...) defined, and that half.
         said: Lower-case words of every text literal so far.
         said_by: Variable -> the lower-case words of its own statement's text literals.
+        cropped: Images whose pixels are a crop (a crop, or an edit of one).
+        in_half: Of those, the ones cut from a half's box.
         looked: Variable a ``Loc`` or ``Point`` defined -> the object it looked for.
         crop_box: Image a crop defined -> the box it was cropped to.
         unsaid: Set by :meth:`ScopedProgram.grammar` while the Result waits for things no text
@@ -137,6 +142,8 @@ class Scope:
     said: set[str] = field(default_factory=set)
     said_by: dict[str, set[str]] = field(default_factory=dict)
     # Set by ScopedProgram.grammar: things the waiting Result needs named (see _covering).
+    cropped: set[str] = field(default_factory=set)
+    in_half: set[str] = field(default_factory=set)
     looked: dict[str, str] = field(default_factory=dict)
     crop_box: dict[str, str] = field(default_factory=dict)
     unsaid: list[tuple[str, ...]] = field(default_factory=list)
@@ -170,6 +177,12 @@ class Scope:
             box = next((a.value for a in st.args if a.name == "box"), None)
             if name in CROPS and isinstance(box, Ref):
                 scope.crop_box[st.target] = box.name
+            if V.IMAGE in scope.types[st.target] and isinstance(image, Ref):
+                if name in CROPS or image.name in scope.cropped:
+                    scope.cropped.add(st.target)
+                half_box = name in CROPS and isinstance(box, Ref) and box.name in scope.halves
+                if half_box or image.name in scope.in_half:
+                    scope.in_half.add(st.target)
             if st.args and all(isinstance(a.value, Ref) for a in st.args):
                 names = tuple(a.value.name for a in st.args if isinstance(a.value, Ref))
                 scope.ref_calls.setdefault(name, set()).add(names)
@@ -245,7 +258,11 @@ class ScopedProgram:
         # "How many people are on the right half?": the half is located (and cropped) first.
         # Not for edits, whose result is the whole image.
         self.half = vocabulary.half if len(self.inputs) == 1 and "Loc" in offered else ""
-        self.half_crops = not offered & _WHOLE_IMAGE_EDITS  # "blur the right half": no crop
+        # "blur the right half" edits the half itself; "blur the faces on the right side"
+        # finds them in the half's crop, and edits the whole image with them
+        self.half_crops = not offered & _WHOLE_IMAGE_EDITS or vocabulary.half_place
+        self.cropping = vocabulary.cropping and "Crop" in offered  # "crop the photo to it"
+        self.edits = bool(offered & _WHOLE_IMAGE_EDITS)
         drop = set()
         if self.half and not self.half_crops:
             drop.add("Seg")  # the half is the region edited ("Seg(query='top')" was written)
@@ -319,6 +336,13 @@ class ScopedProgram:
         if self.joined or "Eval" in self.required:
             # "Are there more than two faces?" is answered by its Eval, not by the points
             defined = [n for n in defined if scope.made_by.get(n) == "Eval"]
+        if self.edits:  # an edit's result is the whole photo, unless it asks for a crop
+            defined = [
+                n
+                for n in defined
+                if V.IMAGE not in scope.types.get(n, frozenset())
+                or (n in scope.cropped) == self.cropping
+            ]
         # A step the query needs is not computed and then ignored: "outline each cookie" wrote
         # its Seg and named a Tag of the boxes found before it.
         using = [
@@ -473,6 +497,36 @@ class ScopedProgram:
 
         return [n for n in names if inside(n)]
 
+    def _edited(self, spec: ToolSpec, p: Param, scope: Scope, names: list[str]) -> list[str]:
+        """Variables an argument may name, by image frame (:meth:`_frames`) and half.
+
+        An edit of the things in a half takes the things, not the half's box.
+        """
+        if p.name == "image":
+            return self._frames(spec, scope, names)
+        if spec.name in _WHOLE_IMAGE_EDITS and self.half and self.half_crops:
+            return [n for n in names if n not in scope.halves]
+        return names
+
+    def _frames(self, spec: ToolSpec, scope: Scope, names: list[str]) -> list[str]:
+        """The images a step's image argument may name (one input image).
+
+        An edit returns the whole photo, so it never edits a crop (things found in a crop keep
+        their place in the photo). Past a half the query places things in ("the faces on the
+        right side"), they are found in the half's crop.
+        """
+        if len(self.inputs) != 1:
+            return names
+
+        def image(n: str) -> bool:
+            return V.IMAGE in scope.types.get(n, frozenset())
+
+        if spec.name in _WHOLE_IMAGE_EDITS:
+            return [n for n in names if not image(n) or n not in scope.cropped]
+        if spec.name in _FINDERS and self.half and self.half_crops and self._half_done(scope):
+            return [n for n in names if not image(n) or n in scope.in_half]
+        return names
+
     def _half_done(self, scope: Scope) -> bool:
         """Whether the half the query names is located (always, when it names none)."""
         return not self.half or self.half in scope.halves.values()
@@ -542,7 +596,8 @@ class ScopedProgram:
             if (spec.name, p.name) == ("Count", "box"):
                 options.append(self._faces(spec, scope, self._countable(scope)))
             else:
-                options.append(self._faces(spec, scope, scope.names(p.types & _REF_TYPES)))
+                names = self._faces(spec, scope, scope.names(p.types & _REF_TYPES))
+                options.append(self._edited(spec, p, scope, names))
         options = [self._within_relation(scope, o) for o in options]
         used = scope.ref_calls.get(spec.name, set())
         combos = [c for c in itertools.product(*options) if c not in used]
@@ -561,26 +616,34 @@ class ScopedProgram:
         """
         if len(self.inputs) != 1:
             return None
-        choice = self.vocabulary.choice.lower().split()
+        vocab = self.vocabulary
+        choice = set(vocab.choice.lower().split())
         unsaid = [
             f
-            for f in (forms(n) for n in self.vocabulary.nouns if n not in choice)
+            for f in (forms(n) for n in vocab.nouns if n not in choice)
             if not {x.lower() for x in f} & scope.said
         ]
+        # The whole image's question keeps every content word of the query ("What animal is
+        # ...": not "What is ..."), past a relation's crop every one but the relation's object.
+        focus = [f for f in vocab.focus if not set(f) & choice]
+        anchor = {w.lower() for w in vocab.anchor}
+        inside = [f for f in focus if not {x.lower() for x in f} & anchor]
+        whole_musts = focus if 0 < len(focus) <= FOCUS_MAX else unsaid
+        # Past a relation's crop, its question names the subject ("the flowers inside the
+        # vase" asked "What colour is the vase?").
+        subject = {w.lower() for w in vocab.subject}
+        about = [f for f in unsaid if self._relations() and subject & {x.lower() for x in f}]
+        if self._relations() and self._relations_done(scope) and 0 < len(inside) <= FOCUS_MAX:
+            about = inside
         if scope.unsaid:
             # The Result waits for things no text names: a question naming them, on any image
             # ("What is on the plate next to the coffee mug?" had not named the mug).
-            unsaid = scope.unsaid
-        if not unsaid:
+            whole_musts = [*whole_musts, *(u for u in scope.unsaid if u not in whole_musts)]
+            about = [*about, *(u for u in scope.unsaid if u not in about)]
+        if not whole_musts and not about:
             return None
-        # Past a relation's crop, its question names the subject ("the flowers inside the
-        # vase" asked "What colour is the vase?").
-        subject = {w.lower() for w in self.vocabulary.subject}
-        about = [f for f in unsaid if self._relations() and subject & {x.lower() for x in f}]
-        if scope.unsaid:
-            about = scope.unsaid
         image = lit(self.inputs[0])
-        whole = self._call_items(g, spec, i, scope, {"image": [[image]]}, unsaid, "w")
+        whole = self._call_items(g, spec, i, scope, {"image": [[image]]}, whole_musts, "w")
         crops = self._call_items(g, spec, i, scope, unsaid=about, drop=image)
         return [b for b in (whole, crops) if b is not None]
 
@@ -700,6 +763,7 @@ class ScopedProgram:
         if (spec.name, p.name) == ("Loc", "object") and not self._half_done(scope):
             return [[_closed(g, "halfq", (self.half,))]]
         names = self._within_relation(scope, scope.names(p.types & _REF_TYPES))
+        names = self._edited(spec, p, scope, names)
         if (spec.name, p.name) == ("Count", "box"):
             names = self._countable(scope)
         names = self._faces(spec, scope, names)
@@ -1058,7 +1122,9 @@ def _expression(
             equal = [op for op in ops if op in ("==", "!=")]
             if equal and (not leading or name in leading):
                 g.add(f"xq{i}", *[[lit(f" {op} ")] for op in equal])
-                g.add(f"xne{i}", ["XSTR"], *others)
+                # two answers are compared only when the query compares ("the same colour"):
+                # "Both images contain a person wearing a hat" was "{ANSWER0} == {ANSWER1}"
+                g.add(f"xne{i}", ["XSTR"], *(others if vocab.comparisons else []))
                 compare.append([lit("{"), lit(name), lit("}"), f"xq{i}", f"xne{i}"])
             continue
         g.add(f"xne{i}u", ["xuv"], *others)

@@ -145,6 +145,10 @@ class Vocabulary:
         thresholds: The numbers of things the query states (:func:`threshold_numbers`): a
             count is compared with one of them ("exactly three more birds than" wrote
             ``{A} - {B} > {A}``).
+        half_place: Whether the half is where things are ("the faces on the right side"),
+            not itself the region to edit ("blur the right half"; :data:`HALF_PLACE`).
+        cropping: Whether the request is to crop the image (:data:`CROPPING`).
+        focus: The forms of each word a question about one image keeps (:func:`focus_words`).
         content: The query's content words (:func:`content_words`): a VQA question uses one.
         subject: The words before the first relation ("the cups" of "the cups left of the
             kettle"): what is looked for once the relation's crop is made.
@@ -179,6 +183,9 @@ class Vocabulary:
     nouns: tuple[str, ...] = ()
     difference: bool = False
     thresholds: tuple[str, ...] = ()
+    half_place: bool = False
+    cropping: bool = False
+    focus: tuple[tuple[str, ...], ...] = ()
 
 
 def singular(word: str) -> str:
@@ -279,6 +286,37 @@ def content_words(query: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+# Words a question keeps although they are question words: what it asks about ("What color
+# is the shirt", "what is the building made of", "what is the man holding").
+_FOCUS_KEPT = frozenset("color colour kind type made wearing holding doing".split())
+_FOCUS_SKIP = frozenset(
+    {*QUESTION_WORDS, *PHRASE_WORDS, *_NOT_CONTENT} - _FOCUS_KEPT
+    | set("whats wheres whos hows thats pic pics".split())
+    # places and relations: a crop's question is about what is in it
+    | set("inside beside near underneath beneath across along around between among".split())
+)
+
+
+def focus_words(query: str) -> tuple[tuple[str, ...], ...]:
+    """The forms of each word a question about one image keeps, in the query's order.
+
+    Every content word ("What animal is to the left of the fire hydrant?" was asked "What is
+    to the left of the fire hydrant?"; "whats the building behind the statue made of" lost
+    "made"), without articles, question and relation words, or the image.
+    """
+    out: dict[str, tuple[str, ...]] = {}
+    for w in _WORD.findall(query):
+        low = w.lower()
+        if low in _FOCUS_SKIP or singular(low) in _FOCUS_SKIP or len(w) < 3:
+            continue
+        kin = ("color", "colour") if singular(low) in ("color", "colour") else ()
+        out.setdefault(
+            singular(kin[0] if kin else low),
+            tuple(dict.fromkeys([*_forms(w), *(f for k in kin for f in _forms(k))])),
+        )
+    return tuple(out.values())
+
+
 def _forms(word: str) -> tuple[str, ...]:
     """``word`` as written, lower-case, singular and plural."""
     one = singular(word.lower())
@@ -361,6 +399,8 @@ REQUIRED: tuple[tuple[str, str], ...] = (
         r"\b(?:red|blue|green|yellow|black|white|brown|pink|orange|purple|golden|silver)\b",
         "Replace",
     ),
+    # "crop the photo to the laptop": a Crop is the result
+    (r"\b(?:crop\w*|zoom in)\b", "Crop"),
     # "outline each cookie": a mask per object
     (r"\b(?:outlin\w*|segment\w*|silhouettes?|masks? of)\b", "Seg"),
     # a yes/no question about a number is answered by comparing the count
@@ -371,6 +411,11 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     ),
 )
 EXCLUDED: tuple[tuple[str, str], ...] = (
+    # "remove the person": the person, not a face (Replace on FaceDet's boxes inpaints faces)
+    (
+        r"^(?!.*\bfaces?\b).*\b(?:remove|erase|delete|get rid of|replace|swap|substitute)\b",
+        "FaceDet",
+    ),
     (_EMOJI_WORDS, "Replace"),  # "with a cat emoji" is no "with a camel"
     (_EMOJI_WORDS, "ColorPop"),
     (
@@ -396,7 +441,7 @@ _PLACE = re.compile(
     re.IGNORECASE,
 )
 _EXISTS = re.compile(r"^\s*(?:is|are) there\b", re.IGNORECASE)
-_COUNT_WORDS = re.compile(r"\b(?:how many|count\w*|number of)\b", re.IGNORECASE)
+_COUNT_WORDS = re.compile(r"\b(?:how many|count(?:s|ed|ing)?|number of)\b", re.IGNORECASE)
 
 
 # "What colour are the flowers inside the vase?": a place for any question
@@ -409,7 +454,9 @@ _PLACE_OR_INSIDE = re.compile(rf"{_PLACE.pattern}|{_INSIDE.pattern}", re.IGNOREC
 _SIDES = r"(?:left|right|above|below|under|in front|behind|on top)"
 SIDE_CHOICE = re.compile(
     rf"\b{_SIDES}\b(?: of)?,? or (?:to |on )?(?:the )?{_SIDES}\b"
-    r"(?! (?:image|picture|photo|one|half|side)s?\b)",  # "the left or right image": which image
+    # "the left or right image": which image; "the left or right side" of the image, but not
+    # "the left or right side of the keyboard"
+    r"(?! (?:image|picture|photo|one|half|halves)s?\b)(?! sides?\b(?! of\b))",
     re.IGNORECASE,
 )
 
@@ -459,7 +506,8 @@ _WHICH_IMAGE = re.compile(
     r"\b(?:at least|exactly|only|just) one (?:of )?(?:the )?(?:two )?(?:images?|pictures?|photos?)\b"
 )
 TOTAL = re.compile(
-    r"\b(?:in total|altogether|together|in all|combined|across both|sum)\b", re.IGNORECASE
+    r"\b(?:in total|total|altogether|together|in all|combined|across both|sum|overall)\b",
+    re.IGNORECASE,
 )
 ARITHMETIC = re.compile(
     rf"{TOTAL.pattern}|{DIFFERENCE.pattern}|\b(?:twice|double|half|times)\b"
@@ -575,8 +623,21 @@ _REPLACEMENT = re.compile(
 )
 
 
+# "replace the sky with a sunset and blur the faces": two requests, each its own clause
+_NEXT_EDIT = re.compile(
+    r"(?:,|\band\b|\bthen\b)\s+(?:then\s+|also\s+)?(?=(?:blur|pixelate|replace|swap|remove|"
+    r"erase|delete|put|add|cover|make|turn|change|paint|colou?r|crop|tag|label|pop|keep|hide)\b)",
+    re.IGNORECASE,
+)
+
+
 def _replacement(query: str) -> str:
-    """The words after the last replacement marker ("into a brown horse": "a brown horse")."""
+    """The words after the last replacement marker ("into a brown horse": "a brown horse").
+
+    Of a request that makes several edits, the first clause that has a marker.
+    """
+    clauses = _NEXT_EDIT.split(query)
+    query = next((c for c in clauses if _REPLACEMENT.search(c)), query)
     match = _REPLACEMENT.search(query)
     if match is None:
         return ""
@@ -723,7 +784,10 @@ _KNOWLEDGE = re.compile(
     r"\b(?:breeds?|species|brands?|(?:(?<=its )|(?<=the )|(?<=their ))make|makes|models?|"
     r"types?|kinds?|variet(?:y|ies)|names?|"
     r"characters?|members?|cast|celebrit\w*|famous|presidents?|ministers?|leaders?|actors?|"
-    r"actresses|singers?|athletes?|landmarks?|logos?|countr(?:y|ies)|cities|who (?:is|are|'s))\b",
+    r"actresses|singers?|athletes?|landmarks?|logos?|countr(?:y|ies)|cities|who (?:is|are|'s)|"
+    # kinds whose members have names: "tag the planets", "the kitchen appliances"
+    r"fruits|vegetables|planets|appliances|instruments|tools|vehicles|utensils|dishes|"
+    r"foods|drinks|beverages|flowers|dinosaurs|gadgets|devices|animals|insects)\b",
     re.IGNORECASE,
 )
 # A proper noun after the first word ("Label the Beatles"), or an acronym ("US").
@@ -774,6 +838,10 @@ _HALF = re.compile(
     re.IGNORECASE,
 )
 _HALF_NAMES = {"upper": "TOP", "lower": "BOTTOM"}
+# "the faces on the right side", "in the bottom half": things in the half (found in its crop)
+HALF_PLACE = re.compile(rf"\b(?:on|in|at|from) (?:the )?{_HALF.pattern}", re.IGNORECASE)
+# "crop the photo to the face", "zoom in on the dog": the result is a crop
+CROPPING = re.compile(r"\b(?:crop\w*|zoom in)\b", re.IGNORECASE)
 
 
 def half_named(query: str) -> str:
@@ -783,6 +851,28 @@ def half_named(query: str) -> str:
         return ""
     word = m.group(1).lower()
     return _HALF_NAMES.get(word, word.upper())
+
+
+def lookup_phrase(query: str) -> tuple[str, ...]:
+    """A modifier and the word to look up ("avengers actors", "dog breeds"), else ().
+
+    A List of "actors" for "tag the avengers actors" lost what the actors are of.
+    """
+    for m in _KNOWLEDGE.finditer(query):
+        before = re.findall(r"([A-Za-z][A-Za-z-]*)\s+$", query[: m.start()])
+        if before and " " not in m.group(0) and before[0].lower() not in _NOT_MODIFIER:
+            return (f"{before[0]} {m.group(0)}", f"{before[0].lower()} {m.group(0).lower()}")
+    return ()
+
+
+_NOT_MODIFIER = frozenset(
+    {
+        *QUESTION_WORDS,
+        *PHRASE_WORDS,
+        *"its their his her every each all tag label name mark identify classify these those "
+        "some many".split(),
+    }
+)
 
 
 def knowledge_words(query: str) -> tuple[str, ...]:
@@ -853,7 +943,7 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         first_side(query),
         content_words(query),
         knowledge,
-        proper_words(query) or knowledge,
+        lookup_phrase(query) or proper_words(query) or knowledge,
         choice_phrase(query),
         half_named(query),
         SCALED.search(query) is not None,
@@ -861,4 +951,7 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         nouns,
         DIFFERENCE.search(query) is not None,
         threshold_numbers(query),
+        HALF_PLACE.search(query) is not None,
+        CROPPING.search(query) is not None,
+        focus_words(query),
     )
