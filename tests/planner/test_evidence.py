@@ -1,0 +1,202 @@
+"""Rules from the fourth development set: a program's answer rests on what the query names.
+
+Each test feeds programs line by line through the per-statement grammars (see
+``test_scope.py``) and checks what they admit and refuse; the vocabulary tests check the words
+the grammars are built from.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from visprog.planner.backends import make_backend
+from visprog.planner.backends.local import TransformersBackend
+from visprog.planner.prompts import choose_task
+from visprog.planner.vocab import (
+    focus_words,
+    lookup_phrase,
+    query_vocabulary,
+    replacement_words,
+    threshold_numbers,
+)
+
+from .test_scope import admits, scoped
+
+RESULT = "FINAL_RESULT = Result(var={})"
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_lm_dir: Path) -> TransformersBackend:
+    backend = make_backend(str(tiny_lm_dir), device="cpu")
+    assert isinstance(backend, TransformersBackend)
+    return backend
+
+
+def test_a_question_is_answered_from_every_thing_it_names(tiny: TransformersBackend) -> None:
+    sp = scoped("gqa", "do you see any dogs or cats in this photo")
+    dogs = "BOX0 = Loc(image=IMAGE, object='dog')\nANSWER0 = Count(box=BOX0)\n"
+    yes = "ANSWER1 = Eval(expr=\"'yes' if {ANSWER0} > 0 else 'no'\")\n"
+    # a count of dogs does not answer for the cats
+    assert not admits(tiny, sp, dogs + yes + RESULT.format("ANSWER1"))
+    # while the Result waits, the next step names the thing not named yet
+    assert not admits(tiny, sp, dogs + yes)
+    assert admits(tiny, sp, dogs + "BOX1 = Loc(image=IMAGE, object='cat')\n")
+    asked = "ANSWER0 = VQA(image=IMAGE, question='Do you see any dogs or cats?')\n"
+    assert admits(tiny, sp, asked + RESULT.format("ANSWER0"))
+
+
+def test_an_edit_is_not_held_to_every_thing_it_names(tiny: TransformersBackend) -> None:
+    # the table only places the faces; the result is an image, not a value
+    sp = scoped("edit", "Blur the faces of the people at the table")
+    program = "OBJ0 = FaceDet(image=IMAGE)\nIMAGE0 = Blur(image=IMAGE, object=OBJ0)\n"
+    assert admits(tiny, sp, program + RESULT.format("IMAGE0"))
+
+
+def test_nothing_is_looked_for_twice_in_one_image(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "Outline each of the cookies on the tray.")
+    tray = "BOX0 = Loc(image=IMAGE, object='tray')\n"
+    assert not admits(tiny, sp, tray + "BOX1 = Loc(image=IMAGE, object='tray')\n")
+    assert not admits(tiny, sp, tray + "BOX1 = Loc(image=IMAGE, object='trays')\n")
+    assert admits(tiny, sp, tray + "BOX1 = Loc(image=IMAGE, object='cookies')\n")
+    # nor the thing an image was cropped to, inside its crop
+    sp = scoped("gqa", "Is anybody sitting on the bench next to the tree?")
+    crop = "BOX0 = Loc(image=IMAGE, object='tree')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
+    assert not admits(tiny, sp, crop + "BOX1 = Loc(image=IMAGE0, object='tree')\n")
+    assert admits(tiny, sp, crop + "BOX1 = Loc(image=IMAGE0, object='bench')\n")
+
+
+def test_a_choice_of_sides_is_asked_not_cropped(tiny: TransformersBackend) -> None:
+    query = "is the cup on the left or right side of the keyboard"
+    sp = scoped("gqa", query)
+    assert not admits(
+        tiny,
+        sp,
+        "BOX0 = Loc(image=IMAGE, object='keyboard')\nIMAGE0 = CropRightOf(image=IMAGE, box=BOX0)\n",
+    )
+    ask = "ANSWER0 = VQA(image=IMAGE, question='Is the cup on the left or right side of the keyboard?')\n"
+    assert admits(tiny, sp, ask + RESULT.format("ANSWER0"))
+    assert query_vocabulary("Is the dog on the left or right side?").relations == ()
+    assert query_vocabulary("Is the left or right image showing a dog?").choice == ""
+
+
+def test_a_text_answer_is_compared_as_text(tiny: TransformersBackend) -> None:
+    sp = scoped("gqa", "What is the color of the cup, red or blue?")
+    ask = "ANSWER0 = VQA(image=IMAGE, question='What is the color of the cup red or blue?')\n"
+    # one answer of one image is the answer: no Eval that only rephrases it
+    assert not admits(
+        tiny, sp, ask + "ANSWER1 = Eval(expr=\"'red' if {ANSWER0} > 0 else 'blue'\")\n"
+    )
+    assert admits(tiny, sp, ask + RESULT.format("ANSWER0"))
+    two = scoped("nlvr", "Both images contain a person wearing a hat", ("LEFT", "RIGHT"))
+    asked = (
+        "ANSWER0 = VQA(image=LEFT, question='Is there a person wearing a hat?')\n"
+        "ANSWER1 = VQA(image=RIGHT, question='Is there a person wearing a hat?')\n"
+    )
+    joined = 'ANSWER2 = Eval(expr="{ANSWER0} and {ANSWER1}")\n'
+    assert admits(tiny, two, asked + joined + RESULT.format("ANSWER2"))
+    # two answers are compared only when the query compares
+    assert not admits(tiny, two, asked + joined.replace(" and ", " == "))
+    same = scoped("nlvr", "The two images show the same animal", ("LEFT", "RIGHT"))
+    animal = asked.replace("Is there a person wearing a hat?", "What animal is this?")
+    assert admits(tiny, same, animal + joined.replace(" and ", " == ") + RESULT.format("ANSWER2"))
+
+
+def test_a_stated_number_of_things_is_compared_with(tiny: TransformersBackend) -> None:
+    query = "The right image has exactly three more birds than the left image."
+    sp = scoped("nlvr", query, ("LEFT", "RIGHT"))
+    counts = (
+        "BOX0 = Loc(image=LEFT, object='bird')\nBOX1 = Loc(image=RIGHT, object='bird')\n"
+        "ANSWER0 = Count(box=BOX0)\nANSWER1 = Count(box=BOX1)\n"
+    )
+    assert not admits(
+        tiny, sp, counts + 'ANSWER2 = Eval(expr="{ANSWER0} - {ANSWER1} > {ANSWER0}")\n'
+    )
+    assert not admits(
+        tiny, sp, counts + 'ANSWER2 = Eval(expr="{ANSWER1} - {ANSWER0} == {ANSWER0} - 3")\n'
+    )
+    assert admits(tiny, sp, counts + 'ANSWER2 = Eval(expr="{ANSWER1} - {ANSWER0} == 3")\n')
+    assert threshold_numbers(query) == ("3",)
+    assert threshold_numbers("In the two images there are more cats than dogs") == ()
+    assert query_vocabulary(query).comparisons == ("==",)  # "three more": a difference
+    total = scoped("nlvr", "there are seven birds total in the two images", ("LEFT", "RIGHT"))
+    assert not admits(tiny, total, counts + 'ANSWER2 = Eval(expr="{ANSWER0} == 7")\n')
+    assert admits(tiny, total, counts + 'ANSWER2 = Eval(expr="{ANSWER0} + {ANSWER1} == 7")\n')
+
+
+def test_eval_strings_are_words(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "Are there more cats than dogs?")
+    counts = (
+        "BOX0 = Loc(image=IMAGE, object='cat')\nANSWER0 = Count(box=BOX0)\n"
+        "BOX1 = Loc(image=IMAGE, object='dog')\nANSWER1 = Count(box=BOX1)\n"
+    )
+    good = "ANSWER2 = Eval(expr=\"'yes' if {ANSWER0} > {ANSWER1} else 'no'\")\n"
+    assert admits(tiny, sp, counts + good)
+    assert not admits(tiny, sp, counts + good.replace("'no'", "' if {ANSWER1} == '"))
+
+
+def test_a_needed_step_is_not_computed_and_ignored(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "Outline each of the cookies on the tray.")
+    found = "BOX0 = Loc(image=IMAGE, object='cookies')\nBOX1 = Seg(image=IMAGE, object=BOX0)\n"
+    tagged = "IMAGE0 = Tag(image=IMAGE, object=BOX0)\n"
+    assert not admits(tiny, sp, found + tagged + RESULT.format("IMAGE0"))
+    assert admits(tiny, sp, found + RESULT.format("BOX1"))
+
+
+def test_things_in_a_half_are_found_in_its_crop_and_edited_in_the_photo(
+    tiny: TransformersBackend,
+) -> None:
+    sp = scoped("edit", "blur faces on the right side only")
+    half = "BOX0 = Loc(image=IMAGE, object='RIGHT')\n"
+    assert not admits(tiny, sp, half + "OBJ0 = FaceDet(image=IMAGE)\n")
+    crop = half + "IMAGE0 = Crop(image=IMAGE, box=BOX0)\nOBJ0 = FaceDet(image=IMAGE0)\n"
+    assert admits(
+        tiny, sp, crop + "IMAGE1 = Blur(image=IMAGE, object=OBJ0)\n" + RESULT.format("IMAGE1")
+    )
+    assert not admits(tiny, sp, crop + "IMAGE1 = Blur(image=IMAGE0, object=OBJ0)\n")
+    # the half as the region edited is not cropped to
+    region = scoped("edit", "blur the right half")
+    assert admits(
+        tiny, region, half + "IMAGE0 = Blur(image=IMAGE, object=BOX0)\n" + RESULT.format("IMAGE0")
+    )
+
+
+def test_a_crop_is_an_edit_when_asked_for(tiny: TransformersBackend) -> None:
+    assert choose_task("crop the photo to the face") == "edit"
+    sp = scoped("edit", "crop the photo to the face")
+    crop = "OBJ0 = FaceDet(image=IMAGE)\nIMAGE0 = Crop(image=IMAGE, box=OBJ0)\n"
+    assert admits(tiny, sp, crop + RESULT.format("IMAGE0"))
+    # an edit that asks for no crop returns the whole photo
+    blur = scoped("edit", "Blur the dog")
+    loc = "BOX0 = Loc(image=IMAGE, object='dog')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
+    assert not admits(tiny, blur, loc + RESULT.format("IMAGE0"))
+
+
+def test_a_question_keeps_its_content_words(tiny: TransformersBackend) -> None:
+    sp = scoped("gqa", "What animal is to the left of the fire hydrant?")
+    crop = (
+        "BOX0 = Loc(image=IMAGE, object='fire hydrant')\n"
+        "IMAGE0 = CropLeftOf(image=IMAGE, box=BOX0)\n"
+    )
+    ask = "ANSWER0 = VQA(image=IMAGE0, question='{}')\n"
+    assert not admits(tiny, sp, crop + ask.format("What is to the left of the fire hydrant?"))
+    assert admits(tiny, sp, crop + ask.format("What animal is this?") + RESULT.format("ANSWER0"))
+    assert focus_words("whats the building behind the statue made of") == (
+        ("building", "buildings"),
+        ("statue", "statues"),
+        ("made", "mades"),
+    )
+
+
+def test_request_words() -> None:
+    assert lookup_phrase("tag the avengers actors in this pic")[0] == "avengers actors"
+    assert lookup_phrase("Label each dog with its breed") == ()
+    assert "List" in query_vocabulary("Tag the planets").required
+    assert "sky" not in replacement_words("replace the sky with a sunset and blur the faces")
+    assert "blur" not in replacement_words("replace the sky with a sunset and blur the faces")
+    assert "FaceDet" in query_vocabulary("remove the person sitting on the bench").excluded
+    assert "FaceDet" not in query_vocabulary("Replace every face with a smiley").excluded
+    assert choose_task("which country's flag is that?") == "gqa"  # "country" is no count
+    assert choose_task("Count the dogs") == "count"
+    assert choose_task("put boxes on every person") == "tag"
