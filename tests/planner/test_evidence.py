@@ -200,3 +200,33 @@ def test_request_words() -> None:
     assert choose_task("which country's flag is that?") == "gqa"  # "country" is no count
     assert choose_task("Count the dogs") == "count"
     assert choose_task("put boxes on every person") == "tag"
+
+
+def test_a_statement_about_either_image_keeps_its_words(tiny: TransformersBackend) -> None:
+    sp = scoped("nlvr", "At least one of the images has a red car in it", ("LEFT", "RIGHT"))
+    ask = "ANSWER0 = VQA(image=LEFT, question='{}')\n"
+    assert not admits(tiny, sp, ask.format("Is a car in the image?"))
+    assert admits(tiny, sp, ask.format("Is there a red car?"))
+    # a statement that splits its words between the images keeps the usual question
+    split = scoped("nlvr", "The left image shows a dog and the right one a cat", ("LEFT", "RIGHT"))
+    assert admits(tiny, split, ask.format("Is there a dog?"))
+
+
+def test_a_crop_asked_for_comes_last(tiny: TransformersBackend) -> None:
+    sp = scoped("edit", "crop the photo to the face")
+    assert not admits(tiny, sp, "BOX0 = Loc(image=IMAGE, object='person')\n")
+    faces = "OBJ0 = FaceDet(image=IMAGE)\nIMAGE0 = Crop(image=IMAGE, box=OBJ0)\n"
+    assert not admits(tiny, sp, faces + "OBJ1 = FaceDet(image=IMAGE0)\n" + RESULT.format("OBJ1"))
+
+
+def test_past_the_relations_object_comes_its_crop(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "Are there more forks than knives on the table?")
+    table = "OBJ0 = Loc(image=IMAGE, object='table')\n"
+    assert not admits(tiny, sp, table + "OBJ1 = Seg(image=IMAGE, object=OBJ0)\n")
+    assert admits(tiny, sp, table + "IMAGE0 = Crop(image=IMAGE, box=OBJ0)\n")
+    # past the crop, what the question asks about is in it, kept with its own words
+    sp = scoped("gqa", "whats the building behind the statue made of")
+    crop = "BOX0 = Loc(image=IMAGE, object='statue')\nIMAGE0 = CropBehind(image=IMAGE, box=BOX0)\n"
+    ask = "ANSWER0 = VQA(image=IMAGE0, question='{}')\n"
+    assert not admits(tiny, sp, crop + ask.format("What is the building behind the statue?"))
+    assert admits(tiny, sp, crop + ask.format("What is the building made of?"))

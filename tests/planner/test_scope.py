@@ -88,7 +88,17 @@ def test_refuses(tiny: TransformersBackend, program: str, why: str) -> None:
 
 def test_loc_halves_are_admitted(tiny: TransformersBackend) -> None:
     program = "BOX0 = Loc(image=IMAGE, object='LEFT')\nFINAL_RESULT = Result(var=BOX0)"
-    assert admits(tiny, scoped("count", "Point to what is on the left"), program)
+    # what is on the left is found in the left half's crop, not the half itself
+    left = scoped("count", "Point to what is on the left")
+    assert not admits(tiny, left, program)
+    in_half = (
+        "IMAGE0 = Crop(image=IMAGE, box=BOX0)\nPOINTS0 = Point(image=IMAGE0, object='thing')\n"
+    )
+    assert admits(
+        tiny,
+        left,
+        "BOX0 = Loc(image=IMAGE, object='LEFT')\n" + in_half + "FINAL_RESULT = Result(var=POINTS0)",
+    )
     # a question is answered by a value, not by a box or points
     assert not admits(tiny, scoped("gqa", "What is on the left?"), program)
     ask = (

@@ -36,6 +36,8 @@ else:  # pragma: no cover
 
 TASKS = ("gqa", "nlvr", "edit", "tag", "count")
 
+# Words of a question that counts ("Are there as many plates as glasses?").
+_COUNTING = re.compile(r"\b(?:many|more|fewer|less|number|total|count(?:s|ed|ing)?)\b")
 _QUESTION = re.compile(
     r"^\s*(?:what|what's|who|whose|which|where|when|why|how|is|are|was|were|does|do|did|"
     r"can|could|has|have)\b"
@@ -192,6 +194,7 @@ def choose_task(query: str, n_images: int = 1) -> str:
     task = retrieve.best_task(query, ("gqa", "edit", "tag", "count")) or "gqa"
     # but a question is no edit ("What's the girl with the red hat doing?" was closest to an
     # edit's example); counting and tagging questions keep their task
-    if task in ("edit", "count") and (text.rstrip().endswith("?") or _QUESTION.match(text)):
+    question = text.rstrip().endswith("?") or _QUESTION.match(text)
+    if question and (task == "edit" or (task == "count" and not _COUNTING.search(text))):
         return "gqa"  # nor, without a counting word, a count ("which country's flag is that?")
     return task

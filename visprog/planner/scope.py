@@ -336,12 +336,13 @@ class ScopedProgram:
         if self.joined or "Eval" in self.required:
             # "Are there more than two faces?" is answered by its Eval, not by the points
             defined = [n for n in defined if scope.made_by.get(n) == "Eval"]
-        if self.edits:  # an edit's result is the whole photo, unless it asks for a crop
+        if self.cropping:  # "crop the photo to the face": the crop
+            defined = [n for n in defined if n in scope.cropped]
+        elif self.edits:  # an edit's result is the whole photo
             defined = [
                 n
                 for n in defined
-                if V.IMAGE not in scope.types.get(n, frozenset())
-                or (n in scope.cropped) == self.cropping
+                if V.IMAGE not in scope.types.get(n, frozenset()) or n not in scope.cropped
             ]
         # A step the query needs is not computed and then ignored: "outline each cookie" wrote
         # its Seg and named a Tag of the boxes found before it.
@@ -419,8 +420,10 @@ class ScopedProgram:
             return None
         if not goals:
             return None
-        crops = [g for g in goals if g in CROPS]
-        goals = crops or goals  # the relation first: what is counted is in its crop
+        # the relation first: what is counted is in its crop (not a crop the request asks
+        # for, which comes last: "crop the photo to the face" cropped to a person first)
+        crops = [g for g in goals if g in CROPS and not (self.cropping and g == "Crop")]
+        goals = crops or goals
         if "FaceDet" in goals:  # "how many faces": the faces, not Loc('kids') five times
             return {"FaceDet"} | {s.name for s in self.specs if s.name in CROPS}  # or a half's
         # Count and Seg take points too ("outline each cookie": Point, then Seg)
@@ -561,9 +564,14 @@ class ScopedProgram:
             set(obj.lower().split()) <= anchor for _, obj in scope.objects
         ):
             # the relation's object is found: its crop comes next, not another Loc of it
-            # (a small model located the anchor again and again instead of cropping)
+            # (a small model located the anchor again and again, or segmented it, instead)
             skip.add("Loc")
+            anchored = True
+        else:
+            anchored = False
         progress = self._progress(scope)
+        if anchored and scope.statements >= 1:
+            progress = {r for r in self._relations() if r not in scope.steps}
         if not self._half_done(scope):
             progress = {"Loc"}  # the half first: what is asked about or counted is in it
         if scope.unsaid:  # the Result waits for a thing to be named: a step that names it
@@ -614,9 +622,9 @@ class ScopedProgram:
         color?". A VQA of a crop asks about what was cropped ("What color is the candle?", then
         the phone's crop), so it keeps the usual question. None: no such thing, or two images.
         """
-        if len(self.inputs) != 1:
-            return None
         vocab = self.vocabulary
+        if len(self.inputs) != 1:
+            return self._pair_bodies(g, spec, i, scope)
         choice = set(vocab.choice.lower().split())
         unsaid = [
             f
@@ -626,8 +634,15 @@ class ScopedProgram:
         # The whole image's question keeps every content word of the query ("What animal is
         # ...": not "What is ..."), past a relation's crop every one but the relation's object.
         focus = [f for f in vocab.focus if not set(f) & choice]
-        anchor = {w.lower() for w in vocab.anchor}
-        inside = [f for f in focus if not {x.lower() for x in f} & anchor]
+        # what the relation's crop was cut around ("the statue", not "made" of "the statue
+        # made of", which the query's words after the relation also hold)
+        around = {
+            w
+            for crop, box in scope.crop_box.items()
+            if scope.made_by.get(crop) in CROPS
+            for w in scope.looked.get(box, "").lower().split()
+        }
+        inside = [f for f in focus if not {x.lower() for x in f} & around]
         whole_musts = focus if 0 < len(focus) <= FOCUS_MAX else unsaid
         # Past a relation's crop, its question names the subject ("the flowers inside the
         # vase" asked "What colour is the vase?").
@@ -646,6 +661,23 @@ class ScopedProgram:
         whole = self._call_items(g, spec, i, scope, {"image": [[image]]}, whole_musts, "w")
         crops = self._call_items(g, spec, i, scope, unsaid=about, drop=image)
         return [b for b in (whole, crops) if b is not None]
+
+    def _pair_bodies(
+        self, g: Grammar, spec: ToolSpec, i: int, scope: Scope
+    ) -> list[list[str]] | None:
+        """A statement about either image alike asks each image with all its content words.
+
+        "At least one of the images has a red car in it" asked "Is a car in the image?". A
+        statement that names the left or right image may split its words between them ("a dog
+        on the left, a cat on the right"), so it keeps the usual question. None: not such.
+        """
+        vocab = self.vocabulary
+        sided = re.search(r"\b(?:left|right|first|second|other)\b", " ".join(vocab.words))
+        # a comparison asks each image for what it compares ("the same animal": no "same")
+        if sided or vocab.counts or vocab.comparisons or not 0 < len(vocab.focus) <= FOCUS_MAX:
+            return None
+        body = self._call_items(g, spec, i, scope, unsaid=vocab.focus, tag="p")
+        return [body] if body is not None else None
 
     def _finder_bodies(
         self, g: Grammar, spec: ToolSpec, i: int, scope: Scope
@@ -812,10 +844,11 @@ class ScopedProgram:
             return [["given"]]
         if key == ("VQA", "question"):
             words = (*vocab.words, *QUESTION_WORDS, *(w.capitalize() for w in QUESTION_WORDS))
-            if len(self.inputs) == 1 and (vocab.choice or unsaid):
+            one = len(self.inputs) == 1
+            if unsaid or (one and vocab.choice):
                 # "..., a man or a woman?" keeps both answers; each thing the query names and
                 # the program has not is in the question ("the same color as the blanket")
-                return [[_covering_question(g, words, unsaid, vocab.choice)]]
+                return [[_covering_question(g, words, unsaid, vocab.choice if one else "")]]
             if vocab.content:  # the question asks about something the query names
                 return [[_question(g, words, vocab.content)]]
             return [[_phrase(g, "q", words, QUESTION_WORDS_MAX, "?", QUESTION_WORDS_MIN)]]

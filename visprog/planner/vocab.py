@@ -291,7 +291,8 @@ def content_words(query: str) -> tuple[str, ...]:
 _FOCUS_KEPT = frozenset("color colour kind type made wearing holding doing".split())
 _FOCUS_SKIP = frozenset(
     {*QUESTION_WORDS, *PHRASE_WORDS, *_NOT_CONTENT} - _FOCUS_KEPT
-    | set("whats wheres whos hows thats pic pics".split())
+    | set("whats wheres whos hows thats pic pics least most exactly only just single".split())
+    | set("two three four five six seven eight nine ten eleven twelve twice".split())
     # places and relations: a crop's question is about what is in it
     | set("inside beside near underneath beneath across along around between among".split())
 )
@@ -838,15 +839,24 @@ _HALF = re.compile(
     re.IGNORECASE,
 )
 _HALF_NAMES = {"upper": "TOP", "lower": "BOTTOM"}
+# "whoever is on the left", "the car on the right": the left or right of the image
+_SIDE = re.compile(
+    r"\b(?:on|to|at) the (left|right)\b(?! (?:of|or|side|hand|half|image|picture|photo|one)\b)",
+    re.IGNORECASE,
+)
+
+
 # "the faces on the right side", "in the bottom half": things in the half (found in its crop)
-HALF_PLACE = re.compile(rf"\b(?:on|in|at|from) (?:the )?{_HALF.pattern}", re.IGNORECASE)
+HALF_PLACE = re.compile(
+    rf"\b(?:on|in|at|from) (?:the )?{_HALF.pattern}|{_SIDE.pattern}", re.IGNORECASE
+)
 # "crop the photo to the face", "zoom in on the dog": the result is a crop
 CROPPING = re.compile(r"\b(?:crop\w*|zoom in)\b", re.IGNORECASE)
 
 
 def half_named(query: str) -> str:
     """``LEFT``/``RIGHT``/``TOP``/``BOTTOM`` for the half the query names, else ""."""
-    m = _HALF.search(query)
+    m = _HALF.search(query) or _SIDE.search(query)
     if not m:
         return ""
     word = m.group(1).lower()
@@ -943,7 +953,7 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         first_side(query),
         content_words(query),
         knowledge,
-        lookup_phrase(query) or proper_words(query) or knowledge,
+        proper_words(query) or lookup_phrase(query) or knowledge,
         choice_phrase(query),
         half_named(query),
         SCALED.search(query) is not None,
