@@ -319,6 +319,9 @@ class ScopedProgram:
         if covering and ready:
             g.add("defined", *[[lit(n)] for n in covering])
             lines.append([lit(RESULT_LINE), "defined", lit(")")])
+        if not lines and defined:  # nothing callable: a value computed so far, not the input
+            g.add("defined", *[[lit(n)] for n in defined])
+            lines.append([lit(RESULT_LINE), "defined", lit(")")])
         if not lines:  # nothing callable and nothing defined: only possible with no inputs
             lines.append([lit(f"{RESULT_LINE}{self.inputs[0]})")] if self.inputs else [lit("")])
         return Grammar({"line": lines, **g.rules}, g.lexemes)
@@ -470,7 +473,10 @@ class ScopedProgram:
         # Never the box of a half or of a relation's object: "faces in the bottom half" counted
         # the half, "cars on the road" the road.
         anchors = {
-            c[1] for r in self._relations() for c in scope.ref_calls.get(r, ()) if len(c) == 2
+            c[1]
+            for r in self._relations()
+            for c in scope.ref_calls.get(r, ())
+            if len(c) == 2 and c[0] in self.inputs  # the relation's object is in the photo
         }
         names = [n for n in scope.names(_COUNTABLE) if n not in scope.halves and n not in anchors]
         if scope.calls.get("Count", 0) < self.counts_needed:
