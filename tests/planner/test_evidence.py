@@ -230,3 +230,17 @@ def test_past_the_relations_object_comes_its_crop(tiny: TransformersBackend) -> 
     ask = "ANSWER0 = VQA(image=IMAGE0, question='{}')\n"
     assert not admits(tiny, sp, crop + ask.format("What is the building behind the statue?"))
     assert admits(tiny, sp, crop + ask.format("What is the building made of?"))
+
+
+def test_an_eval_line_is_bounded(tiny: TransformersBackend) -> None:
+    # nesting and chains ran to the token limit: a line that could not close
+    sp = scoped("count", "Are there more cats than dogs in total?")
+    counts = (
+        "BOX0 = Loc(image=IMAGE, object='cat')\nANSWER0 = Count(box=BOX0)\n"
+        "BOX1 = Loc(image=IMAGE, object='dog')\nANSWER1 = Count(box=BOX1)\n"
+    )
+    line = 'ANSWER2 = Eval(expr="{}")\n'
+    assert admits(tiny, sp, counts + line.format("{ANSWER0} > {ANSWER1} + 1"))
+    assert not admits(tiny, sp, counts + line.format("{ANSWER0} > ({ANSWER1} + 1)"))
+    assert not admits(tiny, sp, counts + line.format("{ANSWER0} > {ANSWER1} + 1 + 1 + 1"))
+    assert not admits(tiny, sp, counts + line.format("not not {ANSWER0} > {ANSWER1}"))

@@ -53,6 +53,7 @@ CROPS = RELATION_CROPS | {"Crop"}
 # (when it can be called): the small model filled the statement limit with other lines.
 PATIENCE = 5
 EVAL_CLAUSES = 4  # most conditions one Eval joins with and/or/xor
+ARITH_OPS = 2  # most operations on one side of an Eval's comparison
 # Until this many statements, the Result names a value computed from every thing the query
 # names (see ScopedProgram._covering); then any value, so a thing the small model cannot name
 # does not hold the program to the statement limit.
@@ -1115,9 +1116,9 @@ def _expression(
         g.add("xo", [first, "xoc0?"])
     else:
         g.add("xo", [first])
-    g.add("xn", ["xm"], *([[lit("not "), "xn"]] if "not" in logic else []))
+    g.add("xn", ["xm"], *([[lit("not "), "xm"]] if "not" in logic else []))  # one "not"
     if numbered:
-        g.add("xnn", ["xmn"], *([[lit("not "), "xnn"]] if "not" in logic else []))
+        g.add("xnn", ["xmn"], *([[lit("not "), "xmn"]] if "not" in logic else []))
     ops = vocab.comparisons or ("==", "!=", ">=", "<=", ">", "<")
     # "two laptops on the right and none on the left": each count is compared with a number,
     # not read as true or false ("{A} and not {B}").
@@ -1132,13 +1133,19 @@ def _expression(
         # "twice as many": a scale is a product or a quotient (not "{A} + 2")
         ar_ops = ("*", "/") if vocab.scaled else ("+", "-", "*", "/")
         g.add("xar", *[[lit(f" {op} ")] for op in ar_ops])
-        arith = [["xu", "xar", "xs"]]
+        # At most ARITH_OPS operations: an unbounded chain ran "{A} - {B} - {A} ..." to the
+        # token limit.
+        g.add("xart", ["xar", "xu"])
+        _chain(g, "xarc", "xart", ARITH_OPS)
+        arith = [["xu", "xarc0"]]
     g.add("xs", ["xu"], *arith)
     g.add("xsv", ["xuv"], *arith)  # an xs that is not one bare variable
     g.add("xref", *[[lit(n)] for n in scalars])
     # No True/False literals: the small model wrote Eval(expr="True") for "exactly one of the
     # images"; a truth value comes from the answers (a bare {A}, a comparison, and/or/not).
-    g.add("xuv", ["xnum"], ["XSTR"], [lit("("), "xc", lit(")")])
+    # No parentheses: "(" xc ")" let the small model nest "{A} if ({B} if (..." until the
+    # token limit cut the line (a program that cannot check); and/or/not need none here.
+    g.add("xuv", ["xnum"], ["XSTR"])
     g.add("xu", [lit("{"), "xref", lit("}")], ["xuv"])
     # "twice as many as": the count named first equals a scaled other side (the bare
     # "{A} == {B}" dropped the scale), so only the per-variable comparisons below, scaled.
@@ -1171,7 +1178,10 @@ def _expression(
             g.add(f"xne{i}o", *others)
             g.add(f"xne{i}", [f"xne{i}o", "xar", "xnum"], ["xnum", "xar", f"xne{i}o"])
         else:
-            g.add(f"xne{i}", [f"xne{i}u"], *([[f"xne{i}u", "xar", f"xne{i}"]] if arith else []))
+            if arith:
+                g.add(f"xne{i}t", ["xar", f"xne{i}u"])
+                _chain(g, f"xne{i}c", f"xne{i}t", ARITH_OPS)
+            g.add(f"xne{i}", [f"xne{i}u"], *([[f"xne{i}u", f"xne{i}c0"]] if arith else []))
         if not leading or name in leading:
             compare.append([lit("{"), lit(name), lit("}"), "xcmp", f"xne{i}"])
             if numbered:  # the other side holds a number: "{A} == 3", "{A} == {B} + 3"
