@@ -25,6 +25,10 @@ from visprog.planner.vocab import (
 from .test_scope import admits, scoped
 
 RESULT = "FINAL_RESULT = Result(var={})"
+CAT_DOG_COUNTS = (
+    "BOX0 = Loc(image=IMAGE, object='cat')\nANSWER0 = Count(box=BOX0)\n"
+    "BOX1 = Loc(image=IMAGE, object='dog')\nANSWER1 = Count(box=BOX1)\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -127,10 +131,7 @@ def test_a_stated_number_of_things_is_compared_with(tiny: TransformersBackend) -
 
 def test_eval_strings_are_words(tiny: TransformersBackend) -> None:
     sp = scoped("count", "Are there more cats than dogs?")
-    counts = (
-        "BOX0 = Loc(image=IMAGE, object='cat')\nANSWER0 = Count(box=BOX0)\n"
-        "BOX1 = Loc(image=IMAGE, object='dog')\nANSWER1 = Count(box=BOX1)\n"
-    )
+    counts = CAT_DOG_COUNTS
     good = "ANSWER2 = Eval(expr=\"'yes' if {ANSWER0} > {ANSWER1} else 'no'\")\n"
     assert admits(tiny, sp, counts + good)
     assert not admits(tiny, sp, counts + good.replace("'no'", "' if {ANSWER1} == '"))
@@ -235,10 +236,7 @@ def test_past_the_relations_object_comes_its_crop(tiny: TransformersBackend) -> 
 def test_an_eval_line_is_bounded(tiny: TransformersBackend) -> None:
     # nesting and chains ran to the token limit: a line that could not close
     sp = scoped("count", "Are there more cats than dogs in total?")
-    counts = (
-        "BOX0 = Loc(image=IMAGE, object='cat')\nANSWER0 = Count(box=BOX0)\n"
-        "BOX1 = Loc(image=IMAGE, object='dog')\nANSWER1 = Count(box=BOX1)\n"
-    )
+    counts = CAT_DOG_COUNTS
     line = 'ANSWER2 = Eval(expr="{}")\n'
     assert admits(tiny, sp, counts + line.format("{ANSWER0} > {ANSWER1} + 1"))
     assert not admits(tiny, sp, counts + line.format("{ANSWER0} > ({ANSWER1} + 1)"))
