@@ -242,3 +242,31 @@ def test_an_eval_line_is_bounded(tiny: TransformersBackend) -> None:
     assert not admits(tiny, sp, counts + line.format("{ANSWER0} > ({ANSWER1} + 1)"))
     assert not admits(tiny, sp, counts + line.format("{ANSWER0} > {ANSWER1} + 1 + 1 + 1"))
     assert not admits(tiny, sp, counts + line.format("not not {ANSWER0} > {ANSWER1}"))
+
+
+def test_a_statement_about_one_image_is_about_that_image(tiny: TransformersBackend) -> None:
+    query = "There are at least three cups in the right image."
+    assert query_vocabulary(query).side == "RIGHT"
+    sp = scoped("nlvr", query, ("LEFT", "RIGHT"))
+    assert not admits(tiny, sp, "BOX0 = Loc(image=LEFT, object='cup')\n")
+    counted = "BOX0 = Loc(image=RIGHT, object='cup')\nANSWER0 = Count(box=BOX0)\n"
+    assert admits(
+        tiny, sp, counted + 'ANSWER1 = Eval(expr="{ANSWER0} >= 3")\n' + RESULT.format("ANSWER1")
+    )
+    both = "The dog in the left image wears a collar, and the dog on the right does not."
+    assert query_vocabulary(both).side == ""
+
+
+def test_an_edit_names_what_it_paints(tiny: TransformersBackend) -> None:
+    from visprog.planner.vocab import replacement_phrase
+
+    removal = replacement_words("Remove the cup from the table")
+    assert "cup" not in removal and "table" in removal and "empty" in removal
+    assert replacement_phrase("Turn the red car blue") == "blue car"
+    assert replacement_phrase("Make the dress purple") == "purple dress"
+    # her face, not every face; an edit crops only when asked or to a half
+    assert "Select" in query_vocabulary("Put a heart emoji on the face of the girl").required
+    assert "Select" not in query_vocabulary("Blur every face").required
+    sp = scoped("edit", "Pixelate the faces of the people in the background")
+    faces = "OBJ0 = FaceDet(image=IMAGE)\n"
+    assert not admits(tiny, sp, faces + "IMAGE0 = Crop(image=IMAGE, box=OBJ0)\n")

@@ -245,7 +245,8 @@ class ScopedProgram:
             # "The dog on the left wears a collar": a statement without a number is asked, not
             # counted (the small model compared two counts of dogs).
             self.specs = [s for s in self.specs if s.name != "Count"]
-        counts = max(len(self.inputs) if counting else 0, 2 if vocabulary.compared else 0)
+        per_image = 1 if vocabulary.side in self.inputs else len(self.inputs)
+        counts = max(per_image if counting else 0, 2 if vocabulary.compared else 0)
         offered = {s.name for s in self.specs}
         self.counts_needed = counts if "Count" in offered else 0
         self.required = [r for r in vocabulary.required if r in offered]
@@ -265,6 +266,8 @@ class ScopedProgram:
         self.cropping = vocabulary.cropping and "Crop" in offered  # "crop the photo to it"
         self.edits = bool(offered & _WHOLE_IMAGE_EDITS)
         drop = set()
+        if self.edits and not self.cropping and not (self.half and self.half_crops):
+            drop.add("Crop")  # an edit crops only to a half or when asked to
         if self.half and not self.half_crops:
             drop.add("Seg")  # the half is the region edited ("Seg(query='top')" was written)
         if "FaceDet" in self.required:
@@ -525,11 +528,16 @@ class ScopedProgram:
         their place in the photo). Past a half the query places things in ("the faces on the
         right side"), they are found in the half's crop.
         """
-        if len(self.inputs) != 1:
-            return names
 
         def image(n: str) -> bool:
             return V.IMAGE in scope.types.get(n, frozenset())
+
+        side = self.vocabulary.side
+        if len(self.inputs) == 2 and side in self.inputs:
+            # "at least three cups in the right image": that image only
+            return [n for n in names if n not in self.inputs or n == side]
+        if len(self.inputs) != 1:
+            return names
 
         if spec.name in _WHOLE_IMAGE_EDITS:
             return [n for n in names if not image(n) or n not in scope.cropped]

@@ -149,6 +149,8 @@ class Vocabulary:
             not itself the region to edit ("blur the right half"; :data:`HALF_PLACE`).
         cropping: Whether the request is to crop the image (:data:`CROPPING`).
         focus: The forms of each word a question about one image keeps (:func:`focus_words`).
+        side: ``LEFT``/``RIGHT`` when a statement about two images is about that one only
+            (:func:`side_only`).
         content: The query's content words (:func:`content_words`): a VQA question uses one.
         subject: The words before the first relation ("the cups" of "the cups left of the
             kettle"): what is looked for once the relation's crop is made.
@@ -186,6 +188,7 @@ class Vocabulary:
     half_place: bool = False
     cropping: bool = False
     focus: tuple[tuple[str, ...], ...] = ()
+    side: str = ""
 
 
 def singular(word: str) -> str:
@@ -402,6 +405,12 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     ),
     # "crop the photo to the laptop": a Crop is the result
     (r"\b(?:crop\w*|zoom in)\b", "Crop"),
+    # "put a heart emoji on the face of the girl": her face, not every face
+    (
+        r"^(?!.*\b(?:every|all|each|everyone|everybody|faces)\b)(?=.*\bface\b)"
+        r".*\b(?:man|woman|girl|boy|child|kid|baby|lady|guy|person)(?:'s)?\b",
+        "Select",
+    ),
     # "outline each cookie": a mask per object
     (r"\b(?:outlin\w*|segment\w*|silhouettes?|masks? of)\b", "Seg"),
     # a yes/no question about a number is answered by comparing the count
@@ -562,6 +571,28 @@ def stated_numbers(query: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*found, *said]))
 
 
+_SIDE_IMAGE = re.compile(
+    r"\b(left|right)\s+(?:image|picture|photo|pic|one)\b|"
+    r"\b(?:image|picture|photo) on the (left|right)\b",
+    re.IGNORECASE,
+)
+_BOTH_IMAGES = re.compile(
+    r"\b(?:both|each|either|neither|two|other|images|pictures|photos|than)\b", re.IGNORECASE
+)
+
+
+def side_only(query: str) -> str:
+    """``LEFT``/``RIGHT`` when the query speaks of that image only, else "".
+
+    "There are at least three cups in the right image" counted both images and compared the
+    left one's count.
+    """
+    sides = {(m.group(1) or m.group(2)).upper() for m in _SIDE_IMAGE.finditer(query)}
+    said = {w.upper() for w in re.findall(r"\b(left|right)\b", query.lower())}
+    one = len(sides) == 1 and said == sides  # "the dog on the right does not": both
+    return sides.pop() if one and not _BOTH_IMAGES.search(query) else ""
+
+
 def threshold_numbers(query: str) -> tuple[str, ...]:
     """The numbers of things ``query`` states, as digits; () with none, or no count.
 
@@ -648,6 +679,19 @@ def _replacement(query: str) -> str:
     return new
 
 
+_REMOVAL = re.compile(
+    r"\b(?:remove|erase|delete|get rid of)\s+(?:the\s+|a\s+|an\s+|all\s+)?"
+    r"(?P<thing>[a-z][a-z -]*?)(?=\s+(?:from|on|in|at|off|of|near|next)\b|\s*[,.!?]|\s*$)",
+    re.IGNORECASE,
+)
+_RECOLOUR = re.compile(
+    r"\b(?:make|turn|paint|colou?r|dye)\s+(?:the|this|that|his|her|their|its|a|an)\s+"
+    r"(?P<thing>[a-z][a-z -]*?)\s+(?P<colour>red|blue|green|yellow|black|white|brown|pink|"
+    r"orange|purple|golden|silver|gr[ae]y)\s*[.!?]*$",
+    re.IGNORECASE,
+)
+
+
 def replacement_words(query: str) -> tuple[str, ...]:
     """The words a ``Replace`` prompt may use for ``query`` (:attr:`Vocabulary.replacement`).
 
@@ -656,6 +700,11 @@ def replacement_words(query: str) -> tuple[str, ...]:
     """
     new = _replacement(query)
     content = [w for w in _WORD.findall(new) if w.lower() not in PHRASE_WORDS]
+    if not content and (gone := _REMOVAL.search(query)):
+        # "Remove the cup from the table": what is left, not the cup again (it painted a cup)
+        removed = {f.lower() for w in _WORD.findall(gone.group("thing")) for f in _forms(w)}
+        kept = [w for w in query_words(query) if w.lower() not in removed]
+        return tuple(dict.fromkeys([*kept, "background", "empty"]))
     if not content:
         return ()
     if len(content) == 1 and content[0].lower() in COLOURS:
@@ -671,6 +720,11 @@ def replacement_phrase(query: str) -> str:
     """
     new = " ".join(_replacement(query).split())
     content = [w for w in _WORD.findall(new) if w.lower() not in PHRASE_WORDS]
+    if not content and (m := _RECOLOUR.search(query)):
+        # "Turn the red car blue": a blue car (it wrote 'red car', the old colour)
+        thing = [w for w in _WORD.findall(m.group("thing")) if w.lower() not in COLOURS]
+        new = " ".join([m.group("colour").lower(), *thing])
+        return new if thing and "'" not in new else ""
     return new if len(content) >= 2 and "'" not in new else ""
 
 
@@ -964,4 +1018,5 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         HALF_PLACE.search(query) is not None,
         CROPPING.search(query) is not None,
         focus_words(query),
+        side_only(query),
     )
