@@ -142,11 +142,11 @@ class Scope:
     halves: dict[str, str] = field(default_factory=dict)
     said: set[str] = field(default_factory=set)
     said_by: dict[str, set[str]] = field(default_factory=dict)
-    # Set by ScopedProgram.grammar: things the waiting Result needs named (see _covering).
     cropped: set[str] = field(default_factory=set)
     in_half: set[str] = field(default_factory=set)
     looked: dict[str, str] = field(default_factory=dict)
     crop_box: dict[str, str] = field(default_factory=dict)
+    # Set by ScopedProgram.grammar: things the waiting Result needs named (see _covering).
     unsaid: list[tuple[str, ...]] = field(default_factory=list)
 
     @classmethod
@@ -522,11 +522,12 @@ class ScopedProgram:
         return names
 
     def _frames(self, spec: ToolSpec, scope: Scope, names: list[str]) -> list[str]:
-        """The images a step's image argument may name (one input image).
+        """The images a step's image argument may name.
 
-        An edit returns the whole photo, so it never edits a crop (things found in a crop keep
-        their place in the photo). Past a half the query places things in ("the faces on the
-        right side"), they are found in the half's crop.
+        Of two images, a statement about one of them names that one only. Of one image: an edit
+        returns the whole photo, so it never edits a crop (things found in a crop keep their
+        place in the photo); past a half the query places things in ("the faces on the right
+        side"), they are found in the half's crop.
         """
 
         def image(n: str) -> bool:
@@ -575,15 +576,13 @@ class ScopedProgram:
         if scope.calls.get("Count", 0) < self.counts_needed:
             skip.add("Eval")  # count everything first: Eval would only compare a count with itself
         anchor = {w.lower() for w in self.vocabulary.anchor}
-        if not self._relations_done(scope) and any(
+        anchored = not self._relations_done(scope) and any(
             set(obj.lower().split()) <= anchor for _, obj in scope.objects
-        ):
+        )
+        if anchored:
             # the relation's object is found: its crop comes next, not another Loc of it
             # (a small model located the anchor again and again, or segmented it, instead)
             skip.add("Loc")
-            anchored = True
-        else:
-            anchored = False
         progress = self._progress(scope)
         if anchored and scope.statements >= 1:
             progress = {r for r in self._relations() if r not in scope.steps}
@@ -631,11 +630,14 @@ class ScopedProgram:
     def _vqa_bodies(
         self, g: Grammar, spec: ToolSpec, i: int, scope: Scope
     ) -> list[list[str]] | None:
-        """A VQA of the whole image names every thing of the query the program has not.
+        """The bodies of a VQA whose question must name words of the query.
 
-        "Is the pillow the same color as the blanket?" was asked "Is the pillow the same
-        color?". A VQA of a crop asks about what was cropped ("What color is the candle?", then
-        the phone's crop), so it keeps the usual question. None: no such thing, or two images.
+        A VQA of the whole image keeps the query's content words (at most :data:`FOCUS_MAX`;
+        else it names every thing the program has not: "Is the pillow the same color as the
+        blanket?" was asked "Is the pillow the same color?"). A VQA of a relation's crop keeps
+        them but what the crop was cut around; a crop of a thing asks about it ("What color is
+        the candle?", then the phone's crop). While the Result waits for unnamed things, every
+        question names them. Two images: :meth:`_pair_bodies`. None: the usual question.
         """
         vocab = self.vocabulary
         if len(self.inputs) != 1:
@@ -1159,11 +1161,8 @@ def _expression(
     # "{A} == {B}" dropped the scale), so only the per-variable comparisons below, scaled.
     scaled = vocab.scaled and bool(arith)
     compare: list[list[str]] = [] if scaled else [["xsv", "xcmp", "xs"]]
-    numeric: list[list[str]] = [["xsv", "xcmp", "xsn"]]  # conditions holding a number
-    numeric[0][-1] = "xnum"  # "{A} - {B} == 3", not "{A} - {B} == {A} - 3"
-    if numbered:
-        # one operation at most: "{A} - {B} > {A} - {B} - {A} ..." ran to the token limit
-        g.add("xsn", ["xnum"], *([["xu", "xar", "xnum"]] if arith else []))
+    # conditions holding a number: "{A} - {B} == 3", not "{A} - {B} == {A} - 3"
+    numeric: list[list[str]] = [["xsv", "xcmp", "xnum"]]
     if not vocab.comparisons and not counted:
         compare.insert(0, ["xs"])
     for i, name in enumerate(scalars):
