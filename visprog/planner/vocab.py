@@ -368,6 +368,10 @@ _ALL_BUT = (
 # closest example's edit (a background blur for "cover every face with a cat emoji").
 # "How many more cars than trucks?": one count minus the other.
 DIFFERENCE = re.compile(r"\bhow many (?:more|fewer|less)\b|\bdifference\b", re.IGNORECASE)
+# "crop the photo to the face", "zoom in on the dog": the result is a crop
+CROPPING = re.compile(r"\b(?:crop\w*|zoom in)\b", re.IGNORECASE)
+# The colours a recolouring names as the new one ("make the dress purple").
+NEW_COLOURS = r"(?:red|blue|green|yellow|black|white|brown|pink|orange|purple|golden|silver)"
 REQUIRED: tuple[tuple[str, str], ...] = (
     (_EMOJI_WORDS, "Emoji"),
     # the edit the request names (a small model copied the closest example's edit instead)
@@ -400,11 +404,11 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     (r"\b(?:remove|erase|delete|get rid of)\b", "Replace"),
     (
         rf"^(?!.*(?:{COLOUR_POP.pattern})).*\b(?:make|turn|paint|colou?r|change|dye)\b.*"
-        r"\b(?:red|blue|green|yellow|black|white|brown|pink|orange|purple|golden|silver)\b",
+        rf"\b{NEW_COLOURS}\b",
         "Replace",
     ),
     # "crop the photo to the laptop": a Crop is the result
-    (r"\b(?:crop\w*|zoom in)\b", "Crop"),
+    (CROPPING.pattern, "Crop"),
     # "put a heart emoji on the face of the girl": her face, not every face
     (
         r"^(?!.*\b(?:every|all|each|everyone|everybody|faces)\b)(?=.*\bface\b)"
@@ -686,8 +690,7 @@ _REMOVAL = re.compile(
 )
 _RECOLOUR = re.compile(
     r"\b(?:make|turn|paint|colou?r|dye)\s+(?:the|this|that|his|her|their|its|a|an)\s+"
-    r"(?P<thing>[a-z][a-z -]*?)\s+(?P<colour>red|blue|green|yellow|black|white|brown|pink|"
-    r"orange|purple|golden|silver|gr[ae]y)\s*[.!?]*$",
+    rf"(?P<thing>[a-z][a-z -]*?)\s+(?P<colour>{NEW_COLOURS}|gr[ae]y)\s*[.!?]*$",
     re.IGNORECASE,
 )
 
@@ -904,8 +907,6 @@ _SIDE = re.compile(
 HALF_PLACE = re.compile(
     rf"\b(?:on|in|at|from) (?:the )?{_HALF.pattern}|{_SIDE.pattern}", re.IGNORECASE
 )
-# "crop the photo to the face", "zoom in on the dog": the result is a crop
-CROPPING = re.compile(r"\b(?:crop\w*|zoom in)\b", re.IGNORECASE)
 
 
 def half_named(query: str) -> str:
