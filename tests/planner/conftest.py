@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from visprog.planner.backends import make_backend
+from visprog.planner.backends.local import TransformersBackend
 from visprog.planner.grammar import Grammar
 
 from .tiny_lm import build_tiny_lm
@@ -18,6 +20,14 @@ def tiny_lm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("transformers")
     pytest.importorskip("llguidance")
     return build_tiny_lm(tmp_path_factory.mktemp("tiny_lm"))
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_lm_dir: Path) -> TransformersBackend:
+    """The tiny LM loaded through the real local backend (once per test module)."""
+    backend = make_backend(str(tiny_lm_dir), device="cpu")
+    assert isinstance(backend, TransformersBackend)
+    return backend
 
 
 @pytest.fixture

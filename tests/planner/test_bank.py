@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 
 import visprog
-from visprog.planner.backends import make_backend
 from visprog.planner.backends.local import TransformersBackend
 from visprog.planner.bank import load_bank
 from visprog.planner.prompts import TASKS, load_prompt
@@ -61,13 +59,6 @@ def _sample() -> list[object]:
         by[e.template].append(e)
     rng = random.Random(7)
     return [v[0] for v in by.values()] + rng.sample(list(BANK), 40)
-
-
-@pytest.fixture(scope="module")
-def tiny(tiny_lm_dir: Path) -> TransformersBackend:
-    backend = make_backend(str(tiny_lm_dir), device="cpu")
-    assert isinstance(backend, TransformersBackend)
-    return backend
 
 
 def test_bank_programs_are_sentences_of_their_querys_scoped_grammar(

@@ -21,13 +21,6 @@ N_SAMPLES = 8
 STEPS = ["FaceDet", "Loc", "Count", "Blur", "Crop", "Eval", "VQA"]
 
 
-@pytest.fixture(scope="module")
-def tiny(tiny_lm_dir: Path) -> TransformersBackend:
-    backend = make_backend(str(tiny_lm_dir), device="cpu")
-    assert isinstance(backend, TransformersBackend)
-    return backend
-
-
 def test_loads_through_the_real_path(tiny: TransformersBackend, tiny_lm_dir: Path) -> None:
     assert tiny.constrained
     assert "cpu" in tiny.name

@@ -7,11 +7,6 @@ the grammars are built from.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from visprog.planner.backends import make_backend
 from visprog.planner.backends.local import TransformersBackend
 from visprog.planner.prompts import choose_task
 from visprog.planner.vocab import (
@@ -29,13 +24,6 @@ CAT_DOG_COUNTS = (
     "BOX0 = Loc(image=IMAGE, object='cat')\nANSWER0 = Count(box=BOX0)\n"
     "BOX1 = Loc(image=IMAGE, object='dog')\nANSWER1 = Count(box=BOX1)\n"
 )
-
-
-@pytest.fixture(scope="module")
-def tiny(tiny_lm_dir: Path) -> TransformersBackend:
-    backend = make_backend(str(tiny_lm_dir), device="cpu")
-    assert isinstance(backend, TransformersBackend)
-    return backend
 
 
 def test_a_question_is_answered_from_every_thing_it_names(tiny: TransformersBackend) -> None:

@@ -8,26 +8,16 @@ programs are nonsense, but every one must parse and check.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 import visprog
 from visprog.planner import generate_program
-from visprog.planner.backends import make_backend
 from visprog.planner.backends.local import TransformersBackend
 from visprog.planner.prompts import load_prompt
 from visprog.planner.scope import ScopedProgram
 from visprog.planner.vocab import emoji_vocabulary, listed_categories, query_vocabulary, singular
 
 EMOJI = ["grinning_face", "red_heart", "cat_face", "smiling_face_with_sunglasses"]
-
-
-@pytest.fixture(scope="module")
-def tiny(tiny_lm_dir: Path) -> TransformersBackend:
-    backend = make_backend(str(tiny_lm_dir), device="cpu")
-    assert isinstance(backend, TransformersBackend)
-    return backend
 
 
 def scoped(task: str, query: str, inputs: tuple[str, ...] = ("IMAGE",)) -> ScopedProgram:
