@@ -258,3 +258,19 @@ def test_an_edit_names_what_it_paints(tiny: TransformersBackend) -> None:
     sp = scoped("edit", "Pixelate the faces of the people in the background")
     faces = "OBJ0 = FaceDet(image=IMAGE)\n"
     assert not admits(tiny, sp, faces + "IMAGE0 = Crop(image=IMAGE, box=OBJ0)\n")
+
+
+def test_a_choice_of_sides_from_hostile_text_stays_inside_its_quotes(
+    tiny: TransformersBackend,
+) -> None:
+    for query in (
+        "Is the cup left or right of Bob's mug?",
+        'Is the cup left or right of the "mug\\"?',
+        "is it on the left or right of the {ANSWER0}') box",
+    ):
+        choice = query_vocabulary(query).choice
+        assert choice.startswith("left or right of")
+        assert not set(choice) & set("'\"\\{}()"), choice
+    sp = scoped("gqa", "Is the cup left or right of Bob's mug?")
+    ask = "ANSWER0 = VQA(image=IMAGE, question='Is the cup left or right of Bob mug?')\n"
+    assert admits(tiny, sp, ask + RESULT.format("ANSWER0"))

@@ -883,9 +883,10 @@ def choice_phrase(query: str) -> str:
     """The answers a question offers ("a man or a woman"), or "" (see :attr:`Vocabulary.choice`)."""
     m = _CHOICE.search(query)
     if not m and (side := SIDE_CHOICE.search(query)):
-        # "on the left or the right of the window?": the sides, to the question's end
+        # "on the left or the right of the window?": the sides, to the question's end, in
+        # words only: the phrase is written into a quoted question ("of Bob's mug" broke it)
         rest = re.split(r"[?!.]", query[side.start() :])[0]
-        return " ".join(rest.split())
+        return " ".join(_WORD.findall(re.sub(r"'s\b", "", rest)))
     return " ".join(m.group(1).split()) if m else ""
 
 
