@@ -12,6 +12,7 @@ set, written by an author who never read the prompts.
 ``planner_heldout4.toml`` (``--set heldout4``): 75 held-out queries by a fourth author, frozen.
 ``planner_dev4.toml`` (``--set dev4``): 80 development queries by that author, written alongside.
 ``planner_heldout5.toml`` (``--set heldout5``): 75 held-out queries by a fifth author, frozen.
+``planner_dev5.toml`` (``--set dev5``): 80 development queries by that author, written alongside.
 For each set and mode it prints:
 first-attempt parse and check rates, programs that check (after repairs), mean attempts, seconds
 per program, and how many programs do what the query asked, per family and in total.
@@ -55,6 +56,7 @@ SETS = {
     "heldout3": HERE / "planner_heldout3.toml",
     "dev4": HERE / "planner_dev4.toml",
     "heldout4": HERE / "planner_heldout4.toml",
+    "dev5": HERE / "planner_dev5.toml",
     "heldout5": HERE / "planner_heldout5.toml",
 }
 PHOTO = HERE.parent / "demos" / "images" / "astronaut.jpg"  # one real face
