@@ -250,17 +250,24 @@ def test_eval_joins_a_bounded_number_of_conditions(tiny: TransformersBackend) ->
     """The model once repeated "and {A} == {B}" until the token limit cut the line."""
     from visprog.planner.scope import EVAL_CLAUSES
 
-    head = """ANSWER0 = VQA(image=LEFT, question='Is it indoors?')
-ANSWER1 = VQA(image=RIGHT, question='Is it indoors?')
-"""
+    asked = "".join(
+        f"ANSWER{k} = VQA(image={side}, question='{q}')\n"
+        for k, (side, q) in enumerate(
+            [(s, q) for q in ("Is it indoors?", "Was it taken indoors?") for s in ("LEFT", "RIGHT")]
+        )
+    )
     both = scoped("nlvr", "Both pictures were taken indoors.", ("LEFT", "RIGHT"))
 
-    def joined(n: int) -> str:
-        clauses = ["{ANSWER0}" if i % 2 == 0 else "{ANSWER1}" for i in range(n)]
-        return f'{head}ANSWER2 = Eval(expr="{" and ".join(clauses)}")\nFINAL_RESULT = Result(var=ANSWER2)'
+    def joined(n: int, values: int = 4) -> str:
+        clauses = [f"{{ANSWER{i % values}}}" for i in range(n)]
+        head = "".join(asked.splitlines(keepends=True)[:values])
+        return f'{head}ANSWER{values} = Eval(expr="{" and ".join(clauses)}")\n'
 
     assert admits(tiny, both, joined(EVAL_CLAUSES))
     assert not admits(tiny, both, joined(EVAL_CLAUSES + 1))
+    # nor more conditions than values: "{A} and {B} and {A} and {B}" repeated itself
+    assert admits(tiny, both, joined(2, values=2))
+    assert not admits(tiny, both, joined(3, values=2))
 
 
 def test_final_grammar_admits_only_the_result_line() -> None:
@@ -534,8 +541,8 @@ IMAGE0 = CropLeftOf(image=IMAGE, box=BOX0)
 
 
 def test_a_crop_takes_a_box_found_in_its_image(tiny: TransformersBackend) -> None:
-    sp = scoped("count", "Count the people in the photo")
-    head = "BOX0 = Loc(image=IMAGE, object='person')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
+    sp = scoped("count", "Count the people on the bus")
+    head = "BOX0 = Loc(image=IMAGE, object='bus')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
     assert admits(tiny, sp, head)
     assert not admits(tiny, sp, head + "IMAGE1 = Crop(image=IMAGE0, box=BOX0)")
 

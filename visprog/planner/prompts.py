@@ -27,6 +27,7 @@ from importlib import resources
 from visprog.errors import ConfigurationError
 from visprog.planner import retrieve
 from visprog.planner.bank import bank_text
+from visprog.planner.vocab import person_names
 from visprog.registry import REGISTRY, Registry
 
 if sys.version_info >= (3, 11):
@@ -57,7 +58,9 @@ _KEYWORDS: list[tuple[str, str]] = [
     ),
     (
         "tag",
-        r"\b(tag\w*|label\w*|identify|classif\w*|name (?:the|each|every)|who (?:is|are|'s))\b",
+        # "who is in this photo", not "who is holding the umbrella, a man or a woman?"
+        r"\b(tag\w*|label\w*|identify|classif\w*|name (?:the|each|every)|"
+        r"who(?: is|'s| are) (?:in|this|that|these|those|here|there|it|on)|who(?: is|'s| are)$)\b",
     ),
     (
         "count",
@@ -69,6 +72,7 @@ _KEYWORDS: list[tuple[str, str]] = [
     (
         "tag",
         r"\b(?:find|detect|locate|mark|highlight|circle|(?:draw )?box(?:es)? around|"
+        r"(?:(?<=^)|(?<=and )|(?<=then )|(?<=please ))box|"  # "box every laptop": a verb
         r"(?:put|draw|add) (?:bounding )?box(?:es)? (?:on|around|over)) "
         r"(?:the|all|every|each|any)\b",
     ),
@@ -187,6 +191,8 @@ def choose_task(query: str, n_images: int = 1) -> str:
     if n_images >= 2:
         return "nlvr"
     text = query.lower()
+    if person_names(query) and not _COUNTING.search(text):
+        return "tag"  # "where is Tom Hanks?": his face, selected and boxed
     for task, pattern in _KEYWORDS:
         if re.search(pattern, text):
             return task

@@ -88,7 +88,20 @@ _SUBJECT_STEPS = frozenset({("Loc", "object"), ("Point", "object"), ("Seg", "que
 _NEEDED = frozenset({("Classify", "categories")})
 # Words a thing's name never ends with: function words and colours ("orange" is a fruit too).
 _NOT_LAST = frozenset(
-    {*PHRASE_WORDS, *"or to at by for from its their his her".split(), *(COLOURS - {"orange"})}
+    {
+        *PHRASE_WORDS,
+        *"or to at by for from its their his her many much".split(),
+        *(COLOURS - {"orange"}),
+    }
+)
+# Words of a counting query that name no place to count in ("more than three birds").
+_NO_PLACE = frozenset(
+    "count counts more mores than thans fewer less least most exactly over under total "
+    "altogether number numbers many".split()
+)
+# Words a Replace prompt does not end with: places and the request's own verbs.
+_NOT_PAINTED = frozenset(
+    "left right top bottom side half upper lower remove delete erase replace swap get rid".split()
 )
 # Steps whose text names a thing (the object found, the question asked).
 _NAMERS = frozenset({"Loc", "Point", "Seg", "Select", "VQA"})
@@ -115,6 +128,7 @@ class Scope:
         deps: Variable -> every variable it was computed from (transitively).
         made_by: Variable -> the canonical step that defined it.
         counted: Variables some ``Count`` counted.
+        classified: Variables some ``Classify`` took (its object, image, categories).
         objects: ``(image, object)`` of each ``Loc`` and ``Point`` call.
         ref_calls: Step -> the variables of each of its calls whose arguments are all variables.
         source: Objects variable -> the image it was found in.
@@ -136,6 +150,7 @@ class Scope:
     deps: dict[str, set[str]] = field(default_factory=dict)
     made_by: dict[str, str] = field(default_factory=dict)
     counted: set[str] = field(default_factory=set)
+    classified: set[str] = field(default_factory=set)
     objects: set[tuple[str, str]] = field(default_factory=set)
     ref_calls: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
     source: dict[str, str] = field(default_factory=dict)
@@ -172,6 +187,8 @@ class Scope:
             scope.deps[st.target] = refs.union(*(scope.deps.get(r, set()) for r in refs))
             if name == "Count":
                 scope.counted |= refs
+            if name == "Classify":
+                scope.classified |= refs
             image = next((a.value for a in st.args if a.name == "image"), None)
             if isinstance(image, Ref) and V.OBJECTS in scope.types[st.target]:
                 scope.source[st.target] = image.name
@@ -254,9 +271,17 @@ class ScopedProgram:
             self.required.append("Classify")  # categories the user gave are used, not dropped
         if "List" in self.required and "Classify" in offered and "Classify" not in self.required:
             self.required.append("Classify")  # looked-up names label the objects
+        if "List" not in self.required:
+            # nothing to look up: "box the biggest pumpkin" listed 'pumpkin' to label them by
+            self.specs = [s for s in self.specs if s.name != "List"]
+            if not vocabulary.categories:  # nor labels given: Classify made up ['pumpkin'] * 3
+                self.specs = [s for s in self.specs if s.name != "Classify"]
         # A statement about two images is true or false: the Result names an Eval that joins
         # what each shows (a VQA of one image was named as the answer).
-        self.joined = len(self.inputs) >= 2 and "Eval" in offered
+        # Not a statement about one of them without a number ("the left image shows a cat
+        # on a couch": its one answer; it asked twice and joined the two with xor).
+        one_side = vocabulary.side in self.inputs and not vocabulary.counts
+        self.joined = len(self.inputs) >= 2 and "Eval" in offered and not one_side
         # "How many people are on the right half?": the half is located (and cropped) first.
         # Not for edits, whose result is the whole image.
         self.half = vocabulary.half if len(self.inputs) == 1 and "Loc" in offered else ""
@@ -311,6 +336,8 @@ class ScopedProgram:
             # The Result waits for the things no value names yet: the next names name them.
             scope.unsaid = self._unsaid(scope)
         room = scope.statements < self.max_statements and not (final and defined)
+        if covering and ready and self._side_answered(scope, covering):
+            room = False  # "the left image shows a cat on a couch": asked, so answered
         calls = self._calls(g, scope) if room else []
         by_prefix: dict[str, list[str]] = {}
         for rule, spec in calls:
@@ -438,11 +465,15 @@ class ScopedProgram:
         finders = {s.name for s in self.specs if s.returns & want and s.name != "Count"}
         if "Eval" in goals:
             finders.add("Count")
-        if {"Count", "Eval"} & set(goals):  # counting on a half or a place crops to it first
+        if {"Count", "Eval"} & set(goals) or (self.half and self.half_crops):
+            # counting on a half or a place crops to it first, and so does finding things in
+            # a half ("delete the sign on the right" had no Crop to find the sign in)
             finders |= {s.name for s in self.specs if s.name in CROPS}
         callable_now = {g for g in goals if self._can_call(g, scope)}
         if scope.statements >= PATIENCE and callable_now:
             return callable_now
+        if "Count" in callable_now and self._counted_here() and not self._places():
+            return {"Count"}  # the counted thing is found and there is nowhere else to look
         return set(goals) | finders
 
     def _can_call(self, step: str, scope: Scope) -> bool:
@@ -464,6 +495,10 @@ class ScopedProgram:
         """
         if "FaceDet" not in self.required or spec.name in CROPS or spec.name == "FaceDet":
             return names
+        if spec.name in ("Replace", "Select") and self.vocabulary.replaces_thing:
+            # "replace the sky ... and blur the faces": the sky is no face (it was selected
+            # among the faces)
+            return [n for n in names if scope.made_by.get(n) != "FaceDet"]
 
         def found(n: str) -> bool:
             if not scope.types.get(n, frozenset()) & _COUNTABLE:
@@ -483,9 +518,52 @@ class ScopedProgram:
             if len(c) == 2 and c[0] in self.inputs  # the relation's object is in the photo
         }
         names = [n for n in scope.names(_COUNTABLE) if n not in scope.halves and n not in anchors]
+        if self._counted_here():
+            # "how many windows does the house have" counted Point('house') in a window's crop
+            counted = {w.lower() for w in self.vocabulary.counted}
+            names = [n for n in names if n not in scope.looked or _head(scope.looked[n]) in counted]
         if scope.calls.get("Count", 0) < self.counts_needed:
             names = [n for n in names if n not in scope.counted]
         return names
+
+    def _counted_here(self) -> bool:
+        """Whether the query counts one named thing in its one image (:attr:`Vocabulary.counted`)."""
+        return bool(self.vocabulary.counted and self._one_image()) and self.counts_needed <= 1
+
+    def _side_answered(self, scope: Scope, covering: list[str]) -> bool:
+        """Whether a statement about one of two images, without a number, has its answer.
+
+        Its VQA of that image: it asked the same question again and joined the two with xor.
+        """
+        side = self.vocabulary.side
+        if len(self.inputs) < 2 or side not in self.inputs or self.joined:
+            return False
+        return any(
+            scope.made_by.get(n) == "VQA" and side in scope.deps.get(n, ()) for n in covering
+        )
+
+    def _one_image(self) -> str:
+        """The one image a query is about: the input, or the side a pair's statement names."""
+        if len(self.inputs) == 1:
+            return self.inputs[0]
+        return self.vocabulary.side if self.vocabulary.side in self.inputs else ""
+
+    def _places(self) -> list[tuple[str, ...]]:
+        """What a counting query names besides the counted thing: where to count ("the bowl").
+
+        Its content words (:attr:`Vocabulary.focus`) but the counted thing's, colours,
+        modifiers, ``-ing`` forms and "count" itself.
+        """
+        vocab = self.vocabulary
+        skip = {w.lower() for w in vocab.counted} | _NO_PLACE
+        return [
+            f
+            for f in vocab.focus
+            if not {x.lower() for x in f} & skip
+            and f[0].lower() not in COLOURS
+            and f[0].lower() not in vocab.modifiers
+            and not f[0].lower().endswith("ing")
+        ]
 
     def _relations(self) -> list[str]:
         """The query's relation crops that this task offers."""
@@ -541,7 +619,12 @@ class ScopedProgram:
             return names
 
         if spec.name in _WHOLE_IMAGE_EDITS:
-            return [n for n in names if not image(n) or n not in scope.cropped]
+            names = [n for n in names if not image(n) or n not in scope.cropped]
+            edits = [n for n in scope.types if scope.made_by.get(n) in _WHOLE_IMAGE_EDITS]
+            if edits:  # a second edit edits the first's result ("replace the sky and blur the
+                # faces" returned the blurred photo with the old sky)
+                return [n for n in names if not image(n) or n == edits[-1]]
+            return names
         if spec.name in _FINDERS and self.half and self.half_crops and self._half_done(scope):
             return [n for n in names if not image(n) or n in scope.in_half]
         return names
@@ -625,6 +708,17 @@ class ScopedProgram:
         combos = [c for c in itertools.product(*options) if c not in used]
         if spec.name in CROPS:  # a crop uses a box found in the image it crops
             combos = [(im, box) for im, box in combos if scope.source.get(box, im) == im]
+        if spec.name == "Crop" and self.edits and not self.cropping:
+            # an edit crops only to find things in a half (a crop of the sign found there
+            # was never used)
+            combos = [c for c in combos if c[-1] in scope.halves]
+        if spec.name in CROPS and self._counted_here():
+            # the things counted are no place to count in ("how many apples": Loc('apple'),
+            # a crop to the first apple, a Point of something else in it)
+            counted = {w.lower() for w in self.vocabulary.counted}
+            combos = [c for c in combos if _head(scope.looked.get(c[-1], "")) not in counted]
+            if not self._places() and not self.half:
+                combos = []  # nor any other thing: a count of apples has no place to crop to
         return combos if options else None
 
     def _vqa_bodies(
@@ -667,6 +761,11 @@ class ScopedProgram:
         about = [f for f in unsaid if self._relations() and subject & {x.lower() for x in f}]
         if self._relations() and self._relations_done(scope) and 0 < len(inside) <= FOCUS_MAX:
             about = inside
+        elif not self._relations() and not vocab.comparisons and not vocab.choice:
+            # a crop of one thing, asked about it, still names what the query places it by
+            # ("the car parked next to the tree": the car's crop, then a question of the tree
+            # that was named as the answer)
+            about = unsaid
         if scope.unsaid:
             # The Result waits for things no text names: a question naming them, on any image
             # ("What is on the plate next to the coffee mug?" had not named the mug).
@@ -716,10 +815,29 @@ class ScopedProgram:
             obj = scope.looked.get(box, "")
             if obj and " " not in obj and obj not in HALVES:
                 used.setdefault(image, set()).add(obj.lower())
+        counted = {w.lower() for w in self.vocabulary.counted}
+        if self._places() and self._counted_here():
+            if not scope.crop_box and not self.half:
+                # "how many windows does the house have": the house is found (and cropped to)
+                # first; the windows were found first and the house counted in their crop.
+                # Nor is it "count" or "wearing" (Loc('count') of "count the dogs in the pen")
+                places = {x for f in self._places() for x in f}
+                others = {x for f in self.vocabulary.focus for x in f if x not in places}
+                used.setdefault(self._one_image(), set()).update(counted | others)
+            # and in the place's crop, the counted thing is found (not the place again, under
+            # two words: 'many sunglasses' pointed at ten times)
+            keep = counted | COLOURS | self.vocabulary.modifiers  # 'red apples' in the bowl
+            elsewhere = {x for f in self.vocabulary.focus for x in f if x.lower() not in keep}
+            for crop in scope.crop_box:
+                used.setdefault(crop, set()).update(elsewhere)
         if not used:
             return None
         param = next(p for p in spec.params if p.name == "image")
         images = [a for a in self._values(g, spec, param, scope) if len(a) == 1]
+        if spec.name == "Point" and self._places() and self._counted_here():
+            if not scope.crop_box and not self.half:
+                # the place is boxed to be cropped to: Point('bowl') left nothing to crop
+                images = [a for a in images if a != [lit(self._one_image())]]
         plain = [a for a in images if a[0] not in {lit(n) for n in used}]
         bodies = []
         if plain:
@@ -793,7 +911,14 @@ class ScopedProgram:
     ) -> list[list[str]]:
         """Alternatives for one argument's value (``exclude``: one-word names not to write)."""
         if p.expression:
-            scalars = [n for n, t in scope.types.items() if t & _SCALARS]
+            names = list(scope.types)
+            evals = [k for k, n in enumerate(names) if scope.made_by.get(n) == "Eval"]
+            if evals and not any(scope.types[n] & _SCALARS for n in names[evals[-1] + 1 :]):
+                return []  # an Eval again, with nothing new to state, restated the last one
+            # never an Eval's own truth again ("{ANSWER1} >= 4" of "{ANSWER0} >= 4": False)
+            scalars = [
+                n for n, t in scope.types.items() if t & _SCALARS and scope.made_by.get(n) != "Eval"
+            ]
             side = self.vocabulary.first_side
             leading = [n for n in scalars if side and side in scope.deps.get(n, ())]
             pair = len(self.inputs) >= 2
@@ -815,8 +940,15 @@ class ScopedProgram:
         names = self._edited(spec, p, scope, names)
         if (spec.name, p.name) == ("Count", "box"):
             names = self._countable(scope)
+        if (spec.name, p.name) == ("Classify", "object"):
+            # labelled once: it classified its own labels again, six times over
+            names = [
+                n for n in names if n not in scope.classified and scope.made_by.get(n) != "Classify"
+            ]
         names = self._faces(spec, scope, names)
-        if spec.name == "Seg":  # a half is a rectangle already (SAM was asked to outline 'TOP')
+        if spec.name in ("Seg", "Select"):
+            # a half is a rectangle already (SAM was asked to outline 'TOP'); nothing is
+            # selected among one box (Select(object=<the right half>, query='right'))
             names = [n for n in names if n not in scope.halves]
         alts: list[list[str]] = [[lit(n)] for n in names]
         if V.TEXT in p.types or V.TEXT_LIST in p.types:
@@ -872,10 +1004,21 @@ class ScopedProgram:
         if key == ("List", "query") and "List" in self.required and vocab.knowledge:
             pool = (*vocab.words, *PHRASE_WORDS)
             return [[_must_phrase(g, "lk", pool, vocab.lookup or vocab.knowledge, PHRASES[key])]]
+        if key == ("Select", "query") and vocab.person:
+            return [[_closed(g, "person", (vocab.person,))]]
+        if key == ("Replace", "prompt") and vocab.removal:
+            return [[_closed(g, "rmp", vocab.removal)]]
         if key == ("Replace", "prompt") and vocab.replacement_phrase:
             return [[_closed(g, "rpx", (vocab.replacement_phrase,))]]
         if key == ("Replace", "prompt") and vocab.replacement:
-            return [[_phrase(g, "rp", vocab.replacement, PHRASES[key])]]
+            # what is painted ends with a thing, not 'a' or 'left' ("delete the sign on the
+            # right" painted 'right')
+            last = [
+                w
+                for w in vocab.replacement
+                if w.lower() not in _NOT_LAST and w.lower() not in _NOT_PAINTED
+            ]
+            return [[_phrase(g, "rp", vocab.replacement, PHRASES[key], last=last)]]
         if key in PHRASES:
             name, pool = f"p{PHRASES[key]}x", vocab.words
             if not anchored and vocab.subject and self._relations() and key in _SUBJECT_STEPS:
@@ -887,10 +1030,20 @@ class ScopedProgram:
             # red apples").
             # Nor with a modifier ("coffee" for "the coffee mug").
             # Not the plurals made of function words ("ons" of "on": 'tray on ons cookies').
-            pool = tuple(w for w in pool if not (w[-1:] == "s" and w.lower()[:-1] in _NOT_LAST))
+            pool = tuple(
+                w
+                for w in pool
+                if not (w[-1:] == "s" and w.lower()[:-1] in _NOT_LAST)
+                and not (w.lower() != singular(w.lower()) and singular(w.lower()) in _NOT_LAST)
+            )  # nor "manies" of "many"
             ends = tuple(
                 w for w in pool if w.lower() not in _NOT_LAST and w.lower() not in vocab.modifiers
             )
+            removing = key in _SUBJECT_STEPS or key == ("Select", "query")
+            if vocab.removed and removing and "Replace" in self.required:
+                # "erase the graffiti on the wall": the graffiti is found, not the wall
+                gone = {w.lower() for w in vocab.removed}
+                name, ends = f"{name}r", tuple(w for w in ends if w.lower() in gone) or ends
             waited = {x for f in waiting for x in f}
             if waited and any(w.lower() in waited for w in ends):
                 # the Result waits for a thing no text names: what is found next is one of them
@@ -909,6 +1062,12 @@ class ScopedProgram:
         # Free text only where a step needs it: an optional free string is a file path
         # (Classify's probe, examples) the model has no business naming; it wrote junk there.
         return [["STRING"]] if V.TEXT in p.types and p.required else []
+
+
+def _head(name: str) -> str:
+    """The last word of an object's name, lower-case ("" for none): "the red car" -> "car"."""
+    words = name.lower().replace("'", " ").split()
+    return words[-1] if words else ""
 
 
 def _refs(args: Iterable[Argument]) -> set[str]:
@@ -1059,14 +1218,20 @@ def _covering_question(
         return name
     if "qvw" not in g.rules:
         _around(g, "qv", words, words, QUESTION_WORDS_MAX // 2)
-    body = [lit("'"), "qvpre", "qva0?"]
+    # the gaps share QUESTION_WORDS_MAX: three names with eight words around each asked 36
+    gap = max(1, QUESTION_WORDS_MAX // (len(musts) + 1))
+    before, after = f"qvg{gap}", f"qvh{gap}"
+    if f"{before}0" not in g.rules:
+        _chain(g, before, "qvpre", gap)
+        _chain(g, after, "qvpost", gap)
+    body = [lit("'"), "qvpre", f"{before}0?"]
     for k, must in enumerate(musts):
         g.add(f"{name}n{k}", *[[lit(f)] for f in dict.fromkeys(must)])
-        body += [lit(" "), "qva0?", f"{name}n{k}"] if k else [f"{name}n{k}"]
+        body += [lit(" "), f"{before}0?", f"{name}n{k}"] if k else [f"{name}n{k}"]
     if choice:
-        body += [lit(" "), "qva0?", lit(f"{choice}?'")] if musts else [lit(f"{choice}?'")]
+        body += [lit(" "), f"{before}0?", lit(f"{choice}?'")] if musts else [lit(f"{choice}?'")]
     else:
-        body += ["qvb0?", lit("?'")]
+        body += [f"{after}0?", lit("?'")]
     g.add(name, body)
     return name
 
@@ -1111,7 +1276,9 @@ def _expression(
         g.add("xe", *pairs)
         return "xe"
     g.add("xe", [lit('"'), "xc", lit('"')])
-    g.add("xc", ["xo"], ["xs", lit(" if "), "xo", lit(" else "), "xs"])
+    # The branches of a conditional are words or numbers: "{A} if {B} > {A} else {B}" (a
+    # count, for a statement that is true or false)
+    g.add("xc", ["xo"], ["xuv", lit(" if "), "xo", lit(" else "), "xuv"])
     binary = [[lit(f" {op} ")] for op in ("and", "or", "xor") if op in logic]
     # A number of things the query states is compared with: the first condition holds it
     # ("exactly three more birds than" wrote "{A} - {B} > {A}"). A total or a scale has it.
@@ -1122,8 +1289,13 @@ def _expression(
         # "and {A} == {B}" until the token limit cut the line (a program that cannot check).
         g.add("xop", *binary)
         g.add("xot", ["xop", "xn"])
-        _chain(g, "xoc", "xot", EVAL_CLAUSES - 1)
-        g.add("xo", [first, "xoc0?"])
+        # And no more conditions than values to state them of: "{A} and {B} and {A} and {B}"
+        clauses = min(EVAL_CLAUSES, len(scalars))
+        if clauses >= 2:
+            _chain(g, "xoc", "xot", clauses - 1)
+            g.add("xo", [first, "xoc0?"])
+        else:
+            g.add("xo", [first])
     else:
         g.add("xo", [first])
     g.add("xn", ["xm"], *([[lit("not "), "xm"]] if "not" in logic else []))  # one "not"
@@ -1149,7 +1321,8 @@ def _expression(
         _chain(g, "xarc", "xart", ARITH_OPS)
         arith = [["xu", "xarc0"]]
     g.add("xs", ["xu"], *arith)
-    g.add("xsv", ["xuv"], *arith)  # an xs that is not one bare variable
+    if arith:  # an xs that is not one bare variable (nor a bare literal: "1 >= 0")
+        g.add("xsv", *arith)
     g.add("xref", *[[lit(n)] for n in scalars])
     # No True/False literals: the small model wrote Eval(expr="True") for "exactly one of the
     # images"; a truth value comes from the answers (a bare {A}, a comparison, and/or/not).
@@ -1160,11 +1333,14 @@ def _expression(
     # "twice as many as": the count named first equals a scaled other side (the bare
     # "{A} == {B}" dropped the scale), so only the per-variable comparisons below, scaled.
     scaled = vocab.scaled and bool(arith)
-    compare: list[list[str]] = [] if scaled else [["xsv", "xcmp", "xs"]]
+    compare: list[list[str]] = [] if scaled or not arith else [["xsv", "xcmp", "xs"]]
     # conditions holding a number: "{A} - {B} == 3", not "{A} - {B} == {A} - 3"
-    numeric: list[list[str]] = [["xsv", "xcmp", "xnum"]]
+    numeric: list[list[str]] = [["xsv", "xcmp", "xnum"]] if arith else []
     if not vocab.comparisons and not counted:
-        compare.insert(0, ["xs"])
+        # a value as a condition is a variable's, never a literal's (it wrote "not 1" again
+        # and again)
+        g.add("xsr", [lit("{"), "xref", lit("}")], *arith)
+        compare.insert(0, ["xsr"])
     for i, name in enumerate(scalars):
         # "{", name, "}" as three tokens, as in xu: a one-token "{A}" would shadow "{"
         # The other side never names A at all: "{A} > {A} - {A}" evaded a bare-only rule.
@@ -1199,7 +1375,8 @@ def _expression(
         g.add("xplus", [lit(" + {"), "xref", lit("}")])
         _chain(g, "xpl", "xplus", 3)
         compare = [[lit("{"), "xref", lit("}"), "xplus", "xpl0?", "xcmp", "xnum"]]
-    g.add("xm", *compare)
+    bare = [lit("{"), "xref", lit("}")]
+    g.add("xm", *(compare or [bare]))
     if numbered:
-        g.add("xmn", *numeric)
+        g.add("xmn", *(numeric or [bare]))
     return "xe"

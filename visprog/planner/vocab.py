@@ -57,7 +57,9 @@ _LIST = re.compile(
 _SPLIT = re.compile(r"\s*,\s*(?:(?:or|and)\s+)?|\s+(?:or|and)\s+|\s*/\s*")
 _NOT_CATEGORY = frozenset(
     "is are was were be has have there it them they this that what which who how many much "
-    "more fewer less image images picture pictures photo photos left right".split()
+    "more fewer less image images picture pictures photo photos left right "
+    # "the fish species in the tank and tag them": 'tank and tag' lists no labels
+    "tag label mark box name identify".split()
 )
 # Words too common to pick an emoji by ("with" is in 200 names).
 _COMMON = frozenset(
@@ -84,7 +86,13 @@ RELATIONS: tuple[tuple[str, str], ...] = (
 LOGIC: tuple[tuple[str, str], ...] = (
     (r"\b(?:both|each|every|all|and|but|neither|nor|no|none)\b", "and"),
     # "An image shows a pizza cut into slices": one image or the other
-    (r"\b(?:or|at least one|either|any)\b|^\s*(?:in )?(?:an?|one) (?:image|picture|photo)\b", "or"),
+    # ("at least one image", not "both images contain at least one umbrella")
+    (
+        r"\b(?:or|either|any)\b|\bat least one (?:of|image|picture|photo)|"
+        r"^(?!.*\b(?:both|each|every|all)\b).*\bat least one\b|"
+        r"^\s*(?:in )?(?:an?|one) (?:image|picture|photo)\b",
+        "or",
+    ),
     (r"\b(?:exactly one|only one|one of|the other)\b", "xor"),
     (r"\b(?:neither|nor|no|not|none|without|doesn't|does not|isn't)\b", "not"),
 )
@@ -152,6 +160,15 @@ class Vocabulary:
         side: ``LEFT``/``RIGHT`` when a statement about two images is about that one only
             (:func:`side_only`).
         content: The query's content words (:func:`content_words`): a VQA question uses one.
+        removed: The forms of the thing a removal names (:func:`removed_words`): what is found
+            for the ``Replace``.
+        removal: What a removal paints in the removed thing's place (:func:`removal_prompts`).
+        counted: The forms of the one thing a count counts (:func:`counted_words`): what a
+            ``Count`` of one image counts was looked for by that name.
+        person: The one person the query names ("Taylor Swift"; :func:`person_names`): a
+            ``Select`` among the faces asks for exactly that name.
+        replaces_thing: Whether a clause of the query replaces or removes something that is no
+            face (:func:`replaces_thing`): that ``Replace`` takes no FaceDet boxes.
         subject: The words before the first relation ("the cups" of "the cups left of the
             kettle"): what is looked for once the relation's crop is made.
     """
@@ -189,6 +206,11 @@ class Vocabulary:
     cropping: bool = False
     focus: tuple[tuple[str, ...], ...] = ()
     side: str = ""
+    replaces_thing: bool = False
+    removed: tuple[str, ...] = ()
+    person: str = ""
+    counted: tuple[str, ...] = ()
+    removal: tuple[str, ...] = ()
 
 
 def singular(word: str) -> str:
@@ -411,7 +433,8 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     (CROPPING.pattern, "Crop"),
     # "put a heart emoji on the face of the girl": her face, not every face
     (
-        r"^(?!.*\b(?:every|all|each|everyone|everybody|faces)\b)(?=.*\bface\b)"
+        # ("which face is a man and which a woman? label them" labels every face)
+        r"^(?!.*\b(?:every|all|each|everyone|everybody|faces|which|them)\b)(?=.*\bface\b)"
         r".*\b(?:man|woman|girl|boy|child|kid|baby|lady|guy|person)(?:'s)?\b",
         "Select",
     ),
@@ -667,6 +690,23 @@ _NEXT_EDIT = re.compile(
 )
 
 
+_REPLACING = re.compile(
+    r"\b(?:replace|swap|exchange|substitute|remove|erase|delete|get rid of)\b", re.IGNORECASE
+)
+
+
+def replaces_thing(query: str) -> bool:
+    """Whether some clause replaces or removes a thing, not a face.
+
+    "replace the sky with a sunset and blur the faces": the sky is found by its name, though
+    the faces are FaceDet's (the sky was looked for among the faces).
+    """
+    return any(
+        _REPLACING.search(c) and not re.search(r"\bfaces?\b", c, re.IGNORECASE)
+        for c in _NEXT_EDIT.split(query)
+    )
+
+
 def _replacement(query: str) -> str:
     """The words after the last replacement marker ("into a brown horse": "a brown horse").
 
@@ -693,6 +733,87 @@ _RECOLOUR = re.compile(
     rf"(?P<thing>[a-z][a-z -]*?)\s+(?P<colour>{NEW_COLOURS}|gr[ae]y)\s*[.!?]*$",
     re.IGNORECASE,
 )
+
+
+_COUNTED = re.compile(
+    r"\b(?:how many|count(?:ing)?(?: how many)?|number of|(?:more|fewer|less) than \w+|"
+    r"at (?:least|most) \w+|exactly \w+|(?:over|under) \d+)\s+(?:of\s+)?(?:the\s+|all\s+"
+    r"(?:of\s+)?(?:the\s+)?|these\s+|those\s+)?(?P<rest>[a-z][a-z' ]*)",
+    re.IGNORECASE,
+)
+_NOT_COUNTED = frozenset(
+    "more fewer less different separate individual visible distinct total big small large "
+    "little tall short old young whole other are is there do does can you".split()
+)
+
+
+def counted_words(query: str) -> tuple[str, ...]:
+    """The forms of the one thing a count is of ("how many windows does the house have": window).
+
+    The first word after "how many", "count (the)" or "number of" that is no colour, number or
+    adjective of size. Empty when the count is of several things ("how many cats and dogs",
+    "more spoons than forks") or of nothing named.
+    """
+    m = _COUNTED.search(query)
+    if m is None or _COMPARED.search(query) or DIFFERENCE.search(query):
+        return ()
+    words = _WORD.findall(m.group("rest"))
+    for i, w in enumerate(words):
+        low = w.lower()
+        if low in COLOURS or low in NUMBER_WORDS or low in _NOT_COUNTED or low.isdigit():
+            continue
+        if low in PHRASE_WORDS or low in _PRONOUNS:
+            return ()
+        if i + 1 < len(words) and words[i + 1].lower() in ("and", "or"):
+            return ()  # "how many cats and dogs": two things
+        return forms(low)
+    return ()
+
+
+_PRONOUNS = frozenset("it them this that these those him her everything something".split())
+
+
+def removed_words(query: str) -> tuple[str, ...]:
+    """The forms of the noun a removal names ("erase the graffiti on the wall": graffiti).
+
+    Empty when the query removes nothing. "the person sitting on the bench" is the person:
+    the last word that is no ``-ing`` form.
+    """
+    gone = _REMOVAL.search(query)
+    if gone is None:
+        return ()
+    nouns = [w for w in _WORD.findall(gone.group("thing")) if not w.lower().endswith("ing")]
+    if not nouns or nouns[-1].lower() in PHRASE_WORDS or nouns[-1].lower() in _PRONOUNS:
+        return ()
+    return forms(nouns[-1])
+
+
+_FROM = re.compile(
+    r"\b(?:from|on|off|in)\s+(?:the\s+|this\s+|that\s+|my\s+|our\s+)?(?P<place>[a-z]+)\b",
+    re.IGNORECASE,
+)
+
+
+def removal_prompts(query: str) -> tuple[str, ...]:
+    """What a removal's ``Replace`` may paint: the background, or the place left empty.
+
+    "remove the cup from the table": 'empty table' or 'table'; else 'background'. Empty
+    when the query removes nothing (or names a replacement). A small model painted 'a person
+    with a face' and 'left side of the object'.
+    """
+    if not removed_words(query) or replacement_phrase(query):
+        return ()
+    if any(w.lower() not in PHRASE_WORDS for w in _WORD.findall(_replacement(query))):
+        return ()
+    place = _FROM.search(query[_REMOVAL.search(query).end() :])  # type: ignore[union-attr]
+    skip = {*_HALF_WORDS, *PHRASE_WORDS, *_PRONOUNS, "photo", "image", "picture", "scene"}
+    if place and place.group("place").lower() not in skip:
+        where = place.group("place").lower()
+        return (f"empty {where}", where)  # what the thing stood on is what is left
+    return ("background", "empty background")
+
+
+_HALF_WORDS = frozenset("left right top bottom side half upper lower middle center".split())
 
 
 def replacement_words(query: str) -> tuple[str, ...]:
@@ -748,7 +869,7 @@ def listed_categories(query: str) -> tuple[str, ...]:
     :data:`CATEGORY_WORDS` words. The last enumeration wins ("black and white cats: tag them as
     Tom, Felix or Garfield").
     """
-    for found in (_quoted_list(query), _colon_list(query), _as_list(query)):
+    for found in (_quoted_list(query), _colon_list(query), _as_list(query), _which_list(query)):
         if found:
             return found
     found = ()
@@ -795,18 +916,54 @@ def _quoted_list(query: str) -> tuple[str, ...]:
 
 
 _AS = re.compile(r"\b(?:as|into)\s+(?:(?:a|an|the|either|one of)\s+)?([^.?!;:]+)", re.IGNORECASE)
+# "label them stop sign, yield sign or speed limit" lists as "as" does
+_THEM = re.compile(
+    r"\b(?:label|tag|mark|call)(?:ed)? (?:them|it)\s+(?:(?:a|an|the|either|one of)\s+)?"
+    r"([^.?!;:]+)",
+    re.IGNORECASE,
+)
 # What ends the last item of an "as" list: "... or cardinal and tag them"
 _AS_END = re.compile(r"\s+(?:and|then|to|in|on|with|so|please|by|if|for)\b.*$", re.IGNORECASE)
 
 
 def _as_list(query: str) -> tuple[str, ...]:
     """The list after "as" or "into", with items of several words ("as robin, blue jay or cardinal")."""
-    m = _AS.search(query)
+    m = _AS.search(query) or _THEM.search(query)
     if not m or ("," not in m.group(1) and " or " not in m.group(1)):
         return ()
     parts = re.split(r"\s*,\s*(?:(?:or|and)\s+)?|\s+or\s+", m.group(1))
     parts[-1] = _AS_END.sub("", parts[-1])
     return _items(parts)
+
+
+_WHICH = re.compile(r"\bwhich\b(?P<a>[^.?!]*?)\s+and\s+which\b(?P<b>[^.?!]*)", re.IGNORECASE)
+_LABELLING = re.compile(r"\b(?:label|tag|mark|classify|identify|name|box)\w*\b", re.IGNORECASE)
+_ARTICLES = frozenset("a an the either both one ones".split())
+_WHICH_NOT = re.compile(r"\b(?:not|aren't|isn't|don't|doesn't|arent|isnt|dont)\b", re.IGNORECASE)
+
+
+def _which_list(query: str) -> tuple[str, ...]:
+    """The two labels of "which ... is a man and which is a woman" ("man", "woman").
+
+    A second part that only negates ("which are wearing helmets and which aren't") is the
+    first label's absence: ("helmet", "no helmet").
+    """
+    m = _WHICH.search(query)
+    if m is None or not _LABELLING.search(query):
+        return ()  # "which is bigger and which is smaller?" asks, it labels nothing
+
+    def label(part: str) -> str:
+        words = [
+            w.lower()
+            for w in _WORD.findall(part)
+            if w.lower() not in _ARTICLES and not w.lower().endswith("ing")
+        ][-2:]  # "police cars"; "wearing helmets" is the helmet
+        return " ".join([*words[:-1], singular(words[-1])]) if words else ""
+
+    a = label(re.split(r"\b(?:is|are|'s)\b", m.group("a"))[-1])
+    if _WHICH_NOT.search(m.group("b")):
+        return _items([a, f"no {a}"]) if a else ()
+    return _items([a, label(re.split(r"\b(?:is|are|'s)\b", m.group("b"))[-1])]) if a else ()
 
 
 def _colon_list(query: str) -> tuple[str, ...]:
@@ -956,6 +1113,33 @@ def knowledge_words(query: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+# "tag Taylor Swift", "is Tom Hanks here": two or three capitalised words, no "the" before
+# them ("the Eiffel Tower", "the Golden Gate Bridge" are places, "the Rolling Stones" a band)
+_NAME = re.compile(r"(?<![Tt]he )(?<![A-Za-z])([A-Z][a-z]+(?: [A-Z][a-z]+){1,2})(?![A-Za-z])")
+
+
+_GROUP = re.compile(
+    r"\b(?:players|members|team|band|group|crew|squad|family|cast|characters)\b", re.IGNORECASE
+)
+
+
+def person_names(query: str) -> tuple[str, ...]:
+    """The people a tagging or finding query names in full ("Taylor Swift"), in order.
+
+    Empty when the query also names a kind to look up ("the Avengers cast") or no tagging or
+    finding verb: then the names are no labels of faces.
+    """
+    if not _LABELLING.search(query) and not re.search(r"\b(?:find|where|who)\b", query, re.I):
+        return ()
+    kinds = [m.group(0) for m in _KNOWLEDGE.finditer(query) if m.group(0)[:1].islower()]
+    if kinds or _GROUP.search(query):
+        return ()  # "the players of the 1996 Chicago Bulls" are looked up
+    # the first word is capitalised as a sentence's ("Tag Barack Obama")
+    text = re.sub(r"^\s*\w+", lambda m: m.group(0).lower(), query)
+    names = [m.group(1) for m in _NAME.finditer(text)]
+    return tuple(dict.fromkeys(n for n in names if "'" not in n))
+
+
 _PEOPLE = re.compile(
     r"\b(?:people|persons?|men|women|man|woman|members?|players?|characters?|cast|actors?|"
     r"actress\w*|singers?|athletes?|presidents?|ministers?|leaders?|celebrit\w*|kids?|"
@@ -982,11 +1166,14 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
     names = list(emoji_names)
     low = query.lower()
     logic = tuple(op for pattern, op in LOGIC if re.search(pattern, low))
-    knowledge = knowledge_words(query)
+    people = person_names(query)
+    # one named person ("tag Taylor Swift") is selected among the faces, not looked up in a
+    # list; several are the labels
+    knowledge = () if people else knowledge_words(query)
     nouns = thing_nouns(query)
     return Vocabulary(
         query_words(query),
-        listed_categories(query),
+        people if len(people) >= 2 else listed_categories(query),
         emoji_vocabulary(query, names) if names else (),
         relations_stated(query),
         logic or ("and", "or", "xor", "not"),
@@ -995,9 +1182,11 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         COUNTING.search(_TWO_IMAGES.sub(" ", query)) is not None,
         tuple(step for pattern, step in REQUIRED if re.search(pattern, low))
         + (("List",) if knowledge else ())
-        + (("VQA",) if SIDE_CHOICE.search(low) else ()),
+        + (("VQA",) if SIDE_CHOICE.search(low) else ())
+        + (("FaceDet", "Select") if len(people) == 1 else ("FaceDet",) if people else ()),
         tuple(step for pattern, step in EXCLUDED if re.search(pattern, low))
-        + (("FaceDet",) if _no_faces(query, nouns) else ()),
+        + (("FaceDet",) if _no_faces(query, nouns) else ())
+        + (("Classify", "Loc", "Point") if len(people) == 1 else ()),
         _COMPARED.search(query) is not None,
         anchor_words(query),
         replacement_phrase(query),
@@ -1021,4 +1210,9 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         CROPPING.search(query) is not None,
         focus_words(query),
         side_only(query),
+        replaces_thing(query),
+        removed_words(query),
+        people[0] if len(people) == 1 else "",
+        counted_words(query),
+        removal_prompts(query),
     )
