@@ -446,7 +446,7 @@ FINAL_RESULT = Result(var=ANSWER0)"""
     assert admits(tiny, sp, good)
     # an emoji request: after five statements without the Emoji, only the Emoji is offered
     sp = scoped("edit", "Cover every face with a cat emoji")
-    words = ["cat", "every", "cover", "emoji"]
+    words = ["thing", "every", "cover", "emoji"]  # not the cat: the emoji names it
     found = "\n".join(f"OBJ{i} = Loc(image=IMAGE, object='{w}')" for i, w in enumerate(words))
     found = "OBJ0 = FaceDet(image=IMAGE)\n" + found.replace("OBJ", "BOX")
     assert admits(tiny, sp, found)

@@ -94,6 +94,7 @@ _NOT_LAST = frozenset(
         *(COLOURS - {"orange"}),
     }
 )
+_WORD_RE = re.compile(r"[A-Za-z]+")
 # Words of a counting query that name no place to count in ("more than three birds").
 _NO_PLACE = frozenset(
     "count counts more mores than thans fewer less least most exactly over under total "
@@ -472,7 +473,8 @@ class ScopedProgram:
         callable_now = {g for g in goals if self._can_call(g, scope)}
         if scope.statements >= PATIENCE and callable_now:
             return callable_now
-        if "Count" in callable_now and self._counted_here() and not self._places():
+        alone = not self._places() and not self.half and not self._relations()
+        if "Count" in callable_now and self._counted_here() and alone:
             return {"Count"}  # the counted thing is found and there is nowhere else to look
         return set(goals) | finders
 
@@ -521,7 +523,7 @@ class ScopedProgram:
         if self._counted_here():
             # "how many windows does the house have" counted Point('house') in a window's crop
             counted = {w.lower() for w in self.vocabulary.counted}
-            names = [n for n in names if n not in scope.looked or _head(scope.looked[n]) in counted]
+            names = [n for n in names if n not in scope.looked or _names(scope.looked[n], counted)]
         if scope.calls.get("Count", 0) < self.counts_needed:
             names = [n for n in names if n not in scope.counted]
         return names
@@ -556,10 +558,12 @@ class ScopedProgram:
         """
         vocab = self.vocabulary
         skip = {w.lower() for w in vocab.counted} | _NO_PLACE
+        where = set(vocab.places)  # "in the carton", not "empty" of "how many cups are empty"
         return [
             f
             for f in vocab.focus
             if not {x.lower() for x in f} & skip
+            and {x.lower() for x in f} & where
             and f[0].lower() not in COLOURS
             and f[0].lower() not in vocab.modifiers
             and not f[0].lower().endswith("ing")
@@ -591,10 +595,18 @@ class ScopedProgram:
     def _edited(self, spec: ToolSpec, p: Param, scope: Scope, names: list[str]) -> list[str]:
         """Variables an argument may name, by image frame (:meth:`_frames`) and half.
 
-        An edit of the things in a half takes the things, not the half's box.
+        An edit of the things in a half takes the things, not the half's box; an edit of the
+        one thing the query selects ("the man's face") takes the selection.
         """
         if p.name == "image":
             return self._frames(spec, scope, names)
+        if spec.name in _WHOLE_IMAGE_EDITS and "Select" in self.required and p.name == "object":
+            # "cover the man's face with a star": it covered every face, then his
+            names = [
+                n
+                for n in names
+                if any(scope.made_by.get(d) == "Select" for d in (n, *scope.deps.get(n, ())))
+            ]
         if spec.name in _WHOLE_IMAGE_EDITS and self.half and self.half_crops:
             return [n for n in names if n not in scope.halves]
         return names
@@ -716,8 +728,8 @@ class ScopedProgram:
             # the things counted are no place to count in ("how many apples": Loc('apple'),
             # a crop to the first apple, a Point of something else in it)
             counted = {w.lower() for w in self.vocabulary.counted}
-            combos = [c for c in combos if _head(scope.looked.get(c[-1], "")) not in counted]
-            if not self._places() and not self.half:
+            combos = [c for c in combos if not _names(scope.looked.get(c[-1], ""), counted)]
+            if not self._places() and not self.half and not self._relations():
                 combos = []  # nor any other thing: a count of apples has no place to crop to
         return combos if options else None
 
@@ -816,6 +828,15 @@ class ScopedProgram:
             if obj and " " not in obj and obj not in HALVES:
                 used.setdefault(image, set()).add(obj.lower())
         counted = {w.lower() for w in self.vocabulary.counted}
+        keep = counted | COLOURS | self.vocabulary.modifiers  # 'red apples' in the bowl
+        counting = ""
+        alone = not self._places() and not self.half and not self._relations()
+        if self._counted_here() and alone:
+            # nowhere to count in: what is found names the counted thing ("how many of the
+            # cups are empty" located 'empty', which nothing could count; "people wearing
+            # sunglasses" keeps its sunglasses)
+            counting = self._one_image()
+            used.setdefault(counting, set())
         if self._places() and self._counted_here():
             if not scope.crop_box and not self.half:
                 # "how many windows does the house have": the house is found (and cropped to)
@@ -826,7 +847,6 @@ class ScopedProgram:
                 used.setdefault(self._one_image(), set()).update(counted | others)
             # and in the place's crop, the counted thing is found (not the place again, under
             # two words: 'many sunglasses' pointed at ten times)
-            keep = counted | COLOURS | self.vocabulary.modifiers  # 'red apples' in the bowl
             elsewhere = {x for f in self.vocabulary.focus for x in f if x.lower() not in keep}
             for crop in scope.crop_box:
                 used.setdefault(crop, set()).update(elsewhere)
@@ -843,7 +863,16 @@ class ScopedProgram:
         if plain:
             bodies.append(self._call_items(g, spec, i, scope, {"image": plain}, tag="f"))
         for k, (image, names) in enumerate(sorted(used.items())):
-            if [lit(image)] in images:
+            if image == counting and [lit(image)] in images:
+                most = PHRASES[(spec.name, "object")]
+                must = list(self.vocabulary.counted)
+                # 'green pears' (it ends with them) or 'person wearing sunglasses' (it has them)
+                ends = _phrase(g, "cnte", self.vocabulary.words, most, last=must)
+                pool = [w for w in self.vocabulary.words if w.lower() not in _NOT_LAST]
+                has = _must_phrase(g, "cntd", pool, must, most)
+                only = {"image": [[lit(image)]], "object": [[ends], [has]]}
+                bodies.append(self._call_items(g, spec, i, scope, only, tag=f"f{k}"))
+            elif [lit(image)] in images:
                 bodies.append(
                     self._call_items(
                         g, spec, i, scope, {"image": [[lit(image)]]}, tag=f"f{k}", exclude=names
@@ -1039,11 +1068,26 @@ class ScopedProgram:
             ends = tuple(
                 w for w in pool if w.lower() not in _NOT_LAST and w.lower() not in vocab.modifiers
             )
+            if vocab.emoji_said and key in _SUBJECT_STEPS and "Emoji" in self.required:
+                # "a cat emoji over the dog": the cat is the emoji, not a thing to find
+                said = set(vocab.emoji_said)
+                name = f"{name}e"
+                pool = tuple(w for w in pool if w.lower() not in said)
+                ends = tuple(w for w in ends if w.lower() not in said) or ends
             removing = key in _SUBJECT_STEPS or key == ("Select", "query")
             if vocab.removed and removing and "Replace" in self.required:
                 # "erase the graffiti on the wall": the graffiti is found, not the wall
                 gone = {w.lower() for w in vocab.removed}
                 name, ends = f"{name}r", tuple(w for w in ends if w.lower() in gone) or ends
+                # nor with the new thing's words ('trucks truck car' for "the red car with a
+                # blue truck")
+                new = {
+                    f.lower()
+                    for w in _WORD_RE.findall(vocab.replacement_phrase)
+                    if w.lower() not in PHRASE_WORDS
+                    for f in forms(w)
+                }
+                pool = tuple(w for w in pool if w.lower() not in new - gone)
             waited = {x for f in waiting for x in f}
             if waited and any(w.lower() in waited for w in ends):
                 # the Result waits for a thing no text names: what is found next is one of them
@@ -1064,10 +1108,9 @@ class ScopedProgram:
         return [["STRING"]] if V.TEXT in p.types and p.required else []
 
 
-def _head(name: str) -> str:
-    """The last word of an object's name, lower-case ("" for none): "the red car" -> "car"."""
-    words = name.lower().replace("'", " ").split()
-    return words[-1] if words else ""
+def _names(name: str, forms_: set[str]) -> bool:
+    """Whether an object's name has a word of ``forms_`` ("person wearing sunglasses": person)."""
+    return bool(set(name.lower().replace("'", " ").split()) & forms_)
 
 
 def _refs(args: Iterable[Argument]) -> set[str]:

@@ -160,8 +160,11 @@ class Vocabulary:
         side: ``LEFT``/``RIGHT`` when a statement about two images is about that one only
             (:func:`side_only`).
         content: The query's content words (:func:`content_words`): a VQA question uses one.
-        removed: The forms of the thing a removal names (:func:`removed_words`): what is found
-            for the ``Replace``.
+        removed: The forms of the thing a removal or replacement names (:func:`removed_words`,
+            :func:`replaced_words`): what is found for the ``Replace``.
+        places: The words that say where things are (:func:`place_words`).
+        emoji_said: The words that name an emoji ("a cat emoji"; :func:`emoji_words`), which
+            name no thing to find.
         removal: What a removal paints in the removed thing's place (:func:`removal_prompts`).
         counted: The forms of the one thing a count counts (:func:`counted_words`): what a
             ``Count`` of one image counts was looked for by that name.
@@ -211,6 +214,8 @@ class Vocabulary:
     person: str = ""
     counted: tuple[str, ...] = ()
     removal: tuple[str, ...] = ()
+    places: tuple[str, ...] = ()
+    emoji_said: tuple[str, ...] = ()
 
 
 def singular(word: str) -> str:
@@ -788,6 +793,59 @@ def removed_words(query: str) -> tuple[str, ...]:
     return forms(nouns[-1])
 
 
+_REPLACED = re.compile(
+    r"\b(?:replace|swap|exchange|substitute|turn|change|transform)\s+(?:the\s+|this\s+|that\s+|"
+    r"a\s+|an\s+|his\s+|her\s+|their\s+|its\s+|all\s+(?:the\s+)?|every\s+)?"
+    r"(?P<thing>[a-z][a-z' -]*?)\s+(?:with|into|to|for|by)\b",
+    re.IGNORECASE,
+)
+
+
+def replaced_words(query: str) -> tuple[str, ...]:
+    """The forms of the noun a replacement replaces ("replace the red car with a blue truck": car).
+
+    Empty when the query replaces nothing by name. A small model located the new thing (the
+    truck) instead.
+    """
+    old = _REPLACED.search(query)
+    if old is None:
+        return ()
+    nouns = [
+        w
+        for w in _WORD.findall(old.group("thing"))
+        if not w.lower().endswith("ing") and w.lower() not in COLOURS
+    ]
+    if not nouns or nouns[-1].lower() in PHRASE_WORDS or nouns[-1].lower() in _PRONOUNS:
+        return ()
+    return forms(nouns[-1])
+
+
+# Where things are: the words after a preposition ("in the bowl", "on the bench"), or the
+# owner of "does the house have".
+_WHERE = re.compile(
+    r"\b(?:in|on|at|under|inside|around|near|by|behind|beside|along|across|over|atop|within|"
+    r"onto|into|of|above|below|beneath|underneath|to|front of)\s+(?:the\s+|a\s+|an\s+|this\s+|that\s+|my\s+|our\s+|his\s+|her\s+|"
+    r"their\s+)?(?P<place>[a-z]+(?:\s+[a-z]+)?)|\b(?:does|do)\s+(?:the\s+|this\s+|that\s+)?"
+    r"(?P<owner>[a-z]+)\s+have\b",
+    re.IGNORECASE,
+)
+
+
+_VERBS = frozenset("are is was were be has have do does can could will would sit sits".split())
+
+
+def place_words(query: str) -> tuple[str, ...]:
+    """The words that say where things are ("how many eggs are in the carton": carton).
+
+    Up to two words after a preposition, or the owner of "does the table have" (lower-case).
+    """
+    out: list[str] = []
+    for m in _WHERE.finditer(query):
+        words = [w.lower() for w in (m.group("place") or m.group("owner")).split()]
+        out += [w for k, w in enumerate(words) if not k or w not in {*PHRASE_WORDS, *_VERBS}]
+    return tuple(dict.fromkeys(out))
+
+
 _FROM = re.compile(
     r"\b(?:from|on|off|in)\s+(?:the\s+|this\s+|that\s+|my\s+|our\s+)?(?P<place>[a-z]+)\b",
     re.IGNORECASE,
@@ -972,6 +1030,16 @@ def _colon_list(query: str) -> tuple[str, ...]:
     if not m or "," not in m.group(1):
         return ()
     return _items(_SPLIT.split(m.group(1)))
+
+
+def emoji_words(query: str) -> tuple[str, ...]:
+    """The forms of the words just before "emoji" that the query does not use elsewhere.
+
+    "put a cat emoji over the dog": the cat is the emoji, the dog is found (it located the cat).
+    """
+    named = re.findall(r"([A-Za-z]+)[\s-]+emojis?\b", query, re.IGNORECASE)
+    words = [w.lower() for w in _WORD.findall(query)]
+    return tuple(f for w in named if words.count(w.lower()) == 1 for f in forms(w.lower()))
 
 
 def emoji_vocabulary(query: str, names: Iterable[str]) -> tuple[str, ...]:
@@ -1211,8 +1279,10 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         focus_words(query),
         side_only(query),
         replaces_thing(query),
-        removed_words(query),
+        removed_words(query) or replaced_words(query),
         people[0] if len(people) == 1 else "",
         counted_words(query),
         removal_prompts(query),
+        place_words(query),
+        emoji_words(query),
     )
