@@ -824,8 +824,8 @@ def replaced_words(query: str) -> tuple[str, ...]:
 # owner of "does the house have".
 _WHERE = re.compile(
     r"\b(?:in|on|at|under|inside|around|near|by|behind|beside|along|across|over|atop|within|"
-    r"onto|into|of|above|below|beneath|underneath|to|front of)\s+(?:the\s+|a\s+|an\s+|this\s+|that\s+|my\s+|our\s+|his\s+|her\s+|"
-    r"their\s+)?(?P<place>[a-z]+(?:\s+[a-z]+)?)|\b(?:does|do)\s+(?:the\s+|this\s+|that\s+)?"
+    r"onto|into|of|above|below|beneath|underneath|to|front of)\s+"
+    r"(?:the\s+|a\s+|an\s+|this\s+|that\s+|my\s+|our\s+|his\s+|her\s+|their\s+)?(?P<place>[a-z]+(?:\s+[a-z]+)?)|\b(?:does|do)\s+(?:the\s+|this\s+|that\s+)?"
     r"(?P<owner>[a-z]+)\s+have\b",
     re.IGNORECASE,
 )
