@@ -13,6 +13,8 @@ set, written by an author who never read the prompts.
 ``planner_dev4.toml`` (``--set dev4``): 80 development queries by that author, written alongside.
 ``planner_heldout5.toml`` (``--set heldout5``): 75 held-out queries by a fifth author, frozen.
 ``planner_dev5.toml`` (``--set dev5``): 80 development queries by that author, written alongside.
+``planner_heldout6.toml`` (``--set heldout6``): 75 held-out queries by a sixth author, frozen.
+``planner_dev6.toml`` (``--set dev6``): 80 development queries by that author, written alongside.
 For each set and mode it prints:
 first-attempt parse and check rates, programs that check (after repairs), mean attempts, seconds
 per program, and how many programs do what the query asked, per family and in total.
@@ -58,6 +60,8 @@ SETS = {
     "heldout4": HERE / "planner_heldout4.toml",
     "dev5": HERE / "planner_dev5.toml",
     "heldout5": HERE / "planner_heldout5.toml",
+    "dev6": HERE / "planner_dev6.toml",
+    "heldout6": HERE / "planner_heldout6.toml",
 }
 PHOTO = HERE.parent / "demos" / "images" / "astronaut.jpg"  # one real face
 
