@@ -295,7 +295,9 @@ FINAL_RESULT = Result(var=ANSWER2)"""
     plain = scoped("count", "Are there more cats than dogs?")
     assert admits(tiny, plain, good)
     assert not admits(tiny, plain, good.replace("{ANSWER1} else", "{ANSWER1} - 1 else"))
-    assert admits(tiny, sp, good.replace("{ANSWER0} > {ANSWER1}", "1 + {ANSWER0} > {ANSWER1}"))
+    assert admits(tiny, sp, good.replace("{ANSWER0} > {ANSWER1}", "{ANSWER0} + 1 > {ANSWER1}"))
+    # what a condition computes starts with a value, not a literal ("1 + 1 + 1 == 1")
+    assert not admits(tiny, sp, good.replace("{ANSWER0} > {ANSWER1}", "1 + {ANSWER0} > {ANSWER1}"))
     assert not admits(tiny, sp, good.replace("{ANSWER1} else", "{ANSWER0} else"))
     assert not admits(tiny, sp, good.replace("{ANSWER0} >", "{ANSWER1} >"))
 

@@ -248,6 +248,7 @@ class ScopedProgram:
         self.inputs = tuple(inputs)
         self.registry = registry if registry is not None else REGISTRY
         self.specs = _allowed_specs(self.registry, steps)
+        tagging = any(s.name == "Classify" for s in self.specs)  # the tagging task's tools
         if vocabulary.categories and any(s.name == "Classify" for s in self.specs):
             # The query names the categories: Classify with them, not a List or a Select.
             self.specs = [s for s in self.specs if s.name not in ("List", "Select")]
@@ -294,6 +295,8 @@ class ScopedProgram:
         drop = set()
         if self.edits and not self.cropping and not (self.half and self.half_crops):
             drop.add("Crop")  # an edit crops only to a half or when asked to
+        if tagging and not self.edits and not self.half:
+            drop.add("Crop")  # tagging crops only to a half ("tag the faces in the left half")
         if self.half and not self.half_crops:
             drop.add("Seg")  # the half is the region edited ("Seg(query='top')" was written)
         if "FaceDet" in self.required:
@@ -311,6 +314,9 @@ class ScopedProgram:
             for n in vocabulary.nouns
             if n.lower() not in choice and singular(n.lower()) not in people
         ]
+        if vocabulary.summed and len(self.inputs) == 1:
+            # "how many cups and plates are on the table": their sum, the table only places them
+            self.things = [tuple(f) for f in vocabulary.summed]
         self.vocabulary = vocabulary
         self.max_statements = max_statements
 
@@ -474,8 +480,16 @@ class ScopedProgram:
         if scope.statements >= PATIENCE and callable_now:
             return callable_now
         alone = not self._places() and not self.half and not self._relations()
-        if "Count" in callable_now and self._counted_here() and alone:
-            return {"Count"}  # the counted thing is found and there is nowhere else to look
+        if self._summed() and {"Count", "Eval"} & set(goals):
+            found = {x for _, obj in scope.objects for x in obj.lower().split()}
+            if all(set(f) & found for f in self.vocabulary.summed):
+                # each thing is found: count them and add (it went on to Loc('person'))
+                return {"Count", "Eval"}
+        counting = "Count" in goals or ("Eval" in goals and not scope.calls.get("Count"))
+        if counting and self._counted_here() and alone and self._can_call("Count", scope):
+            # the counted thing is found and there is nowhere else to look: its Count, also
+            # before the Eval a threshold needs ("exactly 3 boats" located the boats 12 times)
+            return {"Count"}
         return set(goals) | finders
 
     def _can_call(self, step: str, scope: Scope) -> bool:
@@ -520,6 +534,9 @@ class ScopedProgram:
             if len(c) == 2 and c[0] in self.inputs  # the relation's object is in the photo
         }
         names = [n for n in scope.names(_COUNTABLE) if n not in scope.halves and n not in anchors]
+        if self._summed():
+            # "how many cats and dogs": the cats and the dogs (it counted Loc('people') too)
+            names = [n for n in names if n not in scope.looked or self._names_thing(scope, n)]
         if self._counted_here():
             # "how many windows does the house have" counted Point('house') in a window's crop
             counted = {w.lower() for w in self.vocabulary.counted}
@@ -527,6 +544,15 @@ class ScopedProgram:
         if scope.calls.get("Count", 0) < self.counts_needed:
             names = [n for n in names if n not in scope.counted]
         return names
+
+    def _summed(self) -> bool:
+        """Whether the query adds the counts of the things it names in its one image."""
+        return bool(self.vocabulary.summed) and len(self.inputs) == 1
+
+    def _names_thing(self, scope: Scope, n: str) -> bool:
+        """Whether what ``n`` was looked for by names one of the query's things."""
+        said = set(scope.looked.get(n, "").lower().split())
+        return any(set(f) & said for f in self.vocabulary.summed)
 
     def _counted_here(self) -> bool:
         """Whether the query counts one named thing in its one image (:attr:`Vocabulary.counted`)."""
@@ -827,6 +853,11 @@ class ScopedProgram:
             obj = scope.looked.get(box, "")
             if obj and " " not in obj and obj not in HALVES:
                 used.setdefault(image, set()).add(obj.lower())
+        if "FaceDet" in self.required:
+            # faces are FaceDet's: "exactly three faces" found them, then located 'face' twice
+            for n, t in scope.types.items():
+                if V.IMAGE in t:
+                    used.setdefault(n, set()).update(("face", "faces"))
         counted = {w.lower() for w in self.vocabulary.counted}
         keep = counted | COLOURS | self.vocabulary.modifiers  # 'red apples' in the bowl
         counting = ""
@@ -863,14 +894,19 @@ class ScopedProgram:
         if plain:
             bodies.append(self._call_items(g, spec, i, scope, {"image": plain}, tag="f"))
         for k, (image, names) in enumerate(sorted(used.items())):
-            if image == counting and [lit(image)] in images:
+            if image == counting and [lit(image)] in images and "FaceDet" not in self.required:
                 most = PHRASES[(spec.name, "object")]
                 must = list(self.vocabulary.counted)
                 # 'green pears' (it ends with them) or 'person wearing sunglasses' (it has them)
                 ends = _phrase(g, "cnte", self.vocabulary.words, most, last=must)
                 pool = [w for w in self.vocabulary.words if w.lower() not in _NOT_LAST]
-                has = _must_phrase(g, "cntd", pool, must, most)
-                only = {"image": [[lit(image)]], "object": [[ends], [has]]}
+                described = list(self.vocabulary.described)
+                # "people wearing sunglasses": the name has the sunglasses (it counted people)
+                has = _must_phrase(g, "cntd", pool, described or must, most)
+                only = {
+                    "image": [[lit(image)]],
+                    "object": [[has]] if described else [[ends], [has]],
+                }
                 bodies.append(self._call_items(g, spec, i, scope, only, tag=f"f{k}"))
             elif [lit(image)] in images:
                 bodies.append(
@@ -1318,6 +1354,11 @@ def _expression(
         pairs = [[lit(f'"{{{a}}} - {{{b}}}"')] for a in scalars for b in scalars if a != b]
         g.add("xe", *pairs)
         return "xe"
+    if vocab.summed and not pair and not vocab.thresholds and len(scalars) >= 2:
+        # "total number of cats and dogs?": one count plus the other ("1 + 1 + 1 == 1")
+        sums = [[lit(f'"{{{a}}} + {{{b}}}"')] for a in scalars for b in scalars if a != b]
+        g.add("xe", *sums)
+        return "xe"
     g.add("xe", [lit('"'), "xc", lit('"')])
     # The branches of a conditional are words or numbers: "{A} if {B} > {A} else {B}" (a
     # count, for a statement that is true or false)
@@ -1364,8 +1405,10 @@ def _expression(
         _chain(g, "xarc", "xart", ARITH_OPS)
         arith = [["xu", "xarc0"]]
     g.add("xs", ["xu"], *arith)
+    # what a condition computes starts with a value ("1 + 1 + 1 == 1" compared literals)
+    arith_v = [[lit("{"), "xref", lit("}"), "xarc0"]] if arith else []
     if arith:  # an xs that is not one bare variable (nor a bare literal: "1 >= 0")
-        g.add("xsv", *arith)
+        g.add("xsv", *arith_v)
     g.add("xref", *[[lit(n)] for n in scalars])
     # No True/False literals: the small model wrote Eval(expr="True") for "exactly one of the
     # images"; a truth value comes from the answers (a bare {A}, a comparison, and/or/not).
@@ -1382,7 +1425,7 @@ def _expression(
     if not vocab.comparisons and not counted:
         # a value as a condition is a variable's, never a literal's (it wrote "not 1" again
         # and again)
-        g.add("xsr", [lit("{"), "xref", lit("}")], *arith)
+        g.add("xsr", [lit("{"), "xref", lit("}")], *arith_v)
         compare.insert(0, ["xsr"])
     for i, name in enumerate(scalars):
         # "{", name, "}" as three tokens, as in xu: a one-token "{A}" would shadow "{"

@@ -46,8 +46,9 @@ IRREGULAR = {
 # Generic words a program may need for any image: OWLv2 finds "person" better than "everybody".
 ALWAYS = ("person", "people", "face", "object", "thing", "animal")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
-_ARTICLE = re.compile(r"^(?:(?:either|both|a|an|the)\s+)+", re.IGNORECASE)
-_ITEM = r"(?:(?:either|both|a|an|the)\s+)*[A-Za-z][A-Za-z-]*"
+# "every person and every bike": determiners are no part of an item
+_ARTICLE = re.compile(r"^(?:(?:either|both|a|an|the|every|each|all)\s+)+", re.IGNORECASE)
+_ITEM = r"(?:(?:either|both|a|an|the|every|each|all)\s+)*[A-Za-z][A-Za-z-]*"
 # "apple, banana or orange", "happy, sad, or angry", "Messi and Ronaldo", "a sparrow or a pigeon"
 # ... and "apple, pear, banana" (three or more without "or"), "coffee/tea"
 _LIST = re.compile(
@@ -59,7 +60,7 @@ _NOT_CATEGORY = frozenset(
     "is are was were be has have there it them they this that what which who how many much "
     "more fewer less image images picture pictures photo photos left right "
     # "the fish species in the tank and tag them": 'tank and tag' lists no labels
-    "tag label mark box name identify".split()
+    "tag label mark box name identify every each all".split()
 )
 # Words too common to pick an emoji by ("with" is in 200 names).
 _COMMON = frozenset(
@@ -165,6 +166,10 @@ class Vocabulary:
         places: The words that say where things are (:func:`place_words`).
         emoji_said: The words that name an emoji ("a cat emoji"; :func:`emoji_words`), which
             name no thing to find.
+        summed: The forms of each of two things the query asks the number of together ("how
+            many cats and dogs"; :func:`summed_things`): one count of each, added.
+        described: The forms of what the counted things have ("people wearing sunglasses";
+            :func:`counted_description`): what is found names it.
         removal: What a removal paints in the removed thing's place (:func:`removal_prompts`).
         counted: The forms of the one thing a count counts (:func:`counted_words`): what a
             ``Count`` of one image counts was looked for by that name.
@@ -216,6 +221,8 @@ class Vocabulary:
     removal: tuple[str, ...] = ()
     places: tuple[str, ...] = ()
     emoji_said: tuple[str, ...] = ()
+    described: tuple[str, ...] = ()
+    summed: tuple[tuple[str, ...], ...] = ()
 
 
 def singular(word: str) -> str:
@@ -399,6 +406,13 @@ DIFFERENCE = re.compile(r"\bhow many (?:more|fewer|less)\b|\bdifference\b", re.I
 CROPPING = re.compile(r"\b(?:crop\w*|zoom in)\b", re.IGNORECASE)
 # The colours a recolouring names as the new one ("make the dress purple").
 NEW_COLOURS = r"(?:red|blue|green|yellow|black|white|brown|pink|orange|purple|golden|silver)"
+# "total number of cats and dogs", "how many apples and oranges are there": one count of
+# each, added (it counted the dogs in a crop of a cat)
+_SUMMED = re.compile(
+    r"\b(?:how many|number of|count(?:\s+the)?)\s+(?:[a-z]+\s+)?(?P<a>[a-z]+)\s+and\s+"
+    r"(?:the\s+)?(?P<b>[a-z]+)",
+    re.IGNORECASE,
+)
 REQUIRED: tuple[tuple[str, str], ...] = (
     (_EMOJI_WORDS, "Emoji"),
     # the edit the request names (a small model copied the closest example's edit instead)
@@ -427,6 +441,7 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     ),
     # "how many more cars than trucks": a difference of counts
     (DIFFERENCE.pattern, "Eval"),
+    (_SUMMED.pattern, "Eval"),
     # "remove the car", "make the dress purple": an inpainting (not a blur, not a colour pop)
     (r"\b(?:remove|erase|delete|get rid of)\b", "Replace"),
     (
@@ -608,8 +623,11 @@ _SIDE_IMAGE = re.compile(
     r"\b(?:image|picture|photo) on the (left|right)\b",
     re.IGNORECASE,
 )
+# "only the left image has a dog": the right one has none, so both are looked at
 _BOTH_IMAGES = re.compile(
-    r"\b(?:both|each|either|neither|two|other|images|pictures|photos|than)\b", re.IGNORECASE
+    r"\b(?:both|each|either|neither|two|other|images|pictures|photos|than|"
+    r"(?:only|just)\s+(?:in\s+)?(?:the\s+)?(?:left|right))\b",
+    re.IGNORECASE,
 )
 
 
@@ -734,8 +752,8 @@ _REMOVAL = re.compile(
     re.IGNORECASE,
 )
 _RECOLOUR = re.compile(
-    r"\b(?:make|turn|paint|colou?r|dye)\s+(?:the|this|that|his|her|their|its|a|an)\s+"
-    rf"(?P<thing>[a-z][a-z -]*?)\s+(?P<colour>{NEW_COLOURS}|gr[ae]y)\s*[.!?]*$",
+    r"\b(?:make|turn|paint|colou?r|dye|recolou?r|change)\s+(?:the|this|that|his|her|their|its|a|an)\s+"
+    rf"(?P<thing>[a-z][a-z -]*?)\s+(?:(?:to|into|in)\s+)?(?P<colour>{NEW_COLOURS}|gr[ae]y)\s*[.!?]*$",
     re.IGNORECASE,
 )
 
@@ -776,6 +794,42 @@ def counted_words(query: str) -> tuple[str, ...]:
 
 
 _PRONOUNS = frozenset("it them this that these those him her everything something".split())
+# "people wearing sunglasses": what the counted things are told apart by
+_DESCRIBED = re.compile(
+    r"^\s*(?:(?:who|that)\s+)?(?:(?:are|is)\s+)?(?:wearing|with|holding|carrying|riding|"
+    r"eating|drinking|using)\s+(?:(?:a|an|the|their|his|her)\s+)?(?P<what>[a-z]+)",
+    re.IGNORECASE,
+)
+
+
+def summed_things(query: str) -> tuple[tuple[str, ...], ...]:
+    """The forms of each of the two things whose numbers a query adds ("cats and dogs"), or ().
+
+    Not a comparison ("more cats than dogs") nor a difference.
+    """
+    m = _SUMMED.search(query)
+    if m is None or _COMPARED.search(query) or DIFFERENCE.search(query):
+        return ()
+    return (forms(m.group("a").lower()), forms(m.group("b").lower()))
+
+
+def counted_description(query: str) -> tuple[str, ...]:
+    """The forms of the thing the counted things have ("people wearing sunglasses": sunglasses).
+
+    Empty when the count has no such description (:func:`counted_words`). A count of people
+    was of every person.
+    """
+    counted = counted_words(query)
+    m = _COUNTED.search(query)
+    if not counted or m is None:
+        return ()
+    rest = m.group("rest")
+    w = re.search(rf"\b{re.escape(counted[0])}\b", rest, re.IGNORECASE)
+    tail = query[m.start("rest") + w.end() :] if w else ""
+    d = _DESCRIBED.search(tail)
+    if d is None or d.group("what").lower() in {*PHRASE_WORDS, *_PRONOUNS}:
+        return ()
+    return forms(d.group("what"))
 
 
 def removed_words(query: str) -> tuple[str, ...]:
@@ -902,8 +956,10 @@ def replacement_phrase(query: str) -> str:
     """
     new = " ".join(_replacement(query).split())
     content = [w for w in _WORD.findall(new) if w.lower() not in PHRASE_WORDS]
-    if not content and (m := _RECOLOUR.search(query)):
-        # "Turn the red car blue": a blue car (it wrote 'red car', the old colour)
+    recolour = not content or (len(content) == 1 and content[0].lower() in COLOURS)
+    if recolour and (m := _RECOLOUR.search(query)):
+        # "Turn the red car blue": a blue car (it wrote 'red car', the old colour); so is
+        # "recolor the red car to green"
         thing = [w for w in _WORD.findall(m.group("thing")) if w.lower() not in COLOURS]
         new = " ".join([m.group("colour").lower(), *thing])
         return new if thing and "'" not in new else ""
@@ -1068,6 +1124,8 @@ _KNOWLEDGE = re.compile(
     r"types?|kinds?|variet(?:y|ies)|names?|"
     r"characters?|members?|cast|celebrit\w*|famous|presidents?|ministers?|leaders?|actors?|"
     r"actresses|singers?|athletes?|landmarks?|logos?|countr(?:y|ies)|cities|who (?:is|are|'s)|"
+    # "the players from the 1998 french world cup team": their names are looked up
+    r"players|team|band|squad|"
     # kinds whose members have names: "tag the planets", "the kitchen appliances"
     r"fruits|vegetables|planets|appliances|instruments|tools|vehicles|utensils|dishes|"
     r"foods|drinks|beverages|flowers|dinosaurs|gadgets|devices|animals|insects)\b",
@@ -1255,7 +1313,7 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         tuple(step for pattern, step in EXCLUDED if re.search(pattern, low))
         + (("FaceDet",) if _no_faces(query, nouns) else ())
         + (("Classify", "Loc", "Point") if len(people) == 1 else ()),
-        _COMPARED.search(query) is not None,
+        _COMPARED.search(query) is not None or _SUMMED.search(query) is not None,
         anchor_words(query),
         replacement_phrase(query),
         comparison_ops(query),
@@ -1285,4 +1343,6 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         removal_prompts(query),
         place_words(query),
         emoji_words(query),
+        counted_description(query),
+        summed_things(query),
     )

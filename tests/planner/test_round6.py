@@ -1,0 +1,112 @@
+"""Rules from the sixth development set: sums of counts, described counts, halves in tagging.
+
+As in ``test_round5.py``, programs are fed line by line through the per-statement grammars
+and the tests check what they admit and refuse; the vocabulary tests check the words the
+grammars are built from.
+"""
+
+from __future__ import annotations
+
+from visprog.planner.backends.local import TransformersBackend
+from visprog.planner.vocab import (
+    counted_description,
+    listed_categories,
+    query_vocabulary,
+    replacement_phrase,
+    side_only,
+    summed_things,
+)
+
+from .test_scope import admits, scoped
+
+RESULT = "FINAL_RESULT = Result(var={})"
+
+
+def test_determiners_are_no_categories() -> None:
+    assert listed_categories("tag every person and every bike") == ("person", "bike")
+    assert listed_categories("label each cat and each dog") == ("cat", "dog")
+    assert listed_categories("Is it a cat or a dog?") == ("cat", "dog")
+
+
+def test_a_recolouring_to_a_colour_paints_the_thing_in_it() -> None:
+    assert replacement_phrase("recolor the red car to green") == "green car"
+    assert replacement_phrase("paint the door in yellow") == "yellow door"
+    assert replacement_phrase("Turn the red car blue") == "blue car"
+    # a new thing is still the phrase as written
+    assert replacement_phrase("replace the car with a red truck") == "a red truck"
+
+
+def test_only_one_side_is_a_statement_about_both() -> None:
+    assert side_only("only the left image has a dog in it") == ""
+    assert side_only("just the right picture contains a cat") == ""
+    assert side_only("the left image shows only one dog") == "LEFT"
+
+
+def test_summed_things_and_described_counts() -> None:
+    assert summed_things("total number of cats and dogs?") == (("cats", "cat"), ("dogs", "dog"))
+    assert summed_things("how many people are there and what are they doing") == ()
+    assert summed_things("How many more cats and dogs than birds?") == ()
+    assert counted_description("Count how many people are wearing sunglasses")[0] == "sunglasses"
+    assert counted_description("how many people are in the room") == ()
+    v = query_vocabulary("how many apples and oranges are there?")
+    assert v.summed and "Eval" in v.required and v.compared
+
+
+def test_a_sum_of_two_counts_adds_them(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "total number of cats and dogs?")
+    found = "BOX0 = Loc(image=IMAGE, object='cat')\nBOX1 = Loc(image=IMAGE, object='dog')\n"
+    # once both are found, they are counted (it went on to Loc('animal'), Loc('person'))
+    assert not admits(tiny, sp, found + "BOX2 = Loc(image=IMAGE, object='animal')\n")
+    counted = found + "ANSWER0 = Count(box=BOX0)\nANSWER1 = Count(box=BOX1)\n"
+    good = counted + 'ANSWER2 = Eval(expr="{ANSWER0} + {ANSWER1}")\n' + RESULT.format("ANSWER2")
+    assert admits(tiny, sp, good)
+    assert not admits(tiny, sp, counted + 'ANSWER2 = Eval(expr="1 + 1 + 1 == 1")\n')
+    assert not admits(tiny, sp, counted + RESULT.format("ANSWER0"))
+    # the place only places them: the sum answers "how many cups and plates are on the table"
+    sp = scoped("count", "how many cups and plates are on the table?")
+    table = "BOX0 = Loc(image=IMAGE, object='table')\n"
+    assert not admits(tiny, sp, table + "ANSWER0 = Count(box=BOX0)\n")
+
+
+def test_a_found_counted_thing_is_counted_before_its_threshold(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "Are there exactly 3 boats?")
+    boats = "BOX0 = Loc(image=IMAGE, object='boat')\n"
+    assert not admits(tiny, sp, boats + "BOX1 = Loc(image=IMAGE, object='boat')\n")
+    good = (
+        boats
+        + "ANSWER0 = Count(box=BOX0)\n"
+        + "ANSWER1 = Eval(expr=\"'yes' if {ANSWER0} == 3 else 'no'\")\n"
+        + RESULT.format("ANSWER1")
+    )
+    assert admits(tiny, sp, good)
+
+
+def test_faces_are_not_located_beside_facedet(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "Do exactly three faces appear in the photo?")
+    faces = "BOX0 = FaceDet(image=IMAGE)\n"
+    assert not admits(tiny, sp, faces + "BOX1 = Loc(image=IMAGE, object='face')\n")
+    assert admits(tiny, sp, faces + "ANSWER0 = Count(box=BOX0)\n")
+
+
+def test_a_described_count_names_the_description(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "Count how many people are wearing sunglasses")
+    assert not admits(tiny, sp, "BOX0 = Loc(image=IMAGE, object='person')\n")
+    assert admits(tiny, sp, "BOX0 = Loc(image=IMAGE, object='person wearing sunglasses')\n")
+
+
+def test_tagging_in_a_half_crops_to_it(tiny: TransformersBackend) -> None:
+    sp = scoped("tag", "tag the faces in the left half of the image")
+    good = (
+        "OBJ0 = Loc(image=IMAGE, object='LEFT')\n"
+        "IMAGE0 = Crop(image=IMAGE, box=OBJ0)\n"
+        "OBJ1 = FaceDet(image=IMAGE0)\n"
+        "IMAGE1 = Tag(image=IMAGE, object=OBJ1)\n" + RESULT.format("IMAGE1")
+    )
+    assert admits(tiny, sp, good)
+    # the half's box is no answer (it ended there)
+    assert not admits(tiny, sp, "OBJ0 = Loc(image=IMAGE, object='LEFT')\n" + RESULT.format("OBJ0"))
+    # without a half, tagging does not crop
+    sp = scoped("tag", "tag the faces")
+    assert not admits(
+        tiny, sp, "OBJ0 = FaceDet(image=IMAGE)\nIMAGE0 = Crop(image=IMAGE, box=OBJ0)\n"
+    )
