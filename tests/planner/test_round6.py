@@ -10,7 +10,9 @@ from __future__ import annotations
 from visprog.planner.backends.local import TransformersBackend
 from visprog.planner.vocab import (
     counted_description,
+    counted_words,
     listed_categories,
+    lookup_text,
     query_vocabulary,
     replacement_phrase,
     side_only,
@@ -110,3 +112,41 @@ def test_tagging_in_a_half_crops_to_it(tiny: TransformersBackend) -> None:
     assert not admits(
         tiny, sp, "OBJ0 = FaceDet(image=IMAGE)\nIMAGE0 = Crop(image=IMAGE, box=OBJ0)\n"
     )
+
+
+def test_a_looked_up_kind_keeps_what_it_is_of() -> None:
+    assert lookup_text("label the players from the 1998 french world cup team") == (
+        "players from the 1998 french world cup team"
+    )
+    assert lookup_text("Tag the main characters of Friends") == "main characters of Friends"
+    assert lookup_text("Identify the members of BTS in this photo") == "members of BTS"
+    assert lookup_text("Tag the fruits in the bowl") == ""  # a place, not what they are of
+
+
+def test_a_looked_up_kind_is_listed_as_written(tiny: TransformersBackend) -> None:
+    sp = scoped("tag", "label the players from the 1998 french world cup team")
+    faces = "OBJ0 = FaceDet(image=IMAGE)\n"
+    assert admits(
+        tiny,
+        sp,
+        faces + "LIST0 = List(query='players from the 1998 french world cup team', max=10)\n",
+    )
+    assert not admits(
+        tiny, sp, faces + "LIST0 = List(query='player from the 1998 cup team', max=10)\n"
+    )
+
+
+def test_a_pointed_part_is_found_in_its_owners_crop(tiny: TransformersBackend) -> None:
+    assert counted_words("point at the dog's nose")[0] == "nose"
+    assert counted_words("Point to every apple")[0] == "apple"
+    sp = scoped("count", "point at the dog's nose")
+    crop = "BOX0 = Loc(image=IMAGE, object='dog')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
+    assert not admits(tiny, sp, crop + "POINTS0 = Point(image=IMAGE0, object='animal')\n")
+    assert admits(tiny, sp, crop + "POINTS0 = Point(image=IMAGE0, object='dog nose')\n")
+
+
+def test_nothing_is_found_in_a_tagged_image(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "Point to the cat")
+    tagged = "BOX0 = Loc(image=IMAGE, object='cat')\nIMAGE0 = Tag(image=IMAGE, object=BOX0)\n"
+    assert not admits(tiny, sp, tagged + "POINTS0 = Point(image=IMAGE0, object='cat')\n")
+    assert admits(tiny, sp, tagged + "POINTS0 = Point(image=IMAGE, object='cat')\n")

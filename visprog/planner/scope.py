@@ -649,6 +649,9 @@ class ScopedProgram:
         def image(n: str) -> bool:
             return V.IMAGE in scope.types.get(n, frozenset())
 
+        if spec.name != "Tag":
+            # a drawn image is for the eye: "point to the cat" pointed in the tagged photo
+            names = [n for n in names if scope.made_by.get(n) != "Tag"]
         side = self.vocabulary.side
         if len(self.inputs) == 2 and side in self.inputs:
             # "at least three cups in the right image": that image only
@@ -861,6 +864,7 @@ class ScopedProgram:
         counted = {w.lower() for w in self.vocabulary.counted}
         keep = counted | COLOURS | self.vocabulary.modifiers  # 'red apples' in the bowl
         counting = ""
+        naming: set[str] = set()
         alone = not self._places() and not self.half and not self._relations()
         if self._counted_here() and alone:
             # nowhere to count in: what is found names the counted thing ("how many of the
@@ -881,6 +885,8 @@ class ScopedProgram:
             elsewhere = {x for f in self.vocabulary.focus for x in f if x.lower() not in keep}
             for crop in scope.crop_box:
                 used.setdefault(crop, set()).update(elsewhere)
+            # which names it ("point at the dog's nose" pointed at 'animal' in the dog's crop)
+            naming = set(scope.crop_box)
         if not used:
             return None
         param = next(p for p in spec.params if p.name == "image")
@@ -894,7 +900,8 @@ class ScopedProgram:
         if plain:
             bodies.append(self._call_items(g, spec, i, scope, {"image": plain}, tag="f"))
         for k, (image, names) in enumerate(sorted(used.items())):
-            if image == counting and [lit(image)] in images and "FaceDet" not in self.required:
+            named = image == counting or image in naming
+            if named and [lit(image)] in images and "FaceDet" not in self.required:
                 most = PHRASES[(spec.name, "object")]
                 must = list(self.vocabulary.counted)
                 # 'green pears' (it ends with them) or 'person wearing sunglasses' (it has them)
@@ -1067,6 +1074,8 @@ class ScopedProgram:
                 return [[_question(g, words, vocab.content)]]
             return [[_phrase(g, "q", words, QUESTION_WORDS_MAX, "?", QUESTION_WORDS_MIN)]]
         if key == ("List", "query") and "List" in self.required and vocab.knowledge:
+            if vocab.lookup_text:  # "players from the 1998 french world cup team", all of it
+                return [[_closed(g, "lkt", (vocab.lookup_text,))]]
             pool = (*vocab.words, *PHRASE_WORDS)
             return [[_must_phrase(g, "lk", pool, vocab.lookup or vocab.knowledge, PHRASES[key])]]
         if key == ("Select", "query") and vocab.person:

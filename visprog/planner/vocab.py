@@ -166,6 +166,8 @@ class Vocabulary:
         places: The words that say where things are (:func:`place_words`).
         emoji_said: The words that name an emoji ("a cat emoji"; :func:`emoji_words`), which
             name no thing to find.
+        lookup_text: What a looked-up kind is of, as written (:func:`lookup_text`): a
+            tagging List's query when there is one.
         summed: The forms of each of two things the query asks the number of together ("how
             many cats and dogs"; :func:`summed_things`): one count of each, added.
         described: The forms of what the counted things have ("people wearing sunglasses";
@@ -223,6 +225,7 @@ class Vocabulary:
     emoji_said: tuple[str, ...] = ()
     described: tuple[str, ...] = ()
     summed: tuple[tuple[str, ...], ...] = ()
+    lookup_text: str = ""
 
 
 def singular(word: str) -> str:
@@ -760,13 +763,14 @@ _RECOLOUR = re.compile(
 
 _COUNTED = re.compile(
     r"\b(?:how many|count(?:ing)?(?: how many)?|number of|(?:more|fewer|less) than \w+|"
+    r"point(?:ing)? (?:at|to)|"
     r"at (?:least|most) \w+|exactly \w+|(?:over|under) \d+)\s+(?:of\s+)?(?:the\s+|all\s+"
     r"(?:of\s+)?(?:the\s+)?|these\s+|those\s+)?(?P<rest>[a-z][a-z' ]*)",
     re.IGNORECASE,
 )
 _NOT_COUNTED = frozenset(
     "more fewer less different separate individual visible distinct total big small large "
-    "little tall short old young whole other are is there do does can you".split()
+    "little tall short old young whole other are is there do does can you every each".split()
 )
 
 
@@ -780,7 +784,8 @@ def counted_words(query: str) -> tuple[str, ...]:
     m = _COUNTED.search(query)
     if m is None or _COMPARED.search(query) or DIFFERENCE.search(query):
         return ()
-    words = _WORD.findall(m.group("rest"))
+    # "the dog's nose": the nose (the owner places it)
+    words = _WORD.findall(re.sub(r"\b[a-z]+'s\b", "", m.group("rest"), flags=re.IGNORECASE))
     for i, w in enumerate(words):
         low = w.lower()
         if low in COLOURS or low in NUMBER_WORDS or low in _NOT_COUNTED or low.isdigit():
@@ -1214,6 +1219,32 @@ def lookup_phrase(query: str) -> tuple[str, ...]:
     return ()
 
 
+def lookup_text(query: str) -> str:
+    """What a kind is of, as written ("players from the 1998 french world cup team"), else "".
+
+    A List of "player from the 1998 cup team" lost "french"; one modifier before the kind
+    is kept ("main characters of Friends").
+    """
+    for m in _KNOWLEDGE.finditer(query):
+        if " " in m.group(0):
+            continue
+        after = re.match(
+            r"\s+(?:of|from)\s+([A-Za-z0-9][A-Za-z0-9' -]*?)\s*"
+            r"(?=[,.?!;:]|$|\s+(?:and|are|is|was|were|in|on|at|who|that|with)\b)",
+            query[m.end() :],
+        )
+        if after is None:
+            continue
+        before = re.findall(r"([A-Za-z][A-Za-z-]*)\s+$", query[: m.start()])
+        head = before[0] if before and before[0].lower() not in _NOT_MODIFIER else ""
+        text = " ".join([*([head] if head else []), m.group(0), after.group(0).strip()])
+        return text if "'" not in text and len(text.split()) <= LOOKUP_WORDS else ""
+    return ""
+
+
+LOOKUP_WORDS = 10  # most words of a looked-up kind's phrase
+
+
 _NOT_MODIFIER = frozenset(
     {
         *QUESTION_WORDS,
@@ -1345,4 +1376,5 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         emoji_words(query),
         counted_description(query),
         summed_things(query),
+        lookup_text(query) if knowledge else "",
     )
