@@ -14,9 +14,11 @@ from visprog.planner.vocab import (
     listed_categories,
     lookup_text,
     query_vocabulary,
+    removal_prompts,
     replacement_phrase,
     side_only,
     summed_things,
+    threshold_numbers,
 )
 
 from .test_scope import admits, scoped
@@ -150,3 +152,25 @@ def test_nothing_is_found_in_a_tagged_image(tiny: TransformersBackend) -> None:
     tagged = "BOX0 = Loc(image=IMAGE, object='cat')\nIMAGE0 = Tag(image=IMAGE, object=BOX0)\n"
     assert not admits(tiny, sp, tagged + "POINTS0 = Point(image=IMAGE0, object='cat')\n")
     assert admits(tiny, sp, tagged + "POINTS0 = Point(image=IMAGE, object='cat')\n")
+
+
+def test_probe_rules_of_the_sixth_round() -> None:
+    # "next to the bench" places the removed thing: it paints the background, not a bench
+    assert replacement_phrase("remove the trash can next to the bench") == ""
+    assert removal_prompts("remove the trash can next to the bench")[0] == "background"
+    assert replacement_phrase("swap the cat for a small dog") == "a small dog"
+    # the two images state no number; "a single" states one
+    assert query_vocabulary("There are three dogs in total across the two pictures.").numbers == (
+        "3",
+    )
+    assert threshold_numbers("Both pictures show a single giraffe.") == ("1",)
+    # a superlative is no counted thing, nor what is pointed at a place
+    assert counted_words("Point to the tallest tree")[0] == "tree"
+    assert query_vocabulary("Point to the tallest tree").places == ()
+    assert query_vocabulary("point at the dog's nose").places == ("dog",)
+
+
+def test_the_labelled_thing_is_found_not_a_label(tiny: TransformersBackend) -> None:
+    sp = scoped("tag", "label each person as adult or child")
+    assert not admits(tiny, sp, "OBJ0 = Loc(image=IMAGE, object='adult')\n")
+    assert admits(tiny, sp, "OBJ0 = Loc(image=IMAGE, object='person')\n")

@@ -856,6 +856,12 @@ class ScopedProgram:
             obj = scope.looked.get(box, "")
             if obj and " " not in obj and obj not in HALVES:
                 used.setdefault(image, set()).add(obj.lower())
+        if self.vocabulary.labels_apart and self.vocabulary.categories:
+            # the labelled thing is found: "label each person as adult or child" located 'adult'
+            labels = {f for c in self.vocabulary.categories for w in c.split() for f in forms(w)}
+            for n, t in scope.types.items():
+                if V.IMAGE in t:
+                    used.setdefault(n, set()).update(labels)
         if "FaceDet" in self.required:
             # faces are FaceDet's: "exactly three faces" found them, then located 'face' twice
             for n, t in scope.types.items():

@@ -166,6 +166,8 @@ class Vocabulary:
         places: The words that say where things are (:func:`place_words`).
         emoji_said: The words that name an emoji ("a cat emoji"; :func:`emoji_words`), which
             name no thing to find.
+        labels_apart: Whether the categories follow the thing they label ("label each person
+            as adult or child"): what is found is that thing, not a label.
         lookup_text: What a looked-up kind is of, as written (:func:`lookup_text`): a
             tagging List's query when there is one.
         summed: The forms of each of two things the query asks the number of together ("how
@@ -226,6 +228,7 @@ class Vocabulary:
     described: tuple[str, ...] = ()
     summed: tuple[tuple[str, ...], ...] = ()
     lookup_text: str = ""
+    labels_apart: bool = False
 
 
 def singular(word: str) -> str:
@@ -656,6 +659,10 @@ def threshold_numbers(query: str) -> tuple[str, ...]:
     if not COUNTING.search(low):
         return ()
     numbers = stated_numbers(low)
+    if numbers == ("0", "1") and re.search(
+        r"\b(?:a single|(?:exactly|only|just) one(?!\s+(?:of|image|picture|photo)s?\b))\b", low
+    ):
+        return ("1",)  # "both pictures show a single giraffe": one in each (it wrote {A} == {B})
     return () if numbers == ("0", "1") else numbers
 
 
@@ -704,7 +711,10 @@ def anchor_words(query: str) -> tuple[str, ...]:
 # "Replace the cow with a camel", "turn the sky into a sunset", "change the bus to red": the
 # new thing follows the last of these words; a small model otherwise names the old thing.
 _REPLACEMENT = re.compile(
-    r"\b(?:with|into|to|by|like|for)\s+(?P<new>[^,;.!?]+?)\s*[,;.!?]*$", re.IGNORECASE
+    # not a place: "next to the bench", "close to", "to the left of"
+    r"\b(?:with|into|(?<!next )(?<!close )(?<!closest )(?<!nearest )to(?!\s+the\s+(?:left|right)\b)|by|"
+    r"like|for)\s+(?P<new>[^,;.!?]+?)\s*[,;.!?]*$",
+    re.IGNORECASE,
 )
 
 
@@ -770,7 +780,10 @@ _COUNTED = re.compile(
 )
 _NOT_COUNTED = frozenset(
     "more fewer less different separate individual visible distinct total big small large "
-    "little tall short old young whole other are is there do does can you every each".split()
+    "little tall short old young whole other are is there do does can you every each "
+    # "point to the tallest tree": the tree
+    "tallest biggest largest smallest highest lowest closest nearest oldest youngest shortest "
+    "widest furthest farthest leftmost rightmost".split()
 )
 
 
@@ -882,9 +895,11 @@ def replaced_words(query: str) -> tuple[str, ...]:
 # Where things are: the words after a preposition ("in the bowl", "on the bench"), or the
 # owner of "does the house have".
 _WHERE = re.compile(
-    r"\b(?:in|on|at|under|inside|around|near|by|behind|beside|along|across|over|atop|within|"
-    r"onto|into|of|above|below|beneath|underneath|to|front of)\s+"
-    r"(?:the\s+|a\s+|an\s+|this\s+|that\s+|my\s+|our\s+|his\s+|her\s+|their\s+)?(?P<place>[a-z]+(?:\s+[a-z]+)?)|\b(?:does|do)\s+(?:the\s+|this\s+|that\s+)?"
+    # not what is pointed at: "point to the tallest tree"
+    r"(?<!point )(?<!pointing )\b(?:in|on|at|under|inside|around|near|by|behind|beside|along|"
+    r"across|over|atop|within|onto|into|of|above|below|beneath|underneath|to|front of)\s+"
+    r"(?:the\s+|a\s+|an\s+|this\s+|that\s+|my\s+|our\s+|his\s+|her\s+|their\s+)?"
+    r"(?P<place>[a-z]+(?:\s+[a-z]+)?)|\b(?:does|do)\s+(?:the\s+|this\s+|that\s+)?"
     r"(?P<owner>[a-z]+)\s+have\b",
     re.IGNORECASE,
 )
@@ -902,6 +917,10 @@ def place_words(query: str) -> tuple[str, ...]:
     for m in _WHERE.finditer(query):
         words = [w.lower() for w in (m.group("place") or m.group("owner")).split()]
         out += [w for k, w in enumerate(words) if not k or w not in {*PHRASE_WORDS, *_VERBS}]
+    # an owner places what it has: "the dog's nose" is on the dog
+    out += [
+        w.lower() for w in re.findall(r"\b([A-Za-z]+)'s\b", query) if w.lower() not in _PRONOUNS
+    ]
     return tuple(dict.fromkeys(out))
 
 
@@ -1348,7 +1367,7 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         anchor_words(query),
         replacement_phrase(query),
         comparison_ops(query),
-        stated_numbers(query),
+        stated_numbers(_TWO_IMAGES.sub(" ", query)),  # "across the two pictures" states no 2
         TOTAL.search(query) is not None,
         ARITHMETIC.search(query) is not None,
         subject_words(query),
@@ -1377,4 +1396,5 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         counted_description(query),
         summed_things(query),
         lookup_text(query) if knowledge else "",
+        bool(_as_list(query) or _colon_list(query)) and not people,
     )
