@@ -15,6 +15,7 @@ from visprog.planner.vocab import (
     lookup_text,
     query_vocabulary,
     removal_prompts,
+    replaced_words,
     replacement_phrase,
     side_only,
     summed_things,
@@ -174,3 +175,8 @@ def test_the_labelled_thing_is_found_not_a_label(tiny: TransformersBackend) -> N
     sp = scoped("tag", "label each person as adult or child")
     assert not admits(tiny, sp, "OBJ0 = Loc(image=IMAGE, object='adult')\n")
     assert admits(tiny, sp, "OBJ0 = Loc(image=IMAGE, object='person')\n")
+
+
+def test_a_replaced_thing_is_not_its_place() -> None:
+    assert replaced_words("replace the flowers in the vase with tulips")[0] == "flowers"
+    assert replaced_words("swap the mug on the desk for a glass of juice")[0] == "mug"

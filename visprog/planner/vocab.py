@@ -882,9 +882,13 @@ def replaced_words(query: str) -> tuple[str, ...]:
     old = _REPLACED.search(query)
     if old is None:
         return ()
+    # "the flowers in the vase": the flowers (the vase only places them)
+    thing = re.split(
+        r"\s+(?:in|on|at|of|from|near|next to|beside|behind|under)\s+", old.group("thing")
+    )[0]
     nouns = [
         w
-        for w in _WORD.findall(old.group("thing"))
+        for w in _WORD.findall(thing)
         if not w.lower().endswith("ing") and w.lower() not in COLOURS
     ]
     if not nouns or nouns[-1].lower() in PHRASE_WORDS or nouns[-1].lower() in _PRONOUNS:
