@@ -857,9 +857,13 @@ def removed_words(query: str) -> tuple[str, ...]:
     the last word that is no ``-ing`` form.
     """
     gone = _REMOVAL.search(query)
-    if gone is None:
-        return ()
-    nouns = [w for w in _WORD.findall(gone.group("thing")) if not w.lower().endswith("ing")]
+    return () if gone is None else _last_noun(gone.group("thing"), ())
+
+
+def _last_noun(thing: str, skip: Iterable[str]) -> tuple[str, ...]:
+    """The forms of the last word of ``thing`` that is no ``-ing`` form nor in ``skip``, or ()."""
+    nouns = [w for w in _WORD.findall(thing) if not w.lower().endswith("ing")]
+    nouns = [w for w in nouns if w.lower() not in skip]
     if not nouns or nouns[-1].lower() in PHRASE_WORDS or nouns[-1].lower() in _PRONOUNS:
         return ()
     return forms(nouns[-1])
@@ -886,14 +890,7 @@ def replaced_words(query: str) -> tuple[str, ...]:
     thing = re.split(
         r"\s+(?:in|on|at|of|from|near|next to|beside|behind|under)\s+", old.group("thing")
     )[0]
-    nouns = [
-        w
-        for w in _WORD.findall(thing)
-        if not w.lower().endswith("ing") and w.lower() not in COLOURS
-    ]
-    if not nouns or nouns[-1].lower() in PHRASE_WORDS or nouns[-1].lower() in _PRONOUNS:
-        return ()
-    return forms(nouns[-1])
+    return _last_noun(thing, COLOURS)
 
 
 # Where things are: the words after a preposition ("in the bowl", "on the bench"), or the
