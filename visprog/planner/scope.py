@@ -249,7 +249,7 @@ class ScopedProgram:
         self.registry = registry if registry is not None else REGISTRY
         self.specs = _allowed_specs(self.registry, steps)
         tagging = any(s.name == "Classify" for s in self.specs)  # the tagging task's tools
-        if vocabulary.categories and any(s.name == "Classify" for s in self.specs):
+        if vocabulary.categories and tagging:
             # The query names the categories: Classify with them, not a List or a Select.
             self.specs = [s for s in self.specs if s.name not in ("List", "Select")]
         # "Change the car to blue": a recolouring is a Replace, not a ColorPop.
@@ -856,17 +856,17 @@ class ScopedProgram:
             obj = scope.looked.get(box, "")
             if obj and " " not in obj and obj not in HALVES:
                 used.setdefault(image, set()).add(obj.lower())
+        never: set[str] = set()  # names no image is searched for
         if self.vocabulary.labels_apart and self.vocabulary.categories:
             # the labelled thing is found: "label each person as adult or child" located 'adult'
-            labels = {f for c in self.vocabulary.categories for w in c.split() for f in forms(w)}
-            for n, t in scope.types.items():
-                if V.IMAGE in t:
-                    used.setdefault(n, set()).update(labels)
+            never |= {f for c in self.vocabulary.categories for w in c.split() for f in forms(w)}
         if "FaceDet" in self.required:
             # faces are FaceDet's: "exactly three faces" found them, then located 'face' twice
+            never |= {"face", "faces"}
+        if never:
             for n, t in scope.types.items():
                 if V.IMAGE in t:
-                    used.setdefault(n, set()).update(("face", "faces"))
+                    used.setdefault(n, set()).update(never)
         counted = {w.lower() for w in self.vocabulary.counted}
         keep = counted | COLOURS | self.vocabulary.modifiers  # 'red apples' in the bowl
         counting = ""
