@@ -91,6 +91,10 @@ _NOT_LAST = frozenset(
     {
         *PHRASE_WORDS,
         *"or to at by for from its their his her many much".split(),
+        # no thing is named by a pronoun or a verb ("Is there anything on the table?" found
+        # 'there', then 'there is')
+        *"there here anything something everything nothing it them this that".split(),
+        *"is are was were be you me see can could would should will tell".split(),
         *(COLOURS - {"orange"}),
     }
 )
@@ -115,6 +119,12 @@ _WHOLE_IMAGE_EDITS = frozenset({"Blur", "BgBlur", "Emoji", "Replace", "ColorPop"
 # A string in an Eval is a word or a few ("yes", "left", "red car"): not "' if {ANSWER1} == '",
 # with which the small model wrote a whole expression inside one string.
 EVAL_LITERAL = r"/'[A-Za-z0-9][A-Za-z0-9 _.,!?-]{0,39}'/"
+# A question answered yes or no: it opens with a verb ("Is there a lighthouse?"). Its answer
+# is compared with 'yes' or 'no' only ("{ANSWER1} == 'lighthouse'" was always false).
+_POLAR = re.compile(
+    r"\s*(?:is|are|was|were|do|does|did|can|could|has|have|had|will|would|should)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -140,6 +150,9 @@ class Scope:
         in_half: Of those, the ones cut from a half's box.
         looked: Variable a ``Loc`` or ``Point`` defined -> the object it looked for.
         crop_box: Image a crop defined -> the box it was cropped to.
+        found_in: Variable a ``Loc`` or ``Point`` defined -> the image it looked in.
+        polar: Answers of a ``VQA`` whose question is a yes/no question (its answer is yes or
+            no).
         unsaid: Set by :meth:`ScopedProgram.grammar` while the Result waits for things no text
             names yet (their forms): found things and questions name one of them.
     """
@@ -162,6 +175,8 @@ class Scope:
     in_half: set[str] = field(default_factory=set)
     looked: dict[str, str] = field(default_factory=dict)
     crop_box: dict[str, str] = field(default_factory=dict)
+    polar: set[str] = field(default_factory=set)
+    found_in: dict[str, str] = field(default_factory=dict)
     # Set by ScopedProgram.grammar: things the waiting Result needs named (see _covering).
     unsaid: list[tuple[str, ...]] = field(default_factory=list)
 
@@ -202,6 +217,13 @@ class Scope:
                 half_box = name in CROPS and isinstance(box, Ref) and box.name in scope.halves
                 if half_box or image.name in scope.in_half:
                     scope.in_half.add(st.target)
+            question = next((a.value for a in st.args if a.name == "question"), None)
+            if (
+                name == "VQA"
+                and isinstance(question, Literal)
+                and _POLAR.match(str(question.value))
+            ):
+                scope.polar.add(st.target)
             if st.args and all(isinstance(a.value, Ref) for a in st.args):
                 names = tuple(a.value.name for a in st.args if isinstance(a.value, Ref))
                 scope.ref_calls.setdefault(name, set()).add(names)
@@ -211,6 +233,7 @@ class Scope:
                 if isinstance(image, Ref) and isinstance(obj, Literal):
                     scope.objects.add((image.name, str(obj.value)))
                     scope.looked[st.target] = str(obj.value)
+                    scope.found_in[st.target] = image.name
                     if name == "Loc" and obj.value in HALVES:
                         scope.halves[st.target] = str(obj.value)
         return scope
@@ -269,6 +292,11 @@ class ScopedProgram:
         offered = {s.name for s in self.specs}
         self.counts_needed = counts if "Count" in offered else 0
         self.required = [r for r in vocabulary.required if r in offered]
+        thresholded = vocabulary.thresholds and vocabulary.comparisons and len(self.inputs) == 1
+        if thresholded and "Eval" in offered and "Eval" not in self.required:
+            # "count the birds and tell me if there are more than four": a number compared
+            # with is an Eval's (it named the count)
+            self.required.append("Eval")
         if vocabulary.categories and "Classify" in offered and "Classify" not in self.required:
             self.required.append("Classify")  # categories the user gave are used, not dropped
         if "List" in self.required and "Classify" in offered and "Classify" not in self.required:
@@ -345,6 +373,8 @@ class ScopedProgram:
         room = scope.statements < self.max_statements and not (final and defined)
         if covering and ready and self._side_answered(scope, covering):
             room = False  # "the left image shows a cat on a couch": asked, so answered
+        if covering and ready and self._count_answered(scope, covering):
+            room = False  # "how many wheels": counted, so answered
         calls = self._calls(g, scope) if room else []
         by_prefix: dict[str, list[str]] = {}
         for rule, spec in calls:
@@ -373,6 +403,10 @@ class ScopedProgram:
         locating = _LOCATING & set(self.vocabulary.words)  # "Where is the plate?": a box
         if len(self.inputs) == 1 and "VQA" in {s.name for s in self.specs} and not locating:
             # a question is answered by a value ("Is the man smiling?" named Point's points)
+            defined = [n for n in defined if scope.types.get(n, frozenset()) & _SCALARS]
+        if len(self.inputs) >= 2:
+            # a statement about two images is true or false ("the right image shows a beach
+            # with an umbrella" named the umbrella's boxes)
             defined = [n for n in defined if scope.types.get(n, frozenset()) & _SCALARS]
         if self.joined or "Eval" in self.required:
             # "Are there more than two faces?" is answered by its Eval, not by the points
@@ -570,6 +604,18 @@ class ScopedProgram:
             scope.made_by.get(n) == "VQA" and side in scope.deps.get(n, ()) for n in covering
         )
 
+    def _count_answered(self, scope: Scope, covering: list[str]) -> bool:
+        """Whether a plain count of one image ("How many wheels can you see?") has its Count.
+
+        Then the Result follows: it went on to Tag the wheels, point at 'cans' and answer
+        "not {ANSWER0} > 0". Not for a count that is compared, summed or thresholded.
+        """
+        v = self.vocabulary
+        plain = not (v.thresholds or v.comparisons or v.compared or v.summed or v.difference)
+        if len(self.inputs) != 1 or not v.counted or not plain or "Eval" in self.required:
+            return False
+        return any(scope.made_by.get(n) == "Count" for n in covering)
+
     def _one_image(self) -> str:
         """The one image a query is about: the input, or the side a pair's statement names."""
         if len(self.inputs) == 1:
@@ -591,7 +637,7 @@ class ScopedProgram:
             if not {x.lower() for x in f} & skip
             and {x.lower() for x in f} & where
             and f[0].lower() not in COLOURS
-            and f[0].lower() not in vocab.modifiers
+            and (f[0].lower() not in vocab.modifiers or f[0].lower() in vocab.owners)
             and not f[0].lower().endswith("ing")
         ]
 
@@ -906,7 +952,16 @@ class ScopedProgram:
         if plain:
             bodies.append(self._call_items(g, spec, i, scope, {"image": plain}, tag="f"))
         for k, (image, names) in enumerate(sorted(used.items())):
-            named = image == counting or image in naming
+            # once this step found the counted thing there, not again ("how many plates are
+            # on the table and how many cups" pointed at the plates in the table's crop nine
+            # times); a Point after a Loc of it is no repeat
+            again = any(
+                scope.made_by.get(v) == spec.name
+                and scope.found_in.get(v) == image
+                and obj.lower() in counted
+                for v, obj in scope.looked.items()
+            )
+            named = (image == counting or image in naming) and not again
             if named and [lit(image)] in images and "FaceDet" not in self.required:
                 most = PHRASES[(spec.name, "object")]
                 must = list(self.vocabulary.counted)
@@ -914,8 +969,14 @@ class ScopedProgram:
                 ends = _phrase(g, "cnte", self.vocabulary.words, most, last=must)
                 pool = [w for w in self.vocabulary.words if w.lower() not in _NOT_LAST]
                 described = list(self.vocabulary.described)
-                # "people wearing sunglasses": the name has the sunglasses (it counted people)
-                has = _must_phrase(g, "cntd", pool, described or must, most)
+                # "people wearing sunglasses": the name has the sunglasses (it counted people),
+                # after the people ("How many people are wearing hats?" pointed at 'hat' ten
+                # times, which nothing counted)
+                has = (
+                    _described_phrase(g, pool, must, described, most)
+                    if described
+                    else _must_phrase(g, "cntd", pool, must, most)
+                )
                 only = {
                     "image": [[lit(image)]],
                     "object": [[has]] if described else [[ends], [has]],
@@ -1005,7 +1066,8 @@ class ScopedProgram:
                 # one answer of one image is the answer: an Eval of it only rephrased it
                 # ("'left' if {ANSWER0} > 0 else 'right'" of a VQA that had answered)
                 return []
-            expr = _expression(g, scalars, self.vocabulary, pair, leading, texts)
+            polar = [n for n in texts if n in scope.polar]
+            expr = _expression(g, scalars, self.vocabulary, pair, leading, texts, polar)
             return [[expr]] if scalars else []
         if (spec.name, p.name) == ("Classify", "categories") and self.vocabulary.categories:
             return self._text(g, spec, p)
@@ -1033,6 +1095,15 @@ class ScopedProgram:
             alts += self._text(
                 g, spec, p, not self._relations_done(scope), unsaid, scope.unsaid, exclude
             )
+            if self.half and scope.in_half:
+                # once cut out, the half the query names is not located again ("erase the
+                # person on the left" located 'LEFT' in the left half's crop, then in that
+                # crop's)
+                alts = [a for a in alts if a != ["half"]]
+            elif self.half:
+                # nor another half ("keep the top half in colour" colour-popped 'BOTTOM')
+                only = _closed(g, "halfq", (self.half,))
+                alts = [[only] if a == ["half"] else a for a in alts]
         if V.NUMBER in p.types:
             alts.append(["NUMBER"])
         if V.BOOL in p.types:
@@ -1072,6 +1143,11 @@ class ScopedProgram:
         if key == ("VQA", "question"):
             words = (*vocab.words, *QUESTION_WORDS, *(w.capitalize() for w in QUESTION_WORDS))
             one = len(self.inputs) == 1
+            alike = {"==", "!="} & set(vocab.comparisons)
+            if not one and alike and not vocab.counts and not vocab.compared and vocab.content:
+                # "the same kind of animal" in both images asks each what it is: two answers of
+                # "Is there an animal?" are no kind to compare
+                return [[_open_question(g, words, vocab.content)]]
             if unsaid or (one and vocab.choice):
                 # "..., a man or a woman?" keeps both answers; each thing the query names and
                 # the program has not is in the question ("the same color as the blanket")
@@ -1116,8 +1192,19 @@ class ScopedProgram:
                 if not (w[-1:] == "s" and w.lower()[:-1] in _NOT_LAST)
                 and not (w.lower() != singular(w.lower()) and singular(w.lower()) in _NOT_LAST)
             )  # nor "manies" of "many"
+            # An owner that places what is counted is found ("the dog's nose": the dog's crop).
+            # ("where are the cat's eyes": 'eye of the cat'), not in an edit ("make the
+            # lady's handbag look like gold": the handbag, not the lady)
+            placing: set[str] | frozenset[str] = set()
+            if _LOCATING & set(vocab.words):
+                placing = vocab.owners
+            elif vocab.counted:
+                placing = {w.lower() for f in self._places() for w in f} & vocab.owners
             ends = tuple(
-                w for w in pool if w.lower() not in _NOT_LAST and w.lower() not in vocab.modifiers
+                w
+                for w in pool
+                if w.lower() not in _NOT_LAST
+                and (w.lower() not in vocab.modifiers or w.lower() in placing)
             )
             if vocab.emoji_said and key in _SUBJECT_STEPS and "Emoji" in self.required:
                 # "a cat emoji over the dog": the cat is the emoji, not a thing to find
@@ -1275,6 +1362,37 @@ def _must_phrase(
     return name
 
 
+def _described_phrase(
+    g: Grammar, words: Sequence[str], things: Sequence[str], described: Sequence[str], most: int
+) -> str:
+    """A quoted phrase: one of ``things``, up to ``most`` - 2 of ``words``, one of ``described``.
+
+    "person wearing sunglasses" (rule ``cntdd``).
+    """
+    if "cntdd" in g.rules:
+        return "cntdd"
+    g.add("cntddh", *[[lit(w)] for w in dict.fromkeys(things)])
+    g.add("cntddw", *[[lit(w)] for w in dict.fromkeys(words)])
+    g.add("cntddl", *[[lit(w)] for w in dict.fromkeys(described)])
+    g.add("cntddpre", ["cntddw", lit(" ")])
+    _chain(g, "cntddp", "cntddpre", max(1, most - 2))
+    g.add("cntdd", [lit("'"), "cntddh", lit(" "), "cntddp0?", "cntddl", lit("'")])
+    return "cntdd"
+
+
+def _open_question(g: Grammar, words: Sequence[str], content: Sequence[str]) -> str:
+    """A quoted question that opens with "What", "Which" or "How" and names one of ``content``.
+
+    Rule ``qo``: its answer is a word to compare, not yes or no.
+    """
+    if "qo" in g.rules:
+        return "qo"
+    _around(g, "qo", words, content, QUESTION_WORDS_MAX // 2)
+    g.add("qowh", *[[lit(w)] for w in ("What", "Which", "How")])
+    g.add("qo", [lit("'"), "qowh", lit(" "), "qoa0?", "qok", "qob0?", lit("?'")])
+    return "qo"
+
+
 def _question(g: Grammar, words: Sequence[str], content: Sequence[str]) -> str:
     """A quoted question of query words with at least one of ``content`` (rule ``qc``).
 
@@ -1347,6 +1465,7 @@ def _expression(
     pair: bool = False,
     leading: Sequence[str] = (),
     texts: Sequence[str] = (),
+    polar: Sequence[str] = (),
 ) -> str:
     """A double-quoted Eval expression over the defined scalar variables (rule ``xe``).
 
@@ -1358,7 +1477,8 @@ def _expression(
     the only variables a comparison may start with (the count of the image named first).
     ``texts``: the variables that hold text only (VQA's answers): compared with ``==`` or
     ``!=`` to a string or another text, never ordered or compared with a number
-    ("'left' if {ANSWER0} > 0" of a VQA's answer).
+    ("'left' if {ANSWER0} > 0" of a VQA's answer). ``polar``: those of them that answer a
+    yes/no question: compared with ``'yes'`` or ``'no'`` only.
     """
     if "xe" in g.rules:
         return "xe"
@@ -1446,7 +1566,11 @@ def _expression(
         # "{", name, "}" as three tokens, as in xu: a one-token "{A}" would shadow "{"
         # The other side never names A at all: "{A} > {A} - {A}" evaded a bare-only rule.
         # A text is compared with texts, a number with numbers.
-        kin = [o for o in scalars if o != name and (o in texts) == (name in texts)]
+        kin = [
+            o
+            for o in scalars
+            if o != name and (o in texts) == (name in texts) and (o in polar) == (name in polar)
+        ]
         others = [[lit("{"), lit(o), lit("}")] for o in kin]
         if name in texts:
             equal = [op for op in ops if op in ("==", "!=")]
@@ -1454,10 +1578,18 @@ def _expression(
                 g.add(f"xq{i}", *[[lit(f" {op} ")] for op in equal])
                 # two answers are compared only when the query compares ("the same colour"):
                 # "Both images contain a person wearing a hat" was "{ANSWER0} == {ANSWER1}"
-                g.add(f"xne{i}", ["XSTR"], *(others if vocab.comparisons else []))
+                # two yes/no answers are never compared: "the same colour" of "Is there a
+                # dog?" twice; "both" is "and"
+                if name in polar:
+                    g.add(f"xne{i}", [lit("'yes'")], [lit("'no'")])
+                else:
+                    g.add(f"xne{i}", ["XSTR"], *(others if vocab.comparisons else []))
                 compare.append([lit("{"), lit(name), lit("}"), f"xq{i}", f"xne{i}"])
             continue
-        g.add(f"xne{i}u", ["xuv"], *others)
+        # "more cars than people" compares the two counts, stating no number ("{A} > 1")
+        # (with arithmetic a number may be added: "more cats than dogs in total")
+        counts_only = vocab.compared and not (numbered or scaled or arith) and bool(others)
+        g.add(f"xne{i}u", *([] if counts_only else [["xuv"]]), *others)
         if scaled and others:  # another count times or over a number: "{B} * 2" (not "{B} * {B}")
             g.add(f"xne{i}o", *others)
             g.add(f"xne{i}", [f"xne{i}o", "xar", "xnum"], ["xnum", "xar", f"xne{i}o"])

@@ -168,6 +168,8 @@ class Vocabulary:
             name no thing to find.
         labels_apart: Whether the categories follow the thing they label ("label each person
             as adult or child"): what is found is that thing, not a label.
+        owners: The forms of the possessive owners ("the dog's nose": dog), modifiers of what
+            they have (:func:`owner_words`) that still place it.
         lookup_text: What a looked-up kind is of, as written (:func:`lookup_text`): a
             tagging List's query when there is one.
         summed: The forms of each of two things the query asks the number of together ("how
@@ -229,6 +231,7 @@ class Vocabulary:
     summed: tuple[tuple[str, ...], ...] = ()
     lookup_text: str = ""
     labels_apart: bool = False
+    owners: frozenset[str] = frozenset()
 
 
 def singular(word: str) -> str:
@@ -273,6 +276,42 @@ HEAD_NOUNS = frozenset(
     statue basket bucket cushion pillow lid jug kettle
     """.split()
 )
+# Everyday things beyond COCO's (LVIS-like: animals, food, clothes, body parts, household,
+# street and sports things). Left out on purpose: words that are also places, directions or
+# halves (top, back, side), colours (orange), verbs (watch, saw), stuff and scenery (grass,
+# water, sky), faces (found by FaceDet) and short words that end common ones ("ear" ends
+# "appear": every word before it would read as a modifier).
+EVERYDAY_NOUNS = frozenset(
+    """
+    lion tiger monkey rabbit deer goat pig chicken duck duckling goose swan owl eagle parrot
+    penguin pigeon seagull crow fish shark whale dolphin turtle frog snake lizard butterfly
+    bee spider squirrel fox wolf kangaroo camel donkey puppy kitten calf lamb pony mule
+    rooster crab lobster octopus insect beetle lemon lime strawberry cherry grape pear peach
+    mango pineapple watermelon melon tomato potato onion pepper cucumber lettuce corn mushroom
+    egg cheese cookie donut doughnut muffin cupcake pie burger hamburger hotdog sausage steak
+    salad soup noodle pasta rice sushi taco pancake waffle croissant bagel candy chocolate
+    coffee tea juice milk wine beer soda lollipop popsicle cream scarf sneaker boot sandal
+    sock skirt sweater hoodie vest suit uniform jean glove mitten necklace bracelet earring
+    wristwatch sunglass goggle apron belt purse handbag wallet mask crown headband bandana
+    nose eye mouth hair beard mustache hand arm leg foot head tail beak wing paw horn tooth
+    lip finger bathtub shower faucet soap toothpaste sponge mop broom trashcan drawer closet
+    wardrobe dresser nightstand bookshelf bookcase chandelier heater radiator stove grill
+    toaster blender pitcher wineglass ladle spatula chopstick platter teacup tablecloth
+    placemat candlestick lantern lampshade frame painting poster calendar magazine newspaper
+    notebook envelope pencil marker crayon eraser stapler television tv speaker
+    headphone microphone charger cable printer projector controller joystick radio calculator
+    tent mailbox lamppost streetlight billboard bollard barrel crate ladder wheelbarrow shovel
+    rake hose gate chimney balcony porch staircase stair railing column pillar dome lighthouse
+    windmill castle church temple barn shed garage cabin hut skyscraper tunnel rock stone
+    boulder bush shrub hedge branch trunk log stump rose tulip daisy lily cactus pumpkin taxi
+    ambulance tractor trailer scooter wagon carriage sailboat canoe kayak yacht ship ferry
+    submarine helicopter jet rocket balloon seat windshield headlight surfboard snowboard
+    paddle goal hoop puck skate sled jersey trophy medal robot doll puzzle dice card block
+    drum violin trumpet flute saxophone harp banner gift package sack luggage key lock chain
+    rope wire hook nail hammer wrench drill axe sword shield gun globe map hourglass sculpture
+    """.split()
+)
+HEAD_NOUNS = HEAD_NOUNS | EVERYDAY_NOUNS
 
 
 # People a question may be about, besides things.
@@ -299,13 +338,20 @@ def forms(word: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_forms(word)))
 
 
+_PHRASE_BREAK = re.compile(r"[,;:()!?]| - ")
+
+
 def modifier_words(query: str) -> frozenset[str]:
     """Forms of the query's words that only ever come right before a head noun (see HEAD_NOUNS).
 
     "the coffee mug": coffee. A word that also ends a phrase elsewhere in the query is kept.
     """
-    # "the lady's handbag": the owner modifies too; "handbag" ends with a head noun
-    words = [w.lower() for w in _WORD.findall(re.sub(r"'s\b", "", query))]
+    # "the lady's handbag": the owner modifies too; "handbag" ends with a head noun. A list
+    # ("coffee, tea or juice") is phrases: no word modifies the next across a comma.
+    phrases = [
+        [w.lower() for w in _WORD.findall(part)]
+        for part in _PHRASE_BREAK.split(re.sub(r"'s\b", "", query))
+    ]
 
     def head(word: str) -> bool:
         one = singular(word)
@@ -313,8 +359,8 @@ def modifier_words(query: str) -> frozenset[str]:
             one.endswith(n) and len(one) > len(n) + 2 for n in HEAD_NOUNS
         )
 
-    before = {w for w, nxt in itertools.pairwise(words) if head(nxt)}
-    ending = {w for w, nxt in itertools.pairwise([*words, ""]) if not head(nxt)}
+    before = {w for ws in phrases for w, nxt in itertools.pairwise(ws) if head(nxt)}
+    ending = {w for ws in phrases for w, nxt in itertools.pairwise([*ws, ""]) if not head(nxt)}
     return frozenset(f.lower() for w in before - ending for f in _forms(w))
 
 
@@ -393,7 +439,7 @@ COLOUR_POP = re.compile(
 # "exactly one cat"), not "the two images" or "exactly one of the images".
 COUNTING = re.compile(
     r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d+|more|fewer|less|"
-    r"total|same number|as many|twice|none|"
+    r"total|same number|equal number|as many|twice|none|"
     r"(?:exactly|only|just) one (?!of\b|(?:image|picture|photo)s?\b)|a single)\b",
     re.IGNORECASE,
 )
@@ -455,6 +501,8 @@ REQUIRED: tuple[tuple[str, str], ...] = (
         rf"\b{NEW_COLOURS}\b",
         "Replace",
     ),
+    # "make the sky look like a sunset": an inpainting of the sky (it blurred the sky)
+    (rf"^(?!.*(?:{COLOUR_POP.pattern})).*\b(?:look|looks|looking)\s+like\b", "Replace"),
     # "crop the photo to the laptop": a Crop is the result
     (CROPPING.pattern, "Crop"),
     # "put a heart emoji on the face of the girl": her face, not every face
@@ -766,6 +814,8 @@ _REMOVAL = re.compile(
 )
 _RECOLOUR = re.compile(
     r"\b(?:make|turn|paint|colou?r|dye|recolou?r|change)\s+(?:the|this|that|his|her|their|its|a|an)\s+"
+    # "change the colour of the car to yellow": the car
+    r"(?:colou?rs?\s+of\s+(?:the\s+|this\s+|that\s+|his\s+|her\s+|their\s+|its\s+|a\s+|an\s+)?)?"
     rf"(?P<thing>[a-z][a-z -]*?)\s+(?:(?:to|into|in)\s+)?(?P<colour>{NEW_COLOURS}|gr[ae]y)\s*[.!?]*$",
     re.IGNORECASE,
 )
@@ -815,7 +865,8 @@ _PRONOUNS = frozenset("it them this that these those him her everything somethin
 # "people wearing sunglasses": what the counted things are told apart by
 _DESCRIBED = re.compile(
     r"^\s*(?:(?:who|that)\s+)?(?:(?:are|is)\s+)?(?:wearing|with|holding|carrying|riding|"
-    r"eating|drinking|using)\s+(?:(?:a|an|the|their|his|her)\s+)?(?P<what>[a-z]+)",
+    r"eating|drinking|using|have|has|wear|wears|hold|holds)\s+"
+    r"(?:(?:a|an|the|their|his|her)\s+)?(?P<what>[a-z]+)",
     re.IGNORECASE,
 )
 
@@ -845,8 +896,8 @@ def counted_description(query: str) -> tuple[str, ...]:
     w = re.search(rf"\b{re.escape(counted[0])}\b", rest, re.IGNORECASE)
     tail = query[m.start("rest") + w.end() :] if w else ""
     d = _DESCRIBED.search(tail)
-    if d is None or d.group("what").lower() in {*PHRASE_WORDS, *_PRONOUNS}:
-        return ()
+    if d is None or d.group("what").lower() in {*PHRASE_WORDS, *_PRONOUNS, *COLOURS}:
+        return ()  # "at least one of the images has a red car": no description
     return forms(d.group("what"))
 
 
@@ -872,6 +923,8 @@ def _last_noun(thing: str, skip: Iterable[str]) -> tuple[str, ...]:
 _REPLACED = re.compile(
     r"\b(?:replace|swap|exchange|substitute|turn|change|transform)\s+(?:the\s+|this\s+|that\s+|"
     r"a\s+|an\s+|his\s+|her\s+|their\s+|its\s+|all\s+(?:the\s+)?|every\s+)?"
+    # "change the colour of the car to yellow": the car
+    r"(?:colou?rs?\s+of\s+(?:the\s+|this\s+|that\s+|his\s+|her\s+|their\s+|its\s+|a\s+|an\s+)?)?"
     r"(?P<thing>[a-z][a-z' -]*?)\s+(?:with|into|to|for|by)\b",
     re.IGNORECASE,
 )
@@ -904,6 +957,11 @@ _WHERE = re.compile(
     r"(?P<owner>[a-z]+)\s+have\b",
     re.IGNORECASE,
 )
+
+
+def owner_words(query: str) -> frozenset[str]:
+    """Forms of the possessive owners in ``query`` ("the dog's nose": dog, dogs)."""
+    return frozenset(f.lower() for w in re.findall(r"([A-Za-z]+)'s\b", query) for f in _forms(w))
 
 
 _VERBS = frozenset("are is was were be has have do does can could will would sit sits".split())
@@ -1123,6 +1181,10 @@ def emoji_words(query: str) -> tuple[str, ...]:
     return tuple(f for w in named if words.count(w.lower()) == 1 for f in forms(w.lower()))
 
 
+# Words for an emoji that its name does not use ("a smiley": the smiling faces).
+_EMOJI_SYNONYMS = {"smiley": "smiling", "smile": "smiling", "happy": "smiling", "sad": "frowning"}
+
+
 def emoji_vocabulary(query: str, names: Iterable[str]) -> tuple[str, ...]:
     """Emoji names the query points at (skin-tone variants left out).
 
@@ -1132,8 +1194,15 @@ def emoji_vocabulary(query: str, names: Iterable[str]) -> tuple[str, ...]:
     """
     plain = [n for n in names if "skin_tone" not in n]
     named = re.findall(r"([A-Za-z]+)[\s-]+emojis?\b", query, re.IGNORECASE)
-    pool = named or [w for w in _WORD.findall(query) if len(w) >= 4 and w.lower() not in _COMMON]
+    # whose face it covers is no emoji ("a smiley on the woman's face" got 'woman')
+    owners = owner_words(query)
+    pool = named or [
+        w
+        for w in _WORD.findall(query)
+        if len(w) >= 4 and w.lower() not in _COMMON and w.lower() not in owners
+    ]
     words = {f for w in pool for f in (w.lower(), singular(w.lower()))}
+    words |= {_EMOJI_SYNONYMS[w] for w in words if w in _EMOJI_SYNONYMS}
     hits = [n for n in plain if words & set(n.split("_"))] if words else []
     if hits:
         return tuple(hits)
@@ -1398,4 +1467,5 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         summed_things(query),
         lookup_text(query) if knowledge else "",
         bool(_as_list(query) or _colon_list(query)) and not people,
+        owner_words(query),
     )
