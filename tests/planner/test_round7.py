@@ -178,3 +178,18 @@ def test_the_same_kind_in_two_images_asks_what_it_is(tiny: TransformersBackend) 
     both = what + "ANSWER1 = VQA(image=RIGHT, question='What kind of animal is this?')\n"
     same = 'ANSWER2 = Eval(expr="{ANSWER0} == {ANSWER1}")\n'
     assert admits(tiny, sp, both + same + RESULT.format("ANSWER2"))
+
+
+def test_a_coloured_count_finds_that_colour(tiny: TransformersBackend) -> None:
+    assert query_vocabulary("How many red cars are there?").counted_colour == "red"
+    assert query_vocabulary("How many cars are next to the red truck?").counted_colour == ""
+    sp = scoped("count", "How many red cars are there?")
+    # it counted every car
+    assert not admits(tiny, sp, "BOX0 = Loc(image=IMAGE, object='car')\n")
+    assert admits(tiny, sp, "BOX0 = Loc(image=IMAGE, object='red car')\n")
+
+
+def test_a_trash_can_is_a_thing_and_looking_dry_is_an_edit(tiny: TransformersBackend) -> None:
+    assert "Replace" in query_vocabulary("make the grass look dry").required
+    sp = scoped("edit", "get rid of the trash can")
+    assert admits(tiny, sp, "OBJ0 = Loc(image=IMAGE, object='trash can')\n")

@@ -94,7 +94,7 @@ _NOT_LAST = frozenset(
         # no thing is named by a pronoun or a verb ("Is there anything on the table?" found
         # 'there', then 'there is')
         *"there here anything something everything nothing it them this that".split(),
-        *"is are was were be you me see can could would should will tell".split(),
+        *"is are was were be you me see could would should will tell".split(),
         *(COLOURS - {"orange"}),
     }
 )
@@ -967,6 +967,11 @@ class ScopedProgram:
                 must = list(self.vocabulary.counted)
                 # 'green pears' (it ends with them) or 'person wearing sunglasses' (it has them)
                 ends = _phrase(g, "cnte", self.vocabulary.words, most, last=must)
+                if self.vocabulary.counted_colour:
+                    # "how many red cars": the red ones (it counted every car)
+                    ends = _closed(
+                        g, "cntc", [f"{self.vocabulary.counted_colour} {m}" for m in must]
+                    )
                 pool = [w for w in self.vocabulary.words if w.lower() not in _NOT_LAST]
                 described = list(self.vocabulary.described)
                 # "people wearing sunglasses": the name has the sunglasses (it counted people),
@@ -979,7 +984,11 @@ class ScopedProgram:
                 )
                 only = {
                     "image": [[lit(image)]],
-                    "object": [[has]] if described else [[ends], [has]],
+                    "object": [[has]]
+                    if described
+                    else [[ends]]
+                    if self.vocabulary.counted_colour
+                    else [[ends], [has]],
                 }
                 bodies.append(self._call_items(g, spec, i, scope, only, tag=f"f{k}"))
             elif [lit(image)] in images:
@@ -1235,9 +1244,18 @@ class ScopedProgram:
                 name = f"{name}x{zlib.crc32(repr(sorted(gone)).encode()):x}"
                 pool = tuple(w for w in pool if w.lower() not in gone)
                 ends = tuple(w for w in ends if w.lower() not in gone)
+            coloured: list[list[str]] = []
+            colour = vocab.counted_colour
+            if colour and key in _SUBJECT_STEPS and V.TEXT in p.types:
+                # "how many red cars": the red ones are found (it counted every car)
+                counted = {w.lower() for w in vocab.counted}
+                name = f"{name}c"
+                ends = tuple(w for w in ends if w.lower() not in counted)
+                coloured = [[_closed(g, "cntc", [f"{colour} {w}" for w in vocab.counted])]]
             phrase = _phrase(g, name, pool, PHRASES[key], last=ends)
             alts = [[_text_list(g, phrase)]] if V.TEXT_LIST in p.types else []
             alts += [[phrase]] if V.TEXT in p.types else []
+            alts += coloured
             if key == ("Loc", "object"):
                 alts.append([_closed(g, "half", HALVES)])
             return alts

@@ -168,6 +168,8 @@ class Vocabulary:
             name no thing to find.
         labels_apart: Whether the categories follow the thing they label ("label each person
             as adult or child"): what is found is that thing, not a label.
+        counted_colour: The colour written right before the counted thing ("how many red
+            cars": red; :func:`counted_colour`): the counted thing's name has it.
         owners: The forms of the possessive owners ("the dog's nose": dog), modifiers of what
             they have (:func:`owner_words`) that still place it.
         lookup_text: What a looked-up kind is of, as written (:func:`lookup_text`): a
@@ -232,6 +234,7 @@ class Vocabulary:
     lookup_text: str = ""
     labels_apart: bool = False
     owners: frozenset[str] = frozenset()
+    counted_colour: str = ""
 
 
 def singular(word: str) -> str:
@@ -502,7 +505,12 @@ REQUIRED: tuple[tuple[str, str], ...] = (
         "Replace",
     ),
     # "make the sky look like a sunset": an inpainting of the sky (it blurred the sky)
-    (rf"^(?!.*(?:{COLOUR_POP.pattern})).*\b(?:look|looks|looking)\s+like\b", "Replace"),
+    # and "make the grass look dry"
+    (
+        rf"^(?!.*(?:{COLOUR_POP.pattern})).*\b(?:(?:look|looks|looking)\s+like\b|"
+        r"make\b.*\blooks?\b)",
+        "Replace",
+    ),
     # "crop the photo to the laptop": a Crop is the result
     (CROPPING.pattern, "Crop"),
     # "put a heart emoji on the face of the girl": her face, not every face
@@ -957,6 +965,16 @@ _WHERE = re.compile(
     r"(?P<owner>[a-z]+)\s+have\b",
     re.IGNORECASE,
 )
+
+
+def counted_colour(query: str) -> str:
+    """The colour right before the counted thing ("How many red cars are there?": red), or ""."""
+    counted = counted_words(query)
+    if not counted:
+        return ""
+    colours = "|".join(sorted(COLOURS))
+    m = re.search(rf"\b({colours})\s+{re.escape(counted[0])}\b", query, re.IGNORECASE)
+    return m.group(1).lower() if m else ""
 
 
 def owner_words(query: str) -> frozenset[str]:
@@ -1468,4 +1486,5 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         lookup_text(query) if knowledge else "",
         bool(_as_list(query) or _colon_list(query)) and not people,
         owner_words(query),
+        counted_colour(query),
     )
