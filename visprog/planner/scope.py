@@ -401,12 +401,11 @@ class ScopedProgram:
         itself): a relation is not computed and then ignored.
         """
         locating = _LOCATING & set(self.vocabulary.words)  # "Where is the plate?": a box
-        if len(self.inputs) == 1 and "VQA" in {s.name for s in self.specs} and not locating:
-            # a question is answered by a value ("Is the man smiling?" named Point's points)
-            defined = [n for n in defined if scope.types.get(n, frozenset()) & _SCALARS]
-        if len(self.inputs) >= 2:
-            # a statement about two images is true or false ("the right image shows a beach
-            # with an umbrella" named the umbrella's boxes)
+        # a question is answered by a value ("Is the man smiling?" named Point's points), and
+        # a statement about two images is true or false ("the right image shows a beach with
+        # an umbrella" named the umbrella's boxes)
+        asked = len(self.inputs) == 1 and "VQA" in {s.name for s in self.specs} and not locating
+        if asked or len(self.inputs) >= 2:
             defined = [n for n in defined if scope.types.get(n, frozenset()) & _SCALARS]
         if self.joined or "Eval" in self.required:
             # "Are there more than two faces?" is answered by its Eval, not by the points
@@ -615,6 +614,16 @@ class ScopedProgram:
         if len(self.inputs) != 1 or not v.counted or not plain or "Eval" in self.required:
             return False
         return any(scope.made_by.get(n) == "Count" for n in covering)
+
+    def _coloured(self, g: Grammar) -> str:
+        """The rule naming the counted thing with its colour ("red car"), or "" without one.
+
+        "How many red cars are there?" counted every car.
+        """
+        colour = self.vocabulary.counted_colour
+        if not colour:
+            return ""
+        return _closed(g, "cntc", [f"{colour} {w}" for w in self.vocabulary.counted])
 
     def _one_image(self) -> str:
         """The one image a query is about: the input, or the side a pair's statement names."""
@@ -966,12 +975,9 @@ class ScopedProgram:
                 most = PHRASES[(spec.name, "object")]
                 must = list(self.vocabulary.counted)
                 # 'green pears' (it ends with them) or 'person wearing sunglasses' (it has them)
-                ends = _phrase(g, "cnte", self.vocabulary.words, most, last=must)
-                if self.vocabulary.counted_colour:
-                    # "how many red cars": the red ones (it counted every car)
-                    ends = _closed(
-                        g, "cntc", [f"{self.vocabulary.counted_colour} {m}" for m in must]
-                    )
+                ends = self._coloured(g) or _phrase(
+                    g, "cnte", self.vocabulary.words, most, last=must
+                )
                 pool = [w for w in self.vocabulary.words if w.lower() not in _NOT_LAST]
                 described = list(self.vocabulary.described)
                 # "people wearing sunglasses": the name has the sunglasses (it counted people),
@@ -982,14 +988,13 @@ class ScopedProgram:
                     if described
                     else _must_phrase(g, "cntd", pool, must, most)
                 )
-                only = {
-                    "image": [[lit(image)]],
-                    "object": [[has]]
-                    if described
-                    else [[ends]]
-                    if self.vocabulary.counted_colour
-                    else [[ends], [has]],
-                }
+                if described:
+                    objects = [[has]]
+                elif self.vocabulary.counted_colour:  # the colour is in the name
+                    objects = [[ends]]
+                else:
+                    objects = [[ends], [has]]
+                only = {"image": [[lit(image)]], "object": objects}
                 bodies.append(self._call_items(g, spec, i, scope, only, tag=f"f{k}"))
             elif [lit(image)] in images:
                 bodies.append(
@@ -1245,13 +1250,12 @@ class ScopedProgram:
                 pool = tuple(w for w in pool if w.lower() not in gone)
                 ends = tuple(w for w in ends if w.lower() not in gone)
             coloured: list[list[str]] = []
-            colour = vocab.counted_colour
-            if colour and key in _SUBJECT_STEPS and V.TEXT in p.types:
-                # "how many red cars": the red ones are found (it counted every car)
+            if key in _SUBJECT_STEPS and V.TEXT in p.types and (rule := self._coloured(g)):
+                # the counted thing is named with its colour only
                 counted = {w.lower() for w in vocab.counted}
                 name = f"{name}c"
                 ends = tuple(w for w in ends if w.lower() not in counted)
-                coloured = [[_closed(g, "cntc", [f"{colour} {w}" for w in vocab.counted])]]
+                coloured = [[rule]]
             phrase = _phrase(g, name, pool, PHRASES[key], last=ends)
             alts = [[_text_list(g, phrase)]] if V.TEXT_LIST in p.types else []
             alts += [[phrase]] if V.TEXT in p.types else []
