@@ -43,6 +43,7 @@ _QUESTION = re.compile(
     r"^\s*(?:what|what's|who|whose|which|where|when|why|how|is|are|was|were|does|do|did|"
     r"can|could|has|have)\b"
 )
+_REQUEST = re.compile(r"^\s*(?:can|could|would|will) (?:you|we|i)\b")
 _KEYWORDS: list[tuple[str, str]] = [
     (
         "edit",
@@ -54,7 +55,10 @@ _KEYWORDS: list[tuple[str, str]] = [
         r"(?:cover|paint) (?:the|every|all|each|their|his|her)\b|"
         r"(?:make|turn|change|paint) (?:the|it|them|every|all|each)\b"
         r".*\b(?:to|into|like|look|red|blue|green|yellow|black|white|pink|purple|orange)|"
-        r"stand out|remove|erase|delete|get rid of|inpaint\w*|crop\w*|zoom in)\b",
+        r"stand out|remove|erase|delete|get rid of|inpaint\w*|crop\w*|zoom in|"
+        # "put sunglasses on the dog" paints; "put a dot on each face" marks
+        r"put (?:a |an |some )?(?!(?:dots?|box(?:es)?|bounding|marks?|labels?|circles?|points?|"
+        r"tags?|pins?|numbers?)\b)[a-z]+ (?:on|over)\b)\b",
     ),
     (
         "tag",
@@ -66,7 +70,10 @@ _KEYWORDS: list[tuple[str, str]] = [
         "count",
         r"\b(how many|count(?:s|ed|ing)?|number of|point\w*|segment\w*|outline\w*|where|"
         r"(?:are|is) there (?:more|fewer|less|at least|at most|exactly|over|under)|"
-        r"more \w+ than|fewer \w+ than)\b",
+        r"more \w+ than|fewer \w+ than|"
+        # "put a dot on each person's face" points (its closest example was an Emoji edit)
+        r"(?:put|place|add|draw) (?:a |an )?(?:dots?|pins?|marks?|markers?|points?) "
+        r"(?:on|at|over))\b",
     ),
     # Finding things without counting them is drawing labelled boxes.
     (
@@ -193,7 +200,11 @@ def choose_task(query: str, n_images: int = 1) -> str:
     text = query.lower()
     if person_names(query) and not _COUNTING.search(text):
         return "tag"  # "where is Tom Hanks?": his face, selected and boxed
+    # "Is the sky blue or gray?" is a question, not a grey edit; "Can you blur it?" a request
+    asking = text.rstrip().endswith("?") and _QUESTION.match(text) and not _REQUEST.match(text)
     for task, pattern in _KEYWORDS:
+        if task == "edit" and asking:
+            continue
         if re.search(pattern, text):
             return task
     # No keyword: the task of the closest bank example ("Soften everything but the cat").

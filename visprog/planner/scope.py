@@ -95,6 +95,8 @@ _NOT_LAST = frozenset(
         # 'there', then 'there is')
         *"there here anything something everything nothing it them this that".split(),
         *"is are was were be you me see could would should will tell".split(),
+        # a side is no thing: "on the left or right of the keyboard" located 'left'
+        *"left right".split(),
         *(COLOURS - {"orange"}),
     }
 )
@@ -112,6 +114,10 @@ _NOT_PAINTED = frozenset(
 _NAMERS = frozenset({"Loc", "Point", "Seg", "Select", "VQA"})
 # Steps that find things in an image.
 _FINDERS = frozenset({"FaceDet", "Loc", "Point", "Seg"})
+# Words that deny, which a two-image statement's Eval says and its questions do not.
+_DENYING = frozenset(
+    "neither nor not no none without doesn't isn't aren't don't didn't nors nots nos nones".split()
+)
 # Words of a request to locate, whose answer is where things are, not a value.
 _LOCATING = frozenset("where find locate show point mark box boxes".split())
 # Edits return the whole image, so a half the query names is located, not cropped to.
@@ -151,6 +157,9 @@ class Scope:
         looked: Variable a ``Loc`` or ``Point`` defined -> the object it looked for.
         crop_box: Image a crop defined -> the box it was cropped to.
         found_in: Variable a ``Loc`` or ``Point`` defined -> the image it looked in.
+        questions: Answer of a ``VQA`` -> its question.
+        drawn_on: Image a ``Tag`` drew -> the image it drew on first (through Tags of Tags).
+        tagged: ``(image drawn on first, objects)`` of each ``Tag``.
         polar: Answers of a ``VQA`` whose question is a yes/no question (its answer is yes or
             no).
         unsaid: Set by :meth:`ScopedProgram.grammar` while the Result waits for things no text
@@ -177,6 +186,9 @@ class Scope:
     crop_box: dict[str, str] = field(default_factory=dict)
     polar: set[str] = field(default_factory=set)
     found_in: dict[str, str] = field(default_factory=dict)
+    questions: dict[str, str] = field(default_factory=dict)
+    drawn_on: dict[str, str] = field(default_factory=dict)
+    tagged: set[tuple[str, str]] = field(default_factory=set)
     # Set by ScopedProgram.grammar: things the waiting Result needs named (see _covering).
     unsaid: list[tuple[str, ...]] = field(default_factory=list)
 
@@ -211,6 +223,11 @@ class Scope:
             box = next((a.value for a in st.args if a.name == "box"), None)
             if name in CROPS and isinstance(box, Ref):
                 scope.crop_box[st.target] = box.name
+            if name == "Tag" and isinstance(image, Ref):
+                scope.drawn_on[st.target] = scope.drawn_on.get(image.name, image.name)
+                drawn = next((a.value for a in st.args if a.name == "object"), None)
+                if isinstance(drawn, Ref):
+                    scope.tagged.add((scope.drawn_on[st.target], drawn.name))
             if V.IMAGE in scope.types[st.target] and isinstance(image, Ref):
                 if name in CROPS or image.name in scope.cropped:
                     scope.cropped.add(st.target)
@@ -218,12 +235,10 @@ class Scope:
                 if half_box or image.name in scope.in_half:
                     scope.in_half.add(st.target)
             question = next((a.value for a in st.args if a.name == "question"), None)
-            if (
-                name == "VQA"
-                and isinstance(question, Literal)
-                and _POLAR.match(str(question.value))
-            ):
-                scope.polar.add(st.target)
+            if name == "VQA" and isinstance(question, Literal):
+                scope.questions[st.target] = str(question.value)
+                if _POLAR.match(str(question.value)):
+                    scope.polar.add(st.target)
             if st.args and all(isinstance(a.value, Ref) for a in st.args):
                 names = tuple(a.value.name for a in st.args if isinstance(a.value, Ref))
                 scope.ref_calls.setdefault(name, set()).add(names)
@@ -297,6 +312,15 @@ class ScopedProgram:
             # "count the birds and tell me if there are more than four": a number compared
             # with is an Eval's (it named the count)
             self.required.append("Eval")
+        kinds = [c for c in vocabulary.categories if c.lower() not in COLOURS]  # not "red or blue"
+        either = vocabulary.exists and len(kinds) >= 2 and len(self.inputs) == 1
+        self.either = either and {"Count", "Eval"} <= offered
+        if self.either:
+            # "Are there any cups or glasses?": a count of each, joined by an Eval (it counted
+            # the cups only, or asked one long question)
+            self.counts_needed = max(self.counts_needed, 2)
+            if "Eval" not in self.required:
+                self.required.append("Eval")
         if vocabulary.categories and "Classify" in offered and "Classify" not in self.required:
             self.required.append("Classify")  # categories the user gave are used, not dropped
         if "List" in self.required and "Classify" in offered and "Classify" not in self.required:
@@ -310,7 +334,10 @@ class ScopedProgram:
         # what each shows (a VQA of one image was named as the answer).
         # Not a statement about one of them without a number ("the left image shows a cat
         # on a couch": its one answer; it asked twice and joined the two with xor).
+        # A denial of one image is its answer negated ("the right image does not show any
+        # birds" named the answer of "Is there a bird?").
         one_side = vocabulary.side in self.inputs and not vocabulary.counts
+        one_side = one_side and not vocabulary.negated
         self.joined = len(self.inputs) >= 2 and "Eval" in offered and not one_side
         # "How many people are on the right half?": the half is located (and cropped) first.
         # Not for edits, whose result is the whole image.
@@ -323,6 +350,11 @@ class ScopedProgram:
         drop = set()
         if self.edits and not self.cropping and not (self.half and self.half_crops):
             drop.add("Crop")  # an edit crops only to a half or when asked to
+        exists_either = vocabulary.exists and len(vocabulary.categories) >= 2
+        if exists_either and not vocabulary.relations and not self.half:
+            # "Is there a dog or a cat in the picture?": neither is where the other is (it
+            # cropped to the dog and counted cats in it)
+            drop.add("Crop")
         if tagging and not self.edits and not self.half:
             drop.add("Crop")  # tagging crops only to a half ("tag the faces in the left half")
         if self.half and not self.half_crops:
@@ -375,6 +407,11 @@ class ScopedProgram:
             room = False  # "the left image shows a cat on a couch": asked, so answered
         if covering and ready and self._count_answered(scope, covering):
             room = False  # "how many wheels": counted, so answered
+        chosen = [n for n in covering if self._chosen(scope, n)] if ready else []
+        if chosen:
+            # "Is the mug on the left or right of the keyboard?": the question that offers
+            # the choice answers it (an Eval went on to answer 'left' or 'no')
+            covering, room = chosen, False
         calls = self._calls(g, scope) if room else []
         by_prefix: dict[str, list[str]] = {}
         for rule, spec in calls:
@@ -491,6 +528,11 @@ class ScopedProgram:
         if goals == ["Eval"] and self.joined:  # a two-image statement's Eval joins anything
             if scope.statements >= PATIENCE and self._can_call("Eval", scope):
                 return {"Eval"}  # the small model asked VQA after VQA to the limit
+            asked = "VQA" in scope.steps and self._can_call("Eval", scope)
+            if asked and self.vocabulary.negated and self._one_image():
+                # a denial of one image negates its answer ("the right image does not show
+                # any birds" asked "Is there a bird?" twice)
+                return {"Eval"}
             return None
         if not goals:
             return None
@@ -614,6 +656,13 @@ class ScopedProgram:
         if len(self.inputs) != 1 or not v.counted or not plain or "Eval" in self.required:
             return False
         return any(scope.made_by.get(n) == "Count" for n in covering)
+
+    def _chosen(self, scope: Scope, name: str) -> bool:
+        """Whether ``name`` answers the VQA question of one image that ends with its choice."""
+        choice = self.vocabulary.choice
+        if len(self.inputs) != 1 or not choice or scope.made_by.get(name) != "VQA":
+            return False
+        return scope.questions.get(name, "").lower().endswith(f"{choice.lower()}?")
 
     def _coloured(self, g: Grammar) -> str:
         """The rule naming the counted thing with its colour ("red car"), or "" without one.
@@ -804,6 +853,19 @@ class ScopedProgram:
         combos = [c for c in itertools.product(*options) if c not in used]
         if spec.name in CROPS:  # a crop uses a box found in the image it crops
             combos = [(im, box) for im, box in combos if scope.source.get(box, im) == im]
+        if spec.name == "Tag":
+            # boxes are drawn on an input or the image they were found in (or a drawing on
+            # it): faces found in the photo were tagged on a crop of it, ten times over
+            def base(im: str) -> str:
+                return scope.drawn_on.get(im, im)
+
+            # and never the same boxes twice (it tagged them again to the statement limit)
+            combos = [
+                (im, obj)
+                for im, obj in combos
+                if base(im) in (base(scope.source.get(obj, im)), *self.inputs)
+                and (base(im), obj) not in scope.tagged
+            ]
         if spec.name == "Crop" and self.edits and not self.cropping:
             # an edit crops only to find things in a half (a crop of the sign found there
             # was never used)
@@ -1072,6 +1134,18 @@ class ScopedProgram:
             scalars = [
                 n for n, t in scope.types.items() if t & _SCALARS and scope.made_by.get(n) != "Eval"
             ]
+            counts = [n for n in scalars if scope.made_by.get(n) == "Count"]
+            if self.either and len(counts) >= 2:
+                # "Is there a dog or a cat?": either count is more than none ("'yes' if
+                # {ANSWER0} > 0 else 'no'" left the cats out)
+                g.add(
+                    "xeither",
+                    *[
+                        [lit(f"\"'yes' if {{{a}}} > 0 or {{{b}}} > 0 else 'no'\"")]
+                        for a, b in itertools.combinations(counts, 2)
+                    ],
+                )
+                return [["xeither"]]
             side = self.vocabulary.first_side
             leading = [n for n in scalars if side and side in scope.deps.get(n, ())]
             pair = len(self.inputs) >= 2
@@ -1157,6 +1231,10 @@ class ScopedProgram:
         if key == ("VQA", "question"):
             words = (*vocab.words, *QUESTION_WORDS, *(w.capitalize() for w in QUESTION_WORDS))
             one = len(self.inputs) == 1
+            if not one and vocab.negated:
+                # the Eval denies, the question asks: "Neither image contains a dog" asked
+                # "Is there an animal that is not a dog?"
+                words = tuple(w for w in words if w.lower() not in _DENYING)
             alike = {"==", "!="} & set(vocab.comparisons)
             if not one and alike and not vocab.counts and not vocab.compared and vocab.content:
                 # "the same kind of animal" in both images asks each what it is: two answers of
@@ -1260,7 +1338,9 @@ class ScopedProgram:
             alts = [[_text_list(g, phrase)]] if V.TEXT_LIST in p.types else []
             alts += [[phrase]] if V.TEXT in p.types else []
             alts += coloured
-            if key == ("Loc", "object"):
+            sides = {"left", "right", "top", "bottom", "above", "below"}
+            if key == ("Loc", "object") and not (set(vocab.choice.lower().split()) & sides):
+                # "on the left or right of the keyboard" asks which side: no half is located
                 alts.append([_closed(g, "half", HALVES)])
             return alts
         # Free text only where a step needs it: an optional free string is a file path
@@ -1497,7 +1577,9 @@ def _expression(
     (``> 2`` for "more than two", not ``> 3``); and, for a total over two images, a sum of
     counts on the left (``pair``: the inputs are two images). ``leading``: when not empty,
     the only variables a comparison may start with (the count of the image named first).
-    ``texts``: the variables that hold text only (VQA's answers): compared with ``==`` or
+    With :attr:`~visprog.planner.vocab.Vocabulary.negated` and yes/no answers only, one of
+    the first two conditions is negated. ``texts``: the variables that hold text only (VQA's
+    answers): compared with ``==`` or
     ``!=`` to a string or another text, never ordered or compared with a number
     ("'left' if {ANSWER0} > 0" of a VQA's answer). ``polar``: those of them that answer a
     yes/no question: compared with ``'yes'`` or ``'no'`` only.
@@ -1525,6 +1607,15 @@ def _expression(
     # ("exactly three more birds than" wrote "{A} - {B} > {A}"). A total or a scale has it.
     numbered = bool(vocab.thresholds) and not vocab.scaled and not (vocab.total and pair)
     first = "xnn" if numbered else "xn"
+    # a two-image statement that denies what an image shows, over yes/no answers only
+    denied = (
+        pair
+        and vocab.negated
+        and "not" in logic
+        and not numbered
+        and bool(scalars)
+        and set(scalars) <= set(polar)
+    )
     if binary:
         # At most EVAL_CLAUSES conditions: an unbounded chain let the small model repeat
         # "and {A} == {B}" until the token limit cut the line (a program that cannot check).
@@ -1534,9 +1625,20 @@ def _expression(
         clauses = min(EVAL_CLAUSES, len(scalars))
         if clauses >= 2:
             _chain(g, "xoc", "xot", clauses - 1)
+        if denied:
+            # "a dog in the left image but not in the right" was "{A} and {B}": one of the
+            # first two conditions is negated
+            g.add("xnot", [lit("not "), "xm"])
+            alts = [["xnot", "xoc0?"] if clauses >= 2 else ["xnot"]]
+            if clauses >= 2:
+                alts.append(["xm", "xop", "xnot", *(["xoc1?"] if clauses >= 3 else [])])
+            g.add("xo", *alts)
+        elif clauses >= 2:
             g.add("xo", [first, "xoc0?"])
         else:
             g.add("xo", [first])
+    elif denied:
+        g.add("xo", [lit("not "), "xm"])
     else:
         g.add("xo", [first])
     g.add("xn", ["xm"], *([[lit("not "), "xm"]] if "not" in logic else []))  # one "not"

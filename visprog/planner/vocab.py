@@ -170,6 +170,11 @@ class Vocabulary:
             as adult or child"): what is found is that thing, not a label.
         counted_colour: The colour written right before the counted thing ("how many red
             cars": red; :func:`counted_colour`): the counted thing's name has it.
+        negated: Whether the query denies that an image shows something ("neither image has a
+            dog", "but not in the right image"; :data:`IMAGE_NEGATION`): a two-image
+            statement's Eval of yes/no answers holds a ``not``.
+        exists: Whether the query asks whether there is something ("Is there a dog or a
+            cat?"): with two things or more and no place, nothing is cropped to.
         owners: The forms of the possessive owners ("the dog's nose": dog), modifiers of what
             they have (:func:`owner_words`) that still place it.
         lookup_text: What a looked-up kind is of, as written (:func:`lookup_text`): a
@@ -235,6 +240,8 @@ class Vocabulary:
     labels_apart: bool = False
     owners: frozenset[str] = frozenset()
     counted_colour: str = ""
+    negated: bool = False
+    exists: bool = False
 
 
 def singular(word: str) -> str:
@@ -620,6 +627,15 @@ COMPARISONS: tuple[tuple[str, str], ...] = (
     (r"\b(?:exactly|same|as many|equal\w*|total|altogether|together|twice|in all)\b", "=="),
 )
 _NEGATION = re.compile(r"\b(?:neither|nor|not|no|none|without)\b|n't\b", re.IGNORECASE)
+# A negation of what an image shows, not of a thing's description ("a dog without a collar",
+# "a cup that is not empty"): "neither image", "but not in the right image", "doesn't show".
+IMAGE_NEGATION = re.compile(
+    r"\b(?:neither|nor|none of|no (?:image|picture|photo)s?)\b|"
+    r"\bnot (?:in|on) (?:the )?(?:left|right|other|second|first|either)\b|"
+    r"\b(?:does not|doesn't|do not|don't|did not|didn't) (?:contain|show|have|include|feature|"
+    r"depict|display)\b|\bthere (?:is|are) no\b|\bthere (?:isn't|aren't|is not|are not)\b",
+    re.IGNORECASE,
+)
 # "at least one image", "exactly one of the pictures": which images, not a number of things
 _WHICH_IMAGE = re.compile(
     r"\b(?:at least|exactly|only|just) one (?:of )?(?:the )?(?:two )?(?:images?|pictures?|photos?)\b"
@@ -1308,7 +1324,7 @@ HALF_PLACE = re.compile(
 def half_named(query: str) -> str:
     """``LEFT``/``RIGHT``/``TOP``/``BOTTOM`` for the half the query names, else ""."""
     m = _HALF.search(query) or _SIDE.search(query)
-    if not m:
+    if not m or SIDE_CHOICE.search(query):  # "on the left or the right side?" asks which
         return ""
     word = m.group(1).lower()
     return _HALF_NAMES.get(word, word.upper())
@@ -1487,4 +1503,6 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         bool(_as_list(query) or _colon_list(query)) and not people,
         owner_words(query),
         counted_colour(query),
+        IMAGE_NEGATION.search(query) is not None,
+        _EXISTS.search(query) is not None,
     )
