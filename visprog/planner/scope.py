@@ -114,6 +114,8 @@ _NOT_PAINTED = frozenset(
 _NAMERS = frozenset({"Loc", "Point", "Seg", "Select", "VQA"})
 # Steps that find things in an image.
 _FINDERS = frozenset({"FaceDet", "Loc", "Point", "Seg"})
+# Words of a choice between sides ("on the left or right of the keyboard").
+_SIDE_WORDS = frozenset("left right top bottom above below".split())
 # Words that deny, which a two-image statement's Eval says and its questions do not.
 _DENYING = frozenset(
     "neither nor not no none without doesn't isn't aren't don't didn't nors nots nos nones".split()
@@ -159,9 +161,6 @@ class Scope:
         found_in: Variable a ``Loc`` or ``Point`` defined -> the image it looked in.
         questions: Answer of a ``VQA`` -> its question.
         drawn_on: Image a ``Tag`` drew -> the image it drew on first (through Tags of Tags).
-        tagged: ``(image drawn on first, objects)`` of each ``Tag``.
-        polar: Answers of a ``VQA`` whose question is a yes/no question (its answer is yes or
-            no).
         unsaid: Set by :meth:`ScopedProgram.grammar` while the Result waits for things no text
             names yet (their forms): found things and questions name one of them.
     """
@@ -184,11 +183,9 @@ class Scope:
     in_half: set[str] = field(default_factory=set)
     looked: dict[str, str] = field(default_factory=dict)
     crop_box: dict[str, str] = field(default_factory=dict)
-    polar: set[str] = field(default_factory=set)
     found_in: dict[str, str] = field(default_factory=dict)
     questions: dict[str, str] = field(default_factory=dict)
     drawn_on: dict[str, str] = field(default_factory=dict)
-    tagged: set[tuple[str, str]] = field(default_factory=set)
     # Set by ScopedProgram.grammar: things the waiting Result needs named (see _covering).
     unsaid: list[tuple[str, ...]] = field(default_factory=list)
 
@@ -225,9 +222,6 @@ class Scope:
                 scope.crop_box[st.target] = box.name
             if name == "Tag" and isinstance(image, Ref):
                 scope.drawn_on[st.target] = scope.drawn_on.get(image.name, image.name)
-                drawn = next((a.value for a in st.args if a.name == "object"), None)
-                if isinstance(drawn, Ref):
-                    scope.tagged.add((scope.drawn_on[st.target], drawn.name))
             if V.IMAGE in scope.types[st.target] and isinstance(image, Ref):
                 if name in CROPS or image.name in scope.cropped:
                     scope.cropped.add(st.target)
@@ -237,8 +231,6 @@ class Scope:
             question = next((a.value for a in st.args if a.name == "question"), None)
             if name == "VQA" and isinstance(question, Literal):
                 scope.questions[st.target] = str(question.value)
-                if _POLAR.match(str(question.value)):
-                    scope.polar.add(st.target)
             if st.args and all(isinstance(a.value, Ref) for a in st.args):
                 names = tuple(a.value.name for a in st.args if isinstance(a.value, Ref))
                 scope.ref_calls.setdefault(name, set()).add(names)
@@ -252,6 +244,11 @@ class Scope:
                     if name == "Loc" and obj.value in HALVES:
                         scope.halves[st.target] = str(obj.value)
         return scope
+
+    @property
+    def polar(self) -> set[str]:
+        """Answers of a ``VQA`` whose question is a yes/no question (its answer is yes or no)."""
+        return {n for n, q in self.questions.items() if _POLAR.match(q)}
 
     def evidence(self, name: str) -> set[str]:
         """Words of the text literals that ``name`` was computed from (its own and its deps')."""
@@ -312,8 +309,10 @@ class ScopedProgram:
             # "count the birds and tell me if there are more than four": a number compared
             # with is an Eval's (it named the count)
             self.required.append("Eval")
-        kinds = [c for c in vocabulary.categories if c.lower() not in COLOURS]  # not "red or blue"
-        either = vocabulary.exists and len(kinds) >= 2 and len(self.inputs) == 1
+        # "Is there a dog or a cat?" (not "red or blue" for the counts)
+        exists_either = vocabulary.exists and len(vocabulary.categories) >= 2
+        kinds = [c for c in vocabulary.categories if c.lower() not in COLOURS]
+        either = exists_either and len(kinds) >= 2 and len(self.inputs) == 1
         self.either = either and {"Count", "Eval"} <= offered
         if self.either:
             # "Are there any cups or glasses?": a count of each, joined by an Eval (it counted
@@ -350,7 +349,6 @@ class ScopedProgram:
         drop = set()
         if self.edits and not self.cropping and not (self.half and self.half_crops):
             drop.add("Crop")  # an edit crops only to a half or when asked to
-        exists_either = vocabulary.exists and len(vocabulary.categories) >= 2
         if exists_either and not vocabulary.relations and not self.half:
             # "Is there a dog or a cat in the picture?": neither is where the other is (it
             # cropped to the dog and counted cats in it)
@@ -860,11 +858,12 @@ class ScopedProgram:
                 return scope.drawn_on.get(im, im)
 
             # and never the same boxes twice (it tagged them again to the statement limit)
+            tagged = {(base(im), obj) for im, obj in used}
             combos = [
                 (im, obj)
                 for im, obj in combos
                 if base(im) in (base(scope.source.get(obj, im)), *self.inputs)
-                and (base(im), obj) not in scope.tagged
+                and (base(im), obj) not in tagged
             ]
         if spec.name == "Crop" and self.edits and not self.cropping:
             # an edit crops only to find things in a half (a crop of the sign found there
@@ -1338,8 +1337,7 @@ class ScopedProgram:
             alts = [[_text_list(g, phrase)]] if V.TEXT_LIST in p.types else []
             alts += [[phrase]] if V.TEXT in p.types else []
             alts += coloured
-            sides = {"left", "right", "top", "bottom", "above", "below"}
-            if key == ("Loc", "object") and not (set(vocab.choice.lower().split()) & sides):
+            if key == ("Loc", "object") and not set(vocab.choice.lower().split()) & _SIDE_WORDS:
                 # "on the left or right of the keyboard" asks which side: no half is located
                 alts.append([_closed(g, "half", HALVES)])
             return alts
@@ -1616,6 +1614,8 @@ def _expression(
         and bool(scalars)
         and set(scalars) <= set(polar)
     )
+    if denied:
+        g.add("xnot", [lit("not "), "xm"])
     if binary:
         # At most EVAL_CLAUSES conditions: an unbounded chain let the small model repeat
         # "and {A} == {B}" until the token limit cut the line (a program that cannot check).
@@ -1628,7 +1628,6 @@ def _expression(
         if denied:
             # "a dog in the left image but not in the right" was "{A} and {B}": one of the
             # first two conditions is negated
-            g.add("xnot", [lit("not "), "xm"])
             alts = [["xnot", "xoc0?"] if clauses >= 2 else ["xnot"]]
             if clauses >= 2:
                 alts.append(["xm", "xop", "xnot", *(["xoc1?"] if clauses >= 3 else [])])
@@ -1638,7 +1637,7 @@ def _expression(
         else:
             g.add("xo", [first])
     elif denied:
-        g.add("xo", [lit("not "), "xm"])
+        g.add("xo", ["xnot"])
     else:
         g.add("xo", [first])
     g.add("xn", ["xm"], *([[lit("not "), "xm"]] if "not" in logic else []))  # one "not"
