@@ -49,21 +49,27 @@ _KEYWORDS: list[tuple[str, str]] = [
         "edit",
         r"\b(blur\w*|replace\w*|swap|colou?r ?pop|pop the colou?r|grey|gray|emoji\w*|hide|"
         r"smiley\w*|smilies|emoticons?|"
-        r"anonymi[sz]e|pixelate|repaint|recolou?r|turn (?:the|it|them)\b.*\binto|"
+        r"anonymi[sz]e|anonymous\w*|pixelate|repaint|recolou?r|turn (?:the|it|them)\b.*\binto|"
         r"change (?:the|it|them)\b.*\b(?:to|into)|make (?:the|it)\b.*\b(?:look|into)|"
         r"keep only|in colou?r|background|censor\w*|obscur\w*|black and white|desaturat\w*|"
+        r"gr[ae]yscale\w*|monochrome|make (?:the|its|his|her|their) [a-z ]+? (?:show|display)|"
         r"(?:cover|paint) (?:the|every|all|each|their|his|her)\b|"
         r"(?:make|turn|change|paint) (?:the|it|them|every|all|each)\b"
         r".*\b(?:to|into|like|look|red|blue|green|yellow|black|white|pink|purple|orange)|"
         r"stand out|remove|erase|delete|get rid of|inpaint\w*|crop\w*|zoom in|"
         # "put sunglasses on the dog" paints; "put a dot on each face" marks
         r"put (?:a |an |some )?(?!(?:dots?|box(?:es)?|bounding|marks?|labels?|circles?|points?|"
-        r"tags?|pins?|numbers?)\b)[a-z]+ (?:on|over)\b)\b",
+        r"tags?|pins?|numbers?|names?)\b)[a-z]+ (?:on|over)\b|"
+        # "give the woman a hat" paints the hat on (it counted the women)
+        r"give (?:the|him|her|them|it|every|each|all)\b(?!.*\b(?:names?|labels?|tags?)\b)|"
+        r"add (?:a|an|some) (?!(?:dots?|box(?:es)?|bounding|marks?|labels?|circles?|points?|"
+        r"tags?|pins?|numbers?|names?)\b)[a-z ]+? (?:to|on|onto|in|into) (?:the|his|her|their))\b",
     ),
     (
         "tag",
         # "who is in this photo", not "who is holding the umbrella, a man or a woman?"
         r"\b(tag\w*|label\w*|identify|classif\w*|name (?:the|each|every)|"
+        r"(?:put|write|add) (?:a |their |the |his |her )?names? (?:on|to|by)|"
         r"who(?: is|'s| are) (?:in|this|that|these|those|here|there|it|on)|who(?: is|'s| are)$)\b",
     ),
     (

@@ -37,6 +37,7 @@ from visprog.planner.vocab import (
     QUESTION_WORDS,
     Vocabulary,
     forms,
+    plural,
     singular,
 )
 from visprog.program import Argument, ListValue, Literal, Program, Ref
@@ -97,6 +98,9 @@ _NOT_LAST = frozenset(
         *"is are was were be you me see could would should will tell".split(),
         # a side is no thing: "on the left or right of the keyboard" located 'left'
         *"left right".split(),
+        # nor a place word ("blur the background behind the dog" kept 'behind' sharp)
+        *"behind above below under beneath underneath beside near inside between among "
+        "across along around onto into".split(),
         *(COLOURS - {"orange"}),
     }
 )
@@ -114,8 +118,25 @@ _NOT_PAINTED = frozenset(
 _NAMERS = frozenset({"Loc", "Point", "Seg", "Select", "VQA"})
 # Steps that find things in an image.
 _FINDERS = frozenset({"FaceDet", "Loc", "Point", "Seg"})
+_SEEKERS = frozenset({"FaceDet", "Loc", "Point"})  # steps that find things from nothing
 # Words of a choice between sides ("on the left or right of the keyboard").
+# Words of a tagging request that name no thing to find.
+_TAGGING_WORDS = frozenset(
+    "tag tags label labels mark identify name draw say whether around box boxes circle "
+    "highlight outline find detect locate show each every".split()
+)
+# Words of an edit request that name no thing to edit.
+_EDIT_WORDS = frozenset(
+    "blur blurs blurred blurry replace replaced swap cover covered hide hidden make turn "
+    "change keep sharp pop colour color grey gray greyscale grayscale pixelate censor "
+    "anonymise anonymize remove erase delete".split()
+)
+_BACKDROPS = frozenset("background backgrounds backdrop backdrops scenery".split())
+_NOT_FIRST = frozenset("of with in on and or to at by for from".split())
+_NOT_LAST_PLURALS = frozenset(plural(w) for w in _NOT_LAST)
 _SIDE_WORDS = frozenset("left right top bottom above below".split())
+# Words of a query that may name a half of the image.
+_HALF_SAID = frozenset("left right top bottom side sides half halves upper lower".split())
 # Words that deny, which a two-image statement's Eval says and its questions do not.
 _DENYING = frozenset(
     "neither nor not no none without doesn't isn't aren't don't didn't nors nots nos nones".split()
@@ -338,6 +359,16 @@ class ScopedProgram:
         one_side = vocabulary.side in self.inputs and not vocabulary.counts
         one_side = one_side and not vocabulary.negated
         self.joined = len(self.inputs) >= 2 and "Eval" in offered and not one_side
+        # "One image shows a bus and the other shows a train": each image is asked both
+        # questions, and the Eval says either image may show either ("{A} or {B}" of a bus on
+        # the left or a train on the right was written)
+        self.one_other = (
+            vocabulary.one_other
+            and len(self.inputs) == 2
+            and self.joined
+            and "VQA" in offered
+            and not self.counts_needed
+        )
         # "How many people are on the right half?": the half is located (and cropped) first.
         # Not for edits, whose result is the whole image.
         self.half = vocabulary.half if len(self.inputs) == 1 and "Loc" in offered else ""
@@ -359,7 +390,41 @@ class ScopedProgram:
             drop.add("Seg")  # the half is the region edited ("Seg(query='top')" was written)
         if "FaceDet" in self.required:
             drop.add("Point")  # faces are found by FaceDet ("Point(object='right')" was added)
+        options = [o for o in re.split(r"\s*(?:,|\bor\b)\s*", vocabulary.choice.lower()) if o]
+        if len(self.inputs) == 1 and options and set(options) <= COLOURS and "VQA" in offered:
+            # a choice of colours is the VQA's: "is the cat on the chair black or white?"
+            # counted the cats and answered "'black' if {ANSWER0} > 0 else 'white'"
+            drop |= {"Count", "Eval"}
         self.specs = [s for s in self.specs if s.name not in drop]
+        # A tagging request's answer is the drawing ("tag the people on the left" named the
+        # crop of the left half).
+        self.tagging = tagging and "Tag" in {s.name for s in self.specs} and not self.edits
+        said = {w.lower() for w in vocabulary.words}
+        if self.tagging and "Classify" in self.required and not vocabulary.relations:
+            if not self.half and not said & COLOURS:
+                # what is labelled is all that was found: "which Marvel heroes are in this
+                # picture? Tag them" selected 'Marvel' among the faces, and used it nowhere
+                self.specs = [s for s in self.specs if s.name != "Select"]
+        # How many things found may wait unused before the next Loc or Point: "make the
+        # woman's face anonymous" located 'woman', 'person', 'animal' and 'object' in turn,
+        # none of them used. Two, or one per thing the query lists ("a dog, a cat or a bird").
+        listed = 0 if vocabulary.labels_apart else len(vocabulary.categories)
+        self.unused_limit = max(2, listed) * len(self.inputs)
+        if self.edits and vocabulary.nouns:
+            # an edit finds the things it names ("blur the background behind the dog"
+            # located the dog, then 'behind')
+            self.unused_limit = len(vocabulary.nouns) * len(self.inputs)
+        if self.tagging:
+            # a tagging finds each thing it names once, then labels or draws it ("draw boxes
+            # around the people and say whether each is a man, woman or child" located the
+            # people, then 'the or the around')
+            labels = set(vocabulary.label_only)
+            named = [
+                n
+                for n in vocabulary.nouns
+                if n.lower() not in labels and singular(n.lower()) not in _TAGGING_WORDS
+            ]
+            self.unused_limit = max(1, len(named)) * len(self.inputs)
         # Only the relations the query states: "behind the truck" got a CropBelow.
         self.unstated = RELATION_CROPS - set(vocabulary.relations)
         # The things the answer is computed from: each noun of the query ("any dogs or cats"
@@ -445,6 +510,8 @@ class ScopedProgram:
         if self.joined or "Eval" in self.required:
             # "Are there more than two faces?" is answered by its Eval, not by the points
             defined = [n for n in defined if scope.made_by.get(n) == "Eval"]
+        if self.tagging:
+            defined = [n for n in defined if scope.made_by.get(n) == "Tag"]
         if self.cropping:  # "crop the photo to the face": the crop
             defined = [n for n in defined if n in scope.cropped]
         elif self.edits:  # an edit's result is the whole photo
@@ -523,6 +590,8 @@ class ScopedProgram:
         be called now (else the finders).
         """
         goals = self._goals(scope)
+        if goals == ["Eval"] and self._one_other_open(scope):
+            return {"Eval"} if self._one_other_expr(scope) else {"VQA"}
         if goals == ["Eval"] and self.joined:  # a two-image statement's Eval joins anything
             if scope.statements >= PATIENCE and self._can_call("Eval", scope):
                 return {"Eval"}  # the small model asked VQA after VQA to the limit
@@ -570,6 +639,8 @@ class ScopedProgram:
             return bool(self._countable(scope))
         if step == "Seg":
             return bool(scope.names(_COUNTABLE))
+        if step == "Eval" and self._one_other_open(scope):
+            return bool(self._one_other_expr(scope))
         if step == "Eval" and self.joined and not self.counts_needed:
             return bool([n for n, t in scope.types.items() if t & _SCALARS])
         if step == "Eval":
@@ -763,6 +834,11 @@ class ScopedProgram:
 
         if spec.name in _WHOLE_IMAGE_EDITS:
             names = [n for n in names if not image(n) or n not in scope.cropped]
+            asked = [r for r in self.required if r in _WHOLE_IMAGE_EDITS]
+            if asked and spec.name not in asked and all(r in scope.steps for r in asked):
+                # the edits asked for are made: "blur the bottom half" went on to colour-pop
+                # the half it had blurred
+                return []
             edits = [n for n in scope.types if scope.made_by.get(n) in _WHOLE_IMAGE_EDITS]
             if edits:  # a second edit edits the first's result ("replace the sky and blur the
                 # faces" returned the blurred photo with the old sky)
@@ -812,6 +888,10 @@ class ScopedProgram:
         progress = self._progress(scope)
         if anchored and scope.statements >= 1:
             progress = {r for r in self._relations() if r not in scope.steps}
+        if self._unused(scope) >= self.unused_limit:
+            skip |= {"Loc", "Point"}  # use what was found before finding more
+            if "FaceDet" not in self.required or "FaceDet" in scope.steps:
+                skip.add("FaceDet")  # ("circle the cyclists" found faces too, unused)
         if not self._half_done(scope):
             progress = {"Loc"}  # the half first: what is asked about or counted is in it
         if scope.unsaid:  # the Result waits for a thing to be named: a step that names it
@@ -820,6 +900,10 @@ class ScopedProgram:
             if spec.name in skip or (progress is not None and spec.name not in progress):
                 continue
             bodies = self._vqa_bodies(g, spec, i, scope) if spec.name == "VQA" else None
+            if spec.name in ("VQA", "Eval") and self._one_other_open(scope):
+                bodies = self._one_other_bodies(g, spec, i, scope)
+                if bodies is not None and not bodies:
+                    continue
             if spec.name in ("Loc", "Point"):
                 bodies = self._finder_bodies(g, spec, i, scope)
             if bodies is None:
@@ -829,6 +913,21 @@ class ScopedProgram:
                 g.add(f"c{i}", *bodies)
                 out.append((f"c{i}", spec))
         return out
+
+    @staticmethod
+    def _unused(scope: Scope) -> int:
+        """How many things found from nothing no later statement uses yet.
+
+        Found from nothing: by FaceDet, Loc or Point, or by a Seg of a query alone.
+        """
+        used = set().union(*scope.deps.values()) if scope.deps else set()
+
+        def seeks(v: str, step: str) -> bool:
+            if step == "Seg":
+                return not any(scope.made_by.get(d) in _FINDERS for d in scope.deps.get(v, ()))
+            return step in _SEEKERS
+
+        return sum(1 for v, step in scope.made_by.items() if seeks(v, step) and v not in used)
 
     def _ref_combos(self, spec: ToolSpec, scope: Scope) -> list[tuple[str, ...]] | None:
         """For a step that takes only variables: the combinations not called before.
@@ -857,14 +956,29 @@ class ScopedProgram:
             def base(im: str) -> str:
                 return scope.drawn_on.get(im, im)
 
-            # and never the same boxes twice (it tagged them again to the statement limit)
+            # and never the same boxes twice (it tagged them again to the statement limit),
+            # nor a half's box ("tag the people on the left" drew the left half, no person)
             tagged = {(base(im), obj) for im, obj in used}
             combos = [
                 (im, obj)
                 for im, obj in combos
                 if base(im) in (base(scope.source.get(obj, im)), *self.inputs)
                 and (base(im), obj) not in tagged
+                and obj not in scope.halves
             ]
+            if "Classify" in self.required:
+                # the labels made are drawn ("say whether each is a man, woman or child"
+                # classified the people and tagged an unlabelled copy of them)
+                combos = [
+                    (im, obj)
+                    for im, obj in combos
+                    if any(scope.made_by.get(d) == "Classify" for d in (obj, *scope.deps[obj]))
+                ]
+        elif spec.name in _WHOLE_IMAGE_EDITS:
+            # an edit of the same things twice changes nothing the first did not: "blur the
+            # bottom half" blurred the half, then blurred the blurred half again
+            done = {c[-1] for c in used}
+            combos = [c for c in combos if c[-1] not in done]
         if spec.name == "Crop" and self.edits and not self.cropping:
             # an edit crops only to find things in a half (a crop of the sign found there
             # was never used)
@@ -935,6 +1049,95 @@ class ScopedProgram:
         crops = self._call_items(g, spec, i, scope, unsaid=about, drop=image)
         return [b for b in (whole, crops) if b is not None]
 
+    def _asked(self, scope: Scope) -> dict[str, dict[str, str]]:
+        """Each input -> the questions a VQA of it asked -> the answer's variable."""
+        out: dict[str, dict[str, str]] = {im: {} for im in self.inputs}
+        for answer, question in scope.questions.items():
+            for im in self.inputs:
+                if im in scope.deps.get(answer, ()):
+                    out[im].setdefault(question, answer)
+        return out
+
+    def _one_other_expr(self, scope: Scope) -> str:
+        """The Eval of "one image shows X and the other Y" once both images were asked both.
+
+        "{LX} and {RY} or {LY} and {RX}" (``and`` binds first); "" while a question waits.
+        """
+        asked = self._asked(scope)
+        left, right = (asked[im] for im in self.inputs)
+        questions = list(dict.fromkeys([*left, *right]))
+        if len(questions) != 2 or not all(q in left and q in right for q in questions):
+            return ""
+        x, y = questions
+        return f"{{{left[x]}}} and {{{right[y]}}} or {{{left[y]}}} and {{{right[x]}}}"
+
+    def _one_other_bodies(
+        self, g: Grammar, spec: ToolSpec, i: int, scope: Scope
+    ) -> list[list[str]] | None:
+        """A VQA or the Eval of "one image shows X and the other shows Y" (:attr:`one_other`).
+
+        Two questions in all; each image is asked the ones the other was asked; the Eval is
+        :meth:`_one_other_expr`. None: the usual VQA (fewer than two questions yet); []: no call.
+        """
+        if spec.name == "Eval":
+            expr = self._one_other_expr(scope)
+            return [[lit(f'Eval(expr="{expr}")')]] if expr else []
+        asked = self._asked(scope)
+        questions = list(dict.fromkeys(q for qs in asked.values() for q in qs))
+        bodies = []
+        for k, im in enumerate(self.inputs):
+            todo = [q for q in questions if q not in asked[im] and "'" not in q]
+            if todo:
+                # word by word, as the free question is lexed (a question as one literal
+                # beside the free one left the lexer no way back from its first word)
+                g.add(f"c{i}q{k}", *[_words_literal(q) for q in todo])
+                g.add(f"c{i}i{k}", [lit(im)])
+                body = [lit("VQA("), lit("image="), f"c{i}i{k}", lit(", question=")]
+                bodies.append([*body, f"c{i}q{k}", lit(")")])
+        parts = self._one_other_parts()
+        if not questions:
+            # of one clause's things ("Is a man or a woman a horse?" mixed the two)
+            musts = [p for p in parts if p] or [[]]
+            for k, must in enumerate(musts):
+                usual = self._call_items(g, spec, i, scope, unsaid=must, tag=f"o{k}")
+                bodies += [usual] if usual is not None else []
+        elif len(questions) == 1:
+            # the second question names what the first did not (it asked the first again)
+            said = {w.lower() for w in _WORD_RE.findall(questions[0])}
+            left = [p for p in parts if p and not all(set(f) & said for f in p)]
+            rest = left[0] if len(left) == 1 else self._one_other_rest(questions[0])[:1]
+            usual = self._call_items(g, spec, i, scope, unsaid=rest, tag="o")
+            bodies += [usual] if usual is not None else []
+        return bodies
+
+    def _one_other_parts(self) -> list[list[tuple[str, ...]]]:
+        """The forms of the things of each clause ("one image shows X" / "the other Y")."""
+        vocab = self.vocabulary
+        other = set(vocab.other_nouns)
+        first = [forms(n) for n in vocab.nouns if n not in other]
+        second = [forms(n) for n in vocab.other_nouns]
+        return [first, second] if first and second else []
+
+    def _one_other_rest(self, question: str) -> list[tuple[str, ...]]:
+        """The forms of the query's things that ``question`` does not name."""
+        said = {w.lower() for w in _WORD_RE.findall(question)}
+        return [
+            f
+            for f in (forms(n) for n in self.vocabulary.nouns)
+            if not {x.lower() for x in f} & said
+        ]
+
+    def _one_other_open(self, scope: Scope) -> bool:
+        """Whether "one image shows X and the other Y" can still be asked as two questions.
+
+        Not when the first question named every thing the query names ("Is there a bus or a
+        train?"): then the usual two-image statement.
+        """
+        if not self.one_other:
+            return False
+        questions = list(dict.fromkeys(q for qs in self._asked(scope).values() for q in qs))
+        return len(questions) != 1 or bool(self._one_other_rest(questions[0]))
+
     def _pair_bodies(
         self, g: Grammar, spec: ToolSpec, i: int, scope: Scope
     ) -> list[list[str]] | None:
@@ -975,7 +1178,7 @@ class ScopedProgram:
         never: set[str] = set()  # names no image is searched for
         if self.vocabulary.labels_apart and self.vocabulary.categories:
             # the labelled thing is found: "label each person as adult or child" located 'adult'
-            never |= {f for c in self.vocabulary.categories for w in c.split() for f in forms(w)}
+            never |= self.vocabulary.label_only
         if "FaceDet" in self.required:
             # faces are FaceDet's: "exactly three faces" found them, then located 'face' twice
             never |= {"face", "faces"}
@@ -1100,6 +1303,10 @@ class ScopedProgram:
             else:
                 alts = [a for a in self._values(g, spec, p, scope, unsaid, exclude) if a != [drop]]
             needed = p.required or (spec.name, p.name) in _NEEDED
+            if spec.name == "Seg" and p.name == "object":
+                # once enough found things wait unused, a Seg outlines one of them ("make
+                # the woman's face anonymous" segmented 'woman' from nothing three times)
+                needed = needed or self._unused(scope) >= self.unused_limit
             if not alts:
                 if needed:
                     return None
@@ -1177,6 +1384,19 @@ class ScopedProgram:
             # a half is a rectangle already (SAM was asked to outline 'TOP'); nothing is
             # selected among one box (Select(object=<the right half>, query='right'))
             names = [n for n in names if n not in scope.halves]
+            if p.name == "object":
+                # nor are the same things segmented or selected among twice ("make the
+                # woman's face anonymous" selected 'woman' among the faces seven times over)
+                # (nor among what they made: it selected 'woman' among its own selection)
+                # or among what they made, or things made from it: it selected 'woman'
+                # among its own selection, then segmented that, and selected again)
+                again = {v for v, step in scope.made_by.items() if step == spec.name}
+                names = [
+                    n
+                    for n in names
+                    if not again & {n, *scope.deps.get(n, ())}
+                    and not any(n in scope.deps.get(v, ()) for v in again)
+                ]
         alts: list[list[str]] = [[lit(n)] for n in names]
         if V.TEXT in p.types or V.TEXT_LIST in p.types:
             alts += self._text(
@@ -1281,6 +1501,7 @@ class ScopedProgram:
                 w
                 for w in pool
                 if not (w[-1:] == "s" and w.lower()[:-1] in _NOT_LAST)
+                and w.lower() not in _NOT_LAST_PLURALS  # 'the or the ises' of "is"
                 and not (w.lower() != singular(w.lower()) and singular(w.lower()) in _NOT_LAST)
             )  # nor "manies" of "many"
             # An owner that places what is counted is found ("the dog's nose": the dog's crop).
@@ -1297,6 +1518,32 @@ class ScopedProgram:
                 if w.lower() not in _NOT_LAST
                 and (w.lower() not in vocab.modifiers or w.lower() in placing)
             )
+            said = {w.lower() for w in vocab.content}
+            people = bool(said & (PEOPLE_NOUNS | {"person", "people", "everyone"}))
+            if (self.edits or self.tagging) and key in _SUBJECT_STEPS and (vocab.nouns or people):
+                # an edit's or a tagging's things are the query's: "blur the background
+                # behind the dog" blurred all but a 'person with a face', "make the woman's
+                # face anonymous" located 'animal' and 'object'
+                generic = {w for w in ALWAYS if w not in said}
+                generic -= {"person", "people"} if people else set()
+                if self.tagging:  # nor is it the request's verb ('Tag' was looked for)
+                    generic |= _TAGGING_WORDS
+                if self.edits:  # nor the edit's verb (BgBlur kept Loc('blur') sharp)
+                    generic |= _EDIT_WORDS
+                if "BgBlur" in self.required:
+                    # the background is what the BgBlur blurs, not a thing it keeps sharp
+                    # ("blur the background behind the dog" kept Loc('background') sharp)
+                    generic |= _BACKDROPS
+                if generic and any(w.lower() not in generic for w in ends):
+                    name = f"{name}g"
+                    pool = tuple(w for w in pool if w.lower() not in generic)
+                    ends = tuple(w for w in ends if w.lower() not in generic)
+            if self.half and key in _SUBJECT_STEPS:
+                # in the half's crop, the side is said already ('left of the object' was
+                # looked for in the left half)
+                name = f"{name}h"
+                pool = tuple(w for w in pool if w.lower() not in _SIDE_WORDS)
+                ends = tuple(w for w in ends if w.lower() not in _SIDE_WORDS) or ends
             if vocab.emoji_said and key in _SUBJECT_STEPS and "Emoji" in self.required:
                 # "a cat emoji over the dog": the cat is the emoji, not a thing to find
                 said = set(vocab.emoji_said)
@@ -1317,6 +1564,21 @@ class ScopedProgram:
                     for f in forms(w)
                 }
                 pool = tuple(w for w in pool if w.lower() not in new - gone)
+            thing, with_, added = vocab.replacement_phrase.partition(" with ")
+            if with_ and key in _SUBJECT_STEPS and "Replace" in self.required:
+                # "add a rainbow to the sky" paints the sky with one: the rainbow is not
+                # there to be found (it located 'rainbow')
+                kept = {f.lower() for w in _WORD_RE.findall(thing) for f in forms(w)}
+                new = {
+                    f.lower()
+                    for w in _WORD_RE.findall(added)
+                    if w.lower() not in PHRASE_WORDS
+                    for f in forms(w)
+                } - kept
+                if any(w.lower() not in new for w in ends):
+                    name = f"{name}n"
+                    pool = tuple(w for w in pool if w.lower() not in new)
+                    ends = tuple(w for w in ends if w.lower() not in new)
             waited = {x for f in waiting for x in f}
             if waited and any(w.lower() in waited for w in ends):
                 # the Result waits for a thing no text names: what is found next is one of them
@@ -1326,6 +1588,10 @@ class ScopedProgram:
                 name = f"{name}x{zlib.crc32(repr(sorted(gone)).encode()):x}"
                 pool = tuple(w for w in pool if w.lower() not in gone)
                 ends = tuple(w for w in ends if w.lower() not in gone)
+                if not ends:
+                    # no thing is left to name: words that end no name ('behind' of "blur
+                    # the background behind the dog") were looked for instead
+                    return []
             coloured: list[list[str]] = []
             if key in _SUBJECT_STEPS and V.TEXT in p.types and (rule := self._coloured(g)):
                 # the counted thing is named with its colour only
@@ -1337,13 +1603,30 @@ class ScopedProgram:
             alts = [[_text_list(g, phrase)]] if V.TEXT_LIST in p.types else []
             alts += [[phrase]] if V.TEXT in p.types else []
             alts += coloured
-            if key == ("Loc", "object") and not set(vocab.choice.lower().split()) & _SIDE_WORDS:
+            sides = {w.lower() for w in vocab.words} & _HALF_SAID
+            if (
+                key == ("Loc", "object")
+                and sides
+                and not set(vocab.choice.lower().split()) & _SIDE_WORDS
+            ):
+                # (and a query that names no side has no half: "blur the background behind
+                # the dog" blurred all but the bottom half)
                 # "on the left or right of the keyboard" asks which side: no half is located
                 alts.append([_closed(g, "half", HALVES)])
             return alts
         # Free text only where a step needs it: an optional free string is a file path
         # (Classify's probe, examples) the model has no business naming; it wrote junk there.
         return [["STRING"]] if V.TEXT in p.types and p.required else []
+
+
+def _words_literal(text: str) -> list[str]:
+    """``'text'`` as the lexemes a free text of the same words is made of.
+
+    A quote, each word and each space, and the closing quote (``?'`` for a question).
+    """
+    end = "?'" if text.endswith("?") else "'"
+    body = text[:-1] if text.endswith("?") else text
+    return [lit("'"), *[lit(t) for t in re.split(r"( )", body) if t], lit(end)]
 
 
 def _names(name: str, forms_: set[str]) -> bool:
@@ -1416,10 +1699,22 @@ def _phrase(
         g.add(f"{name}w", *[[lit(w)] for w in dict.fromkeys(words)])
         g.add(f"{name}l", *[[lit(w)] for w in dict.fromkeys(last)])
         g.add(f"{name}pre", [f"{name}w", lit(" ")])
-        head = [f"{name}pre"] * (max(1, least) - 1)
-        if most > max(1, least):
-            _chain(g, f"{name}p", f"{name}pre", most - max(1, least))
-            head.append(f"{name}p0?")
+        # a name starts with no preposition or conjunction ('on the on people', 'the or
+        # the around' were looked for)
+        first = [w for w in dict.fromkeys(words) if w.lower() not in _NOT_FIRST] or words
+        g.add(f"{name}f", *[[lit(w)] for w in dict.fromkeys(first)])
+        g.add(f"{name}fpre", [f"{name}f", lit(" ")])
+        before, most_before = max(1, least) - 1, most - 1
+        head = [f"{name}fpre", *[f"{name}pre"] * (before - 1)] if before else []
+        if most_before > before:
+            rest = most_before - max(before, 1)
+            if rest:
+                _chain(g, f"{name}p", f"{name}pre", rest)
+            if before:
+                head.append(f"{name}p0?")
+            else:
+                g.add(f"{name}o", [f"{name}fpre", *([f"{name}p0?"] if rest else [])])
+                head.append(f"{name}o?")
         g.add(name, [lit("'"), *head, f"{name}l", lit("'")])
         return name
     g.add(f"{name}w", *[[lit(w)] for w in dict.fromkeys(words)])

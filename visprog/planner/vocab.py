@@ -10,6 +10,7 @@ offers only the emoji names the query points at. Pure functions of the query tex
 
 from __future__ import annotations
 
+import collections
 import itertools
 import re
 from collections.abc import Iterable, Sequence
@@ -43,6 +44,7 @@ IRREGULAR = {
     "wolves": "wolf",
     "glasses": "glass",
 }
+_IRREGULAR_PLURAL = {one: many for many, one in IRREGULAR.items()}
 # Generic words a program may need for any image: OWLv2 finds "person" better than "everybody".
 ALWAYS = ("person", "people", "face", "object", "thing", "animal")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
@@ -173,6 +175,13 @@ class Vocabulary:
         negated: Whether the query denies that an image shows something ("neither image has a
             dog", "but not in the right image"; :data:`IMAGE_NEGATION`): a two-image
             statement's Eval of yes/no answers holds a ``not``.
+        one_other: Whether a two-image statement says what one image shows and what the
+            other shows ("one image shows a bus and the other shows a train"; :data:`ONE_OTHER`):
+            either image may be either, so each is asked both questions.
+        other_nouns: Of such a statement, the things the other image shows ("a train";
+            :func:`other_nouns`); the rest of :attr:`nouns` are the first image's.
+        label_only: The forms of the categories' words the query says nowhere else
+            (:func:`label_only_words`): no found thing is named by them.
         exists: Whether the query asks whether there is something ("Is there a dog or a
             cat?"): with two things or more and no place, nothing is cropped to.
         owners: The forms of the possessive owners ("the dog's nose": dog), modifiers of what
@@ -242,6 +251,9 @@ class Vocabulary:
     counted_colour: str = ""
     negated: bool = False
     exists: bool = False
+    label_only: frozenset[str] = frozenset()
+    one_other: bool = False
+    other_nouns: tuple[str, ...] = ()
 
 
 def singular(word: str) -> str:
@@ -328,6 +340,36 @@ HEAD_NOUNS = HEAD_NOUNS | EVERYDAY_NOUNS
 PEOPLE_NOUNS = frozenset("man woman boy girl child kid baby lady player chef".split())
 
 
+def label_only_words(query: str, categories: Sequence[str]) -> frozenset[str]:
+    """Forms of the words of ``categories`` that ``query`` says nowhere else.
+
+    "put boxes around the signs and label them stop sign, yield sign or speed limit" finds
+    the signs: 'sign' is a label's word and the thing's.
+    """
+    said = collections.Counter(w.lower() for w in _WORD.findall(query))
+    said.subtract(w.lower() for c in categories for w in _WORD.findall(c))
+    outside = {f.lower() for w, n in said.items() if n > 0 for f in _forms(w)}
+    labels = {f.lower() for c in categories for w in _WORD.findall(c) for f in _forms(w)}
+    return frozenset(labels - outside)
+
+
+_OTHER = re.compile(r"\bother\b", re.IGNORECASE)
+_CLAUSE = re.compile(r",|;|\b(?:and|while|whereas|but)\b", re.IGNORECASE)
+
+
+def other_nouns(query: str) -> tuple[str, ...]:
+    """What "the other" image shows, of "one image shows X and the other shows Y": Y's nouns.
+
+    The clause from the last conjunction before "other" ("there is a cat in one image and a
+    dog in the other": the dog).
+    """
+    other = _OTHER.search(query)
+    if other is None:
+        return ()
+    cuts = [m.start() for m in _CLAUSE.finditer(query, 0, other.start())]
+    return thing_nouns(query[cuts[-1] :]) if cuts else ()
+
+
 def thing_nouns(query: str) -> tuple[str, ...]:
     """The query's head nouns (HEAD_NOUNS or people), lower-case, in order, modifiers left out.
 
@@ -351,6 +393,11 @@ def forms(word: str) -> tuple[str, ...]:
 _PHRASE_BREAK = re.compile(r"[,;:()!?]| - ")
 
 
+# Heads of a phrase besides HEAD_NOUNS: "the smiling people" located 'smiling', "the kitchen
+# appliances" 'kitchen' (these are no things a question must name).
+_HEADS_TOO = frozenset("person appliance character".split())
+
+
 def modifier_words(query: str) -> frozenset[str]:
     """Forms of the query's words that only ever come right before a head noun (see HEAD_NOUNS).
 
@@ -365,8 +412,10 @@ def modifier_words(query: str) -> frozenset[str]:
 
     def head(word: str) -> bool:
         one = singular(word)
-        return one in HEAD_NOUNS or any(
-            one.endswith(n) and len(one) > len(n) + 2 for n in HEAD_NOUNS
+        return (
+            one in HEAD_NOUNS
+            or one in _HEADS_TOO
+            or any(one.endswith(n) and len(one) > len(n) + 2 for n in HEAD_NOUNS)
         )
 
     before = {w for ws in phrases for w, nxt in itertools.pairwise(ws) if head(nxt)}
@@ -442,7 +491,7 @@ COLOURS = frozenset(
 # Words of a colour pop: one object in colour, the rest grey.
 COLOUR_POP = re.compile(
     r"\b(?:pop\w*|keep only|only the|in colou?r|gr[ae]y\w*|black and white|desaturat\w*|"
-    r"stand out|monochrome)\b",
+    r"stand out|monochrome|(?:remove|drain|strip|take out|take away) (?:the |all )?colou?rs?)\b",
     re.IGNORECASE,
 )
 # A statement about how many things there are ("four sheep in total", "more dogs than",
@@ -475,19 +524,30 @@ _SUMMED = re.compile(
     r"(?:the\s+)?(?P<b>[a-z]+)",
     re.IGNORECASE,
 )
+# "the people in the background" are things placed in it, not the background to blur
+_IN_BACKGROUND = r"\b(?:\w+s|people|ones) (?:in|at) the background"
 REQUIRED: tuple[tuple[str, str], ...] = (
     (_EMOJI_WORDS, "Emoji"),
     # the edit the request names (a small model copied the closest example's edit instead)
-    (r"\b(?:blur\w*|soften|bokeh)\b.*\bbackground\b|\bbackground\b.*\bblur", "BgBlur"),
+    # ("blur the people in the background" blurs the people)
+    (
+        rf"^(?!.*{_IN_BACKGROUND})(?:.*\b(?:blur\w*|soften|bokeh)\b.*\b(?:background|backdrop)\b|"
+        r".*\b(?:background|backdrop)\b.*\bblur|.*\bblur\b.*\bkeep\b.*\b(?:sharp|in focus)\b)",
+        "BgBlur",
+    ),
     # "blur everything except the dog" keeps the dog sharp: a background blur
     (rf"\b(?:blur\w*|soften)\b.*{_ALL_BUT}", "BgBlur"),
     (
-        rf"^(?!.*\bbackground\b)(?!.*{_ALL_BUT}).*\b(?:blur\w*|pixelat\w*|censor\w*|anonymi[sz]\w*)\b",
+        rf"^(?:(?=.*{_IN_BACKGROUND})|(?!.*\b(?:background|backdrop)\b))(?!.*{_ALL_BUT})"
+        r"(?!.*\bblur\b.*\bkeep\b.*\b(?:sharp|in focus)\b)"
+        r".*\b(?:blur\w*|pixelat\w*|censor\w*|anonym\w*)\b",
         "Blur",
     ),
     (
         r"\b(?:colou?r ?pop|pop\b|in colou?r|black and white|desaturat\w*|monochrome|"
-        r"stand out|everything (?:else )?gr[ae]y|gr[ae]y except)",
+        r"stand out|everything (?:else )?gr[ae]y|gr[ae]y except|gr[ae]yscale|"
+        # "remove the colour from everything but the balloon" greys the rest
+        r"(?:remove|drain|strip|take out|take away) (?:the |all )?colou?rs?\b)",
         "ColorPop",
     ),
     (r"\b(?:how many|count|number of)\b", "Count"),
@@ -498,14 +558,14 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     # people to name from a looked-up list ("the cast of Friends"): by their faces
     (
         r"\b(?:cast|members|characters|actors|actresses|presidents|ministers|leaders|singers|"
-        r"athletes|celebrit\w*|players)\b",
+        r"athletes|celebrit\w*|players|(?:super)?heroes|villains|avengers)\b",
         "FaceDet",
     ),
     # "how many more cars than trucks": a difference of counts
     (DIFFERENCE.pattern, "Eval"),
     (_SUMMED.pattern, "Eval"),
     # "remove the car", "make the dress purple": an inpainting (not a blur, not a colour pop)
-    (r"\b(?:remove|erase|delete|get rid of)\b", "Replace"),
+    (r"\b(?:remove|erase|delete|get rid of)\b(?! (?:the |all )?colou?rs?\b)", "Replace"),
     (
         rf"^(?!.*(?:{COLOUR_POP.pattern})).*\b(?:make|turn|paint|colou?r|change|dye)\b.*"
         rf"\b{NEW_COLOURS}\b",
@@ -518,6 +578,15 @@ REQUIRED: tuple[tuple[str, str], ...] = (
         r"make\b.*\blooks?\b)",
         "Replace",
     ),
+    # "add a rainbow to the sky": the sky is repainted with it (it located a rainbow)
+    (r"\badd (?:a|an|some) [a-z ]+? (?:to|on|onto|in|into) (?:the|his|her|their)\b", "Replace"),
+    # "give the woman a hat": she is repainted with one (it counted the women)
+    (
+        r"\bgive (?:the|him|her|them|it|every|each|all)\b(?!.*\b(?:names?|labels?|tags?)\b)",
+        "Replace",
+    ),
+    # "make the laptop screen show a beach": the screen repainted (it blurred the screen)
+    (r"\b(?:make|have|let) (?:the|its|his|her|their) [a-z ]+? (?:show|display)\b", "Replace"),
     # "crop the photo to the laptop": a Crop is the result
     (CROPPING.pattern, "Crop"),
     # "put a heart emoji on the face of the girl": her face, not every face
@@ -545,7 +614,9 @@ EXCLUDED: tuple[tuple[str, str], ...] = (
     (_EMOJI_WORDS, "Replace"),  # "with a cat emoji" is no "with a camel"
     (_EMOJI_WORDS, "ColorPop"),
     (
-        rf"^(?!.*\b(?:background|behind|around|bokeh|depth of field|backdrop)\b)(?!.*{_ALL_BUT})",
+        rf"^(?!.*\b(?:background|behind|around|bokeh|depth of field|backdrop)\b)(?!.*{_ALL_BUT})"
+        r"(?!.*\bkeep\b.*\b(?:sharp|in focus)\b)"
+        rf"|^(?=.*{_IN_BACKGROUND})(?!.*\b(?:behind|around|bokeh|depth of field|backdrop)\b)",
         "BgBlur",
     ),
 )
@@ -629,6 +700,12 @@ COMPARISONS: tuple[tuple[str, str], ...] = (
 _NEGATION = re.compile(r"\b(?:neither|nor|not|no|none|without)\b|n't\b", re.IGNORECASE)
 # A negation of what an image shows, not of a thing's description ("a dog without a collar",
 # "a cup that is not empty"): "neither image", "but not in the right image", "doesn't show".
+# "One image shows a bus and the other shows a train", "in one picture ..., in the other ...":
+# which image shows which is not said (it asked the left about the bus only, joined by "or").
+ONE_OTHER = re.compile(
+    r"\b(?:in )?one (?:of the )?(?:two )?(?:images?|pictures?|photos?)\b.*\b(?:the )?other\b",
+    re.IGNORECASE,
+)
 IMAGE_NEGATION = re.compile(
     r"\b(?:neither|nor|none of|no (?:image|picture|photo)s?)\b|"
     r"\bnot (?:in|on) (?:the )?(?:left|right|other|second|first|either)\b|"
@@ -785,7 +862,7 @@ def anchor_words(query: str) -> tuple[str, ...]:
 _REPLACEMENT = re.compile(
     # not a place: "next to the bench", "close to", "to the left of"
     r"\b(?:with|into|(?<!next )(?<!close )(?<!closest )(?<!nearest )to(?!\s+the\s+(?:left|right)\b)|by|"
-    r"like|for)\s+(?P<new>[^,;.!?]+?)\s*[,;.!?]*$",
+    r"like|for|(?<=\S )(?:show|display)(?! me\b))\s+(?P<new>[^,;.!?]+?)\s*[,;.!?]*$",
     re.IGNORECASE,
 )
 
@@ -840,7 +917,7 @@ _RECOLOUR = re.compile(
     r"\b(?:make|turn|paint|colou?r|dye|recolou?r|change)\s+(?:the|this|that|his|her|their|its|a|an)\s+"
     # "change the colour of the car to yellow": the car
     r"(?:colou?rs?\s+of\s+(?:the\s+|this\s+|that\s+|his\s+|her\s+|their\s+|its\s+|a\s+|an\s+)?)?"
-    rf"(?P<thing>[a-z][a-z -]*?)\s+(?:(?:to|into|in)\s+)?(?P<colour>{NEW_COLOURS}|gr[ae]y)\s*[.!?]*$",
+    rf"(?P<thing>[a-z][a-z' -]*?)\s+(?:(?:to|into|in)\s+)?(?P<colour>{NEW_COLOURS}|gr[ae]y)\s*[.!?]*$",
     re.IGNORECASE,
 )
 
@@ -1066,18 +1143,49 @@ def replacement_words(query: str) -> tuple[str, ...]:
     return tuple(w for w in words if w not in ALWAYS or w in new.lower())
 
 
+_GIVEN = re.compile(
+    r"\bgive (?:the |his |her |their |this |that )?(?P<who>[a-z]+(?: [a-z]+)?) "
+    r"(?P<new>(?:a|an|some) [a-z ]+?)\s*[.!?]*$",
+    re.IGNORECASE,
+)
+
+
+_ADDED = re.compile(
+    r"\badd (?P<new>(?:a|an|some) (?!(?:dots?|box(?:es)?|bounding|marks?|labels?|circles?|"
+    r"points?|tags?|pins?|numbers?|names?)\b)(?![a-z ]*\bemoji)[a-z ]+?) "
+    r"(?:to|on|onto|in|into) (?:the |his |her |their |this |that )?(?P<where>[a-z]+(?: [a-z]+)?)"
+    r"\s*[.!?]*$",
+    re.IGNORECASE,
+)
+# "make the water look frozen" (not "look like ..."; nor "look at")
+_LOOKS = re.compile(
+    r"\bmake (?:the |his |her |their |this |that )?(?P<thing>[a-z]+(?: [a-z]+)?) "
+    r"looks? (?!like\b|at\b|as\b)(?P<how>[a-z]+)\s*[.!?]*$",
+    re.IGNORECASE,
+)
+
+
 def replacement_phrase(query: str) -> str:
     """The new thing as written when it has two words or more ("a brown horse"), else "".
 
     Then a ``Replace`` prompt is exactly that phrase: a small model dropped "brown".
     """
+    if given := _GIVEN.search(query):  # "give the woman a hat": a woman with a hat
+        return f"{given.group('who')} with {given.group('new')}"
+    if added := _ADDED.search(query):  # "add a rainbow to the sky": a sky with a rainbow
+        return f"{added.group('where')} with {added.group('new')}"
+    if looks := _LOOKS.search(query):  # "make the water look frozen": frozen water
+        return f"{looks.group('how')} {looks.group('thing')}"
     new = " ".join(_replacement(query).split())
     content = [w for w in _WORD.findall(new) if w.lower() not in PHRASE_WORDS]
     recolour = not content or (len(content) == 1 and content[0].lower() in COLOURS)
-    if recolour and (m := _RECOLOUR.search(query)):
+    # of each edit its own clause: "turn the man's shirt red and blur the background"
+    clauses = [c.strip() for c in _NEXT_EDIT.split(query)]
+    if recolour and (m := next(filter(None, map(_RECOLOUR.search, clauses)), None)):
         # "Turn the red car blue": a blue car (it wrote 'red car', the old colour); so is
-        # "recolor the red car to green"
-        thing = [w for w in _WORD.findall(m.group("thing")) if w.lower() not in COLOURS]
+        # "recolor the red car to green"; "the man's shirt" is a shirt
+        owned = re.sub(r"^.*'s\s+", "", m.group("thing"))
+        thing = [w for w in _WORD.findall(owned) if w.lower() not in COLOURS]
         new = " ".join([m.group("colour").lower(), *thing])
         return new if thing and "'" not in new else ""
     return new if len(content) >= 2 and "'" not in new else ""
@@ -1085,6 +1193,8 @@ def replacement_phrase(query: str) -> str:
 
 def plural(word: str) -> str:
     """A naive plural (``cat`` -> ``cats``, ``bus`` -> ``buses``, ``berry`` -> ``berries``)."""
+    if word in _IRREGULAR_PLURAL:  # "person": "people", so one is not looked for as the other
+        return _IRREGULAR_PLURAL[word]
     if word.endswith(("s", "x", "ch", "sh")):
         return word + "es"
     if len(word) > 2 and word.endswith("y") and word[-2] not in "aeiou":
@@ -1153,13 +1263,19 @@ _THEM = re.compile(
     r"([^.?!;:]+)",
     re.IGNORECASE,
 )
+# "say whether each is a man, woman or child": the labels of the thing named before
+_WHETHER = re.compile(
+    r"\b(?:whether|if) (?:each(?: one)?|it|they|he|she|every one) (?:is|are) "
+    r"(?:(?:a|an|the|either|one of)\s+)?([^.?!;:]+)",
+    re.IGNORECASE,
+)
 # What ends the last item of an "as" list: "... or cardinal and tag them"
 _AS_END = re.compile(r"\s+(?:and|then|to|in|on|with|so|please|by|if|for)\b.*$", re.IGNORECASE)
 
 
 def _as_list(query: str) -> tuple[str, ...]:
     """The list after "as" or "into", with items of several words ("as robin, blue jay or cardinal")."""
-    m = _AS.search(query) or _THEM.search(query)
+    m = _AS.search(query) or _THEM.search(query) or _WHETHER.search(query)
     if not m or ("," not in m.group(1) and " or " not in m.group(1)):
         return ()
     parts = re.split(r"\s*,\s*(?:(?:or|and)\s+)?|\s+or\s+", m.group(1))
@@ -1249,7 +1365,7 @@ def emoji_vocabulary(query: str, names: Iterable[str]) -> tuple[str, ...]:
 _KNOWLEDGE = re.compile(
     # "its make" (a car's), not the verb of "make the dress purple"
     r"\b(?:breeds?|species|brands?|(?:(?<=its )|(?<=the )|(?<=their ))make|makes|models?|"
-    r"types?|kinds?|variet(?:y|ies)|names?|"
+    r"types?|kinds?|variet(?:y|ies)|names?|genres?|authors?|titles?|values?|denominations?|"
     r"characters?|members?|cast|celebrit\w*|famous|presidents?|ministers?|leaders?|actors?|"
     r"actresses|singers?|athletes?|landmarks?|logos?|countr(?:y|ies)|cities|who (?:is|are|'s)|"
     # "the players from the 1998 french world cup team": their names are looked up
@@ -1451,9 +1567,10 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
     # list; several are the labels
     knowledge = () if people else knowledge_words(query)
     nouns = thing_nouns(query)
+    categories = people if len(people) >= 2 else listed_categories(query)
     return Vocabulary(
         query_words(query),
-        people if len(people) >= 2 else listed_categories(query),
+        categories,
         emoji_vocabulary(query, names) if names else (),
         relations_stated(query),
         logic or ("and", "or", "xor", "not"),
@@ -1505,4 +1622,10 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         counted_colour(query),
         IMAGE_NEGATION.search(query) is not None,
         _EXISTS.search(query) is not None,
+        label_only=label_only_words(query, categories),
+        one_other=ONE_OTHER.search(query) is not None
+        and IMAGE_NEGATION.search(query) is None
+        and re.search(r"\b(?:not|no|none|neither|nor|without)\b|n't\b", low) is None
+        and COUNTING.search(_TWO_IMAGES.sub(" ", query)) is None,
+        other_nouns=other_nouns(query),
     )
