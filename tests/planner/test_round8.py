@@ -10,7 +10,7 @@ from visprog.planner.backends.local import TransformersBackend
 from visprog.planner.prompts import choose_task
 from visprog.planner.vocab import half_named, query_vocabulary
 
-from .test_scope import admits, scoped
+from .test_scope import admits, opens, scoped
 
 RESULT = "FINAL_RESULT = Result(var={})"
 TWO = ("LEFT", "RIGHT")
@@ -58,7 +58,9 @@ def test_a_denial_of_one_image_is_its_answer_negated(tiny: TransformersBackend) 
 def test_either_of_two_things_counts_each(tiny: TransformersBackend) -> None:
     sp = scoped("gqa", "Is there a dog or a cat in the picture?")
     # it cropped to the dog and counted cats in it
-    assert not admits(tiny, sp, "BOX0 = Loc(image=IMAGE, object='dog')\nIMAGE0 = Crop(")
+    dog = "BOX0 = Loc(image=IMAGE, object='dog')\n"
+    assert not opens(tiny, sp, dog, "IMAGE0 = Crop(")
+    assert opens(tiny, sp, dog, "ANSWER0 = Count(")
     counted = (
         "BOX0 = Loc(image=IMAGE, object='dog')\n"
         "ANSWER0 = Count(box=BOX0)\n"
@@ -80,7 +82,8 @@ def test_a_side_choice_is_answered_by_its_question(tiny: TransformersBackend) ->
     asked = f"ANSWER0 = VQA(image=IMAGE, question='{query}')\n"
     assert admits(tiny, sp, asked + RESULT.format("ANSWER0"))
     # the answer is the question's: no Eval after it ("'left' if {ANSWER0} == 'yes'")
-    assert not admits(tiny, sp, asked + "ANSWER1 = Eval(")
+    assert not opens(tiny, sp, asked, "ANSWER1 = Eval(")
+    assert opens(tiny, sp, "", "ANSWER0 = VQA(")
     assert half_named("Is the cat on the left or the right side of the image?") == ""
     assert half_named("How many cats are on the left side of the image?") == "LEFT"
 

@@ -44,6 +44,21 @@ def admits(tiny: TransformersBackend, sp: ScopedProgram, program: str) -> bool:
     return True
 
 
+def opens(tiny: TransformersBackend, sp: ScopedProgram, written: str, prefix: str) -> bool:
+    """Whether, after ``written``, the next statement's grammar admits a line starting ``prefix``.
+
+    For a step that must not come next, whatever its arguments: a partial line is never a
+    whole one, so :func:`admits` cannot tell.
+    """
+    import llguidance as llg
+
+    tiny.matcher('start: "x"')  # builds the llguidance tokenizer once
+    m = llg.LLMatcher(tiny._ll, llg.LLMatcher.grammar_from_lark(sp.grammar(written).to_lark()))
+    assert not m.is_error(), m.get_error()
+    ids = tiny.tokenizer(prefix, add_special_tokens=False)["input_ids"]
+    return all(m.consume_token(i) for i in ids)
+
+
 COUNT_LEFT = """BOX0 = Loc(image=IMAGE, object='lamp')
 IMAGE0 = CropLeftOf(image=IMAGE, box=BOX0)
 BOX1 = Loc(image=IMAGE0, object='books')
