@@ -8,6 +8,8 @@ programs are nonsense, but every one must parse and check.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import visprog
@@ -26,19 +28,29 @@ def scoped(task: str, query: str, inputs: tuple[str, ...] = ("IMAGE",)) -> Scope
     return ScopedProgram(inputs, load_prompt(task).tools, query_vocabulary(query, emoji))
 
 
-def admits(tiny: TransformersBackend, sp: ScopedProgram, program: str) -> bool:
-    """Whether the per-statement grammars admit ``program``, fed line by line."""
+def _matcher(tiny: TransformersBackend, sp: ScopedProgram, written: str) -> Any:
+    """An llguidance matcher of the statement that follows ``written``."""
     import llguidance as llg
 
-    ll = tiny.matcher('start: "x"')._m  # builds the llguidance tokenizer once
-    del ll
+    tiny.matcher('start: "x"')  # builds the llguidance tokenizer once
+    m = llg.LLMatcher(tiny._ll, llg.LLMatcher.grammar_from_lark(sp.grammar(written).to_lark()))
+    assert not m.is_error(), m.get_error()
+    return m
+
+
+def _feed(tiny: TransformersBackend, m: Any, text: str) -> bool:
+    """Whether ``m`` takes every token of ``text``."""
+    ids = tiny.tokenizer(text, add_special_tokens=False)["input_ids"]
+    return all(m.consume_token(i) for i in ids)
+
+
+def admits(tiny: TransformersBackend, sp: ScopedProgram, program: str) -> bool:
+    """Whether the per-statement grammars admit ``program``, fed line by line."""
     written = ""
     for line in program.strip().split("\n"):
         line += "" if line.startswith("FINAL_RESULT") else "\n"
-        m = llg.LLMatcher(tiny._ll, llg.LLMatcher.grammar_from_lark(sp.grammar(written).to_lark()))
-        assert not m.is_error(), m.get_error()
-        ids = tiny.tokenizer(line, add_special_tokens=False)["input_ids"]
-        if not all(m.consume_token(i) for i in ids) or not m.is_accepting():
+        m = _matcher(tiny, sp, written)
+        if not _feed(tiny, m, line) or not m.is_accepting():
             return False
         written += line
     return True
@@ -50,13 +62,7 @@ def opens(tiny: TransformersBackend, sp: ScopedProgram, written: str, prefix: st
     For a step that must not come next, whatever its arguments: a partial line is never a
     whole one, so :func:`admits` cannot tell.
     """
-    import llguidance as llg
-
-    tiny.matcher('start: "x"')  # builds the llguidance tokenizer once
-    m = llg.LLMatcher(tiny._ll, llg.LLMatcher.grammar_from_lark(sp.grammar(written).to_lark()))
-    assert not m.is_error(), m.get_error()
-    ids = tiny.tokenizer(prefix, add_special_tokens=False)["input_ids"]
-    return all(m.consume_token(i) for i in ids)
+    return _feed(tiny, _matcher(tiny, sp, written), prefix)
 
 
 COUNT_LEFT = """BOX0 = Loc(image=IMAGE, object='lamp')

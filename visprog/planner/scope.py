@@ -119,7 +119,6 @@ _NAMERS = frozenset({"Loc", "Point", "Seg", "Select", "VQA"})
 # Steps that find things in an image.
 _FINDERS = frozenset({"FaceDet", "Loc", "Point", "Seg"})
 _SEEKERS = frozenset({"FaceDet", "Loc", "Point"})  # steps that find things from nothing
-# Words of a choice between sides ("on the left or right of the keyboard").
 # Words of a tagging request that name no thing to find.
 _TAGGING_WORDS = frozenset(
     "tag tags label labels mark identify name draw say whether around box boxes circle "
@@ -134,6 +133,7 @@ _EDIT_WORDS = frozenset(
 _BACKDROPS = frozenset("background backgrounds backdrop backdrops scenery".split())
 _NOT_FIRST = frozenset("of with in on and or to at by for from".split())
 _NOT_LAST_PLURALS = frozenset(plural(w) for w in _NOT_LAST)
+# Words of a choice between sides ("on the left or right of the keyboard").
 _SIDE_WORDS = frozenset("left right top bottom above below".split())
 # Words of a query that may name a half of the image.
 _HALF_SAID = frozenset("left right top bottom side sides half halves upper lower".split())
@@ -400,11 +400,11 @@ class ScopedProgram:
         # crop of the left half).
         self.tagging = tagging and "Tag" in {s.name for s in self.specs} and not self.edits
         said = {w.lower() for w in vocabulary.words}
-        if self.tagging and "Classify" in self.required and not vocabulary.relations:
-            if not self.half and not said & COLOURS:
-                # what is labelled is all that was found: "which Marvel heroes are in this
-                # picture? Tag them" selected 'Marvel' among the faces, and used it nowhere
-                self.specs = [s for s in self.specs if s.name != "Select"]
+        labelled = self.tagging and "Classify" in self.required
+        if labelled and not vocabulary.relations and not self.half and not said & COLOURS:
+            # what is labelled is all that was found: "which Marvel heroes are in this
+            # picture? Tag them" selected 'Marvel' among the faces, and used it nowhere
+            self.specs = [s for s in self.specs if s.name != "Select"]
         # How many things found may wait unused before the next Loc or Point: "make the
         # woman's face anonymous" located 'woman', 'person', 'animal' and 'object' in turn,
         # none of them used. Two, or one per thing the query lists ("a dog, a cat or a bird").
@@ -1058,6 +1058,11 @@ class ScopedProgram:
                     out[im].setdefault(question, answer)
         return out
 
+    @staticmethod
+    def _questions(asked: dict[str, dict[str, str]]) -> list[str]:
+        """The distinct questions of :meth:`_asked`, in the order first asked."""
+        return list(dict.fromkeys(q for qs in asked.values() for q in qs))
+
     def _one_other_expr(self, scope: Scope) -> str:
         """The Eval of "one image shows X and the other Y" once both images were asked both.
 
@@ -1065,7 +1070,7 @@ class ScopedProgram:
         """
         asked = self._asked(scope)
         left, right = (asked[im] for im in self.inputs)
-        questions = list(dict.fromkeys([*left, *right]))
+        questions = self._questions(asked)
         if len(questions) != 2 or not all(q in left and q in right for q in questions):
             return ""
         x, y = questions
@@ -1083,7 +1088,7 @@ class ScopedProgram:
             expr = self._one_other_expr(scope)
             return [[lit(f'Eval(expr="{expr}")')]] if expr else []
         asked = self._asked(scope)
-        questions = list(dict.fromkeys(q for qs in asked.values() for q in qs))
+        questions = self._questions(asked)
         bodies = []
         for k, im in enumerate(self.inputs):
             todo = [q for q in questions if q not in asked[im] and "'" not in q]
@@ -1103,7 +1108,7 @@ class ScopedProgram:
                 bodies += [usual] if usual is not None else []
         elif len(questions) == 1:
             # the second question names what the first did not (it asked the first again)
-            said = {w.lower() for w in _WORD_RE.findall(questions[0])}
+            said = _said_in(questions[0])
             left = [p for p in parts if p and not all(set(f) & said for f in p)]
             rest = left[0] if len(left) == 1 else self._one_other_rest(questions[0])[:1]
             usual = self._call_items(g, spec, i, scope, unsaid=rest, tag="o")
@@ -1120,7 +1125,7 @@ class ScopedProgram:
 
     def _one_other_rest(self, question: str) -> list[tuple[str, ...]]:
         """The forms of the query's things that ``question`` does not name."""
-        said = {w.lower() for w in _WORD_RE.findall(question)}
+        said = _said_in(question)
         return [
             f
             for f in (forms(n) for n in self.vocabulary.nouns)
@@ -1135,7 +1140,7 @@ class ScopedProgram:
         """
         if not self.one_other:
             return False
-        questions = list(dict.fromkeys(q for qs in self._asked(scope).values() for q in qs))
+        questions = self._questions(self._asked(scope))
         return len(questions) != 1 or bool(self._one_other_rest(questions[0]))
 
     def _pair_bodies(
@@ -1385,11 +1390,10 @@ class ScopedProgram:
             # selected among one box (Select(object=<the right half>, query='right'))
             names = [n for n in names if n not in scope.halves]
             if p.name == "object":
-                # nor are the same things segmented or selected among twice ("make the
-                # woman's face anonymous" selected 'woman' among the faces seven times over)
-                # (nor among what they made: it selected 'woman' among its own selection)
-                # or among what they made, or things made from it: it selected 'woman'
-                # among its own selection, then segmented that, and selected again)
+                # nor are the same things segmented or selected among twice, nor what such
+                # a step made or was made from ("make the woman's face anonymous" selected
+                # 'woman' among the faces seven times over, then among its own selection,
+                # then segmented that and selected again)
                 again = {v for v, step in scope.made_by.items() if step == spec.name}
                 names = [
                     n
@@ -1609,14 +1613,19 @@ class ScopedProgram:
                 and sides
                 and not set(vocab.choice.lower().split()) & _SIDE_WORDS
             ):
-                # (and a query that names no side has no half: "blur the background behind
-                # the dog" blurred all but the bottom half)
-                # "on the left or right of the keyboard" asks which side: no half is located
+                # "on the left or right of the keyboard" asks which side: no half is located;
+                # nor in a query that names no side ("blur the background behind the dog"
+                # blurred all but the bottom half)
                 alts.append([_closed(g, "half", HALVES)])
             return alts
         # Free text only where a step needs it: an optional free string is a file path
         # (Classify's probe, examples) the model has no business naming; it wrote junk there.
         return [["STRING"]] if V.TEXT in p.types and p.required else []
+
+
+def _said_in(text: str) -> set[str]:
+    """The lower-case words of ``text``."""
+    return {w.lower() for w in _WORD_RE.findall(text)}
 
 
 def _words_literal(text: str) -> list[str]:
