@@ -47,7 +47,8 @@ _REQUEST = re.compile(r"^\s*(?:can|could|would|will) (?:you|we|i)\b")
 _KEYWORDS: list[tuple[str, str]] = [
     (
         "edit",
-        r"\b(blur\w*|replace\w*|swap|colou?r ?pop|pop the colou?r|grey|gray|emoji\w*|hide|"
+        r"\b(blur\w*|black(?:ed|en)? out|replace\w*|swap|colou?r ?pop|pop the colou?r|grey|gray|"
+        r"emoji\w*|hide|"
         r"smiley\w*|smilies|emoticons?|"
         r"anonymi[sz]e|anonymous\w*|pixelate|repaint|recolou?r|turn (?:the|it|them)\b.*\binto|"
         r"change (?:the|it|them)\b.*\b(?:to|into)|make (?:the|it)\b.*\b(?:look|into)|"
@@ -59,7 +60,7 @@ _KEYWORDS: list[tuple[str, str]] = [
         r"stand out|remove|erase|delete|get rid of|inpaint\w*|crop\w*|zoom in|"
         # "put sunglasses on the dog" paints; "put a dot on each face" marks
         r"put (?:a |an |some )?(?!(?:dots?|box(?:es)?|bounding|marks?|labels?|circles?|points?|"
-        r"tags?|pins?|numbers?|names?)\b)[a-z]+ (?:on|over)\b|"
+        r"tags?|pins?|numbers?|names?|captions?)\b)[a-z]+ (?:on|over)\b|"
         # "give the woman a hat" paints the hat on (it counted the women)
         r"give (?:the|him|her|them|it|every|each|all)\b(?!.*\b(?:names?|labels?|tags?)\b)|"
         r"add (?:a|an|some) (?!(?:dots?|box(?:es)?|bounding|marks?|labels?|circles?|points?|"
@@ -68,7 +69,9 @@ _KEYWORDS: list[tuple[str, str]] = [
     (
         "tag",
         # "who is in this photo", not "who is holding the umbrella, a man or a woman?"
-        r"\b(tag\w*|label\w*|identify|classif\w*|name (?:the|each|every)|"
+        r"\b(tag\w*|label\w*|identify|classif\w*|name (?:the|each|every)|caption\w*|annotat\w*|"
+        # "write what brand each car is": a label on each
+        r"write (?:down )?(?:what|which|who|the|their|its|his|her|each)|"
         r"(?:put|write|add) (?:a |their |the |his |her )?names? (?:on|to|by)|"
         r"who(?: is|'s| are) (?:in|this|that|these|those|here|there|it|on)|who(?: is|'s| are)$)\b",
     ),

@@ -470,6 +470,8 @@ class ScopedProgram:
             room = False  # "the left image shows a cat on a couch": asked, so answered
         if covering and ready and self._count_answered(scope, covering):
             room = False  # "how many wheels": counted, so answered
+        if covering and ready and self._half_edited(scope):
+            room = False  # "blur the right half": blurred, so done (it blurred a face too)
         chosen = [n for n in covering if self._chosen(scope, n)] if ready else []
         if chosen:
             # "Is the mug on the left or right of the keyboard?": the question that offers
@@ -738,10 +740,13 @@ class ScopedProgram:
 
         "How many red cars are there?" counted every car.
         """
-        colour = self.vocabulary.counted_colour
+        colour, counted = self.vocabulary.counted_colour, self.vocabulary.counted
+        if not colour and self.vocabulary.coloured:
+            # "none of the images have a red car": the red cars are counted (it counted cars)
+            colour, counted = self.vocabulary.coloured[0], self.vocabulary.coloured[1:]
         if not colour:
             return ""
-        return _closed(g, "cntc", [f"{colour} {w}" for w in self.vocabulary.counted])
+        return _closed(g, "cntc", [f"{colour} {w}" for w in counted])
 
     def _one_image(self) -> str:
         """The one image a query is about: the input, or the side a pair's statement names."""
@@ -847,6 +852,16 @@ class ScopedProgram:
         if spec.name in _FINDERS and self.half and self.half_crops and self._half_done(scope):
             return [n for n in names if not image(n) or n in scope.in_half]
         return names
+
+    def _half_edited(self, scope: Scope) -> bool:
+        """Whether the half the query edits (not a half it finds things in) was edited."""
+        if not self.half or self.half_crops:
+            return False
+        return any(
+            c[-1] in scope.halves
+            for step in _WHOLE_IMAGE_EDITS
+            for c in scope.ref_calls.get(step, ())
+        )
 
     def _half_done(self, scope: Scope) -> bool:
         """Whether the half the query names is located (always, when it names none)."""
@@ -979,9 +994,10 @@ class ScopedProgram:
             # bottom half" blurred the half, then blurred the blurred half again
             done = {c[-1] for c in used}
             combos = [c for c in combos if c[-1] not in done]
-        if spec.name == "Crop" and self.edits and not self.cropping:
-            # an edit crops only to find things in a half (a crop of the sign found there
-            # was never used)
+        if spec.name == "Crop" and (self.edits or self.tagging) and not self.cropping:
+            # an edit or a tagging crops only to find things in a half (a crop of the sign
+            # found there was never used; "tag the people on the right with their names"
+            # labelled the faces in a crop of the first face)
             combos = [c for c in combos if c[-1] in scope.halves]
         if spec.name in CROPS and self._counted_here():
             # the things counted are no place to count in ("how many apples": Loc('apple'),
@@ -1380,9 +1396,14 @@ class ScopedProgram:
         if (spec.name, p.name) == ("Count", "box"):
             names = self._countable(scope)
         if (spec.name, p.name) == ("Classify", "object"):
-            # labelled once: it classified its own labels again, six times over
+            # labelled once: it classified its own labels again, six times over; nor is a half
+            # a thing to label ("tag the people on the right with their names" named the half)
             names = [
-                n for n in names if n not in scope.classified and scope.made_by.get(n) != "Classify"
+                n
+                for n in names
+                if n not in scope.classified
+                and scope.made_by.get(n) != "Classify"
+                and n not in scope.halves
             ]
         names = self._faces(spec, scope, names)
         if spec.name in ("Seg", "Select"):
@@ -1406,10 +1427,10 @@ class ScopedProgram:
             alts += self._text(
                 g, spec, p, not self._relations_done(scope), unsaid, scope.unsaid, exclude
             )
-            if self.half and scope.in_half:
-                # once cut out, the half the query names is not located again ("erase the
-                # person on the left" located 'LEFT' in the left half's crop, then in that
-                # crop's)
+            if self.half and (scope.in_half or self.half in scope.halves.values()):
+                # once cut out (or located), the half the query names is not located again
+                # ("erase the person on the left" located 'LEFT' in the left half's crop,
+                # then in that crop's; "blur the right half" blurred it twice)
                 alts = [a for a in alts if a != ["half"]]
             elif self.half:
                 # nor another half ("keep the top half in colour" colour-popped 'BOTTOM')
@@ -1542,6 +1563,13 @@ class ScopedProgram:
                     name = f"{name}g"
                     pool = tuple(w for w in pool if w.lower() not in generic)
                     ends = tuple(w for w in ends if w.lower() not in generic)
+            owner = vocab.part_owners
+            if self.edits and key in _SUBJECT_STEPS and any(w.lower() not in owner for w in ends):
+                # "pixelate the licence plate of the car": the plate is edited, the car only
+                # places it (the whole car was blurred)
+                if owner & {w.lower() for w in ends}:
+                    name = f"{name}o"
+                    ends = tuple(w for w in ends if w.lower() not in owner)
             if self.half and key in _SUBJECT_STEPS:
                 # in the half's crop, the side is said already ('left of the object' was
                 # looked for in the left half)
@@ -1583,6 +1611,14 @@ class ScopedProgram:
                     name = f"{name}n"
                     pool = tuple(w for w in pool if w.lower() not in new)
                     ends = tuple(w for w in ends if w.lower() not in new)
+            if removing and "Replace" in self.required and not with_:
+                # "make the car on the right yellow": the car is found, not a 'yellow car'
+                # (the colour is the new one; "the red car" keeps its old one)
+                painted = _said_in(vocab.replacement_phrase) & COLOURS
+                if painted and any(w.lower() not in painted for w in ends):
+                    name = f"{name}k"
+                    pool = tuple(w for w in pool if w.lower() not in painted)
+                    ends = tuple(w for w in ends if w.lower() not in painted)
             waited = {x for f in waiting for x in f}
             if waited and any(w.lower() in waited for w in ends):
                 # the Result waits for a thing no text names: what is found next is one of them
@@ -1598,8 +1634,14 @@ class ScopedProgram:
                     return []
             coloured: list[list[str]] = []
             if key in _SUBJECT_STEPS and V.TEXT in p.types and (rule := self._coloured(g)):
+                of = {w.lower() for w in vocab.counted or vocab.coloured[1:]}
+                if p.name == "object" and {n.lower() for n in vocab.nouns} <= of:
+                    # "none of the images have a red car": of the one thing named, the red
+                    # ones ('car in red object', 'dog of white object' were written beside
+                    # the rule)
+                    return [[rule]]
                 # the counted thing is named with its colour only
-                counted = {w.lower() for w in vocab.counted}
+                counted = of
                 name = f"{name}c"
                 ends = tuple(w for w in ends if w.lower() not in counted)
                 coloured = [[rule]]
@@ -1894,6 +1936,20 @@ def _expression(
         # "How many more cars than trucks?": one count minus another (it answered 'yes')
         pairs = [[lit(f'"{{{a}}} - {{{b}}}"')] for a in scalars for b in scalars if a != b]
         g.add("xe", *pairs)
+        return "xe"
+    numbers = [n for n in scalars if n not in texts]
+    if vocab.parity and numbers:
+        # "Is the number of faces odd?": the count modulo 2 (it answered with the count);
+        # of two images, each count ("an even number of cups in both images")
+        rest = "1" if vocab.parity == "odd" else "0"
+        one = [[lit(f'"{{{a}}} % 2 == {rest}"')] for a in numbers]
+        joined = [
+            [lit(f'"{{{a}}} % 2 == {rest} {op} {{{b}}} % 2 == {rest}"')]
+            for a, b in itertools.combinations(numbers, 2)
+            for op in ("and", "or")
+            if op in logic
+        ]
+        g.add("xe", *(joined if pair and joined else one))
         return "xe"
     if vocab.summed and not pair and not vocab.thresholds and len(scalars) >= 2:
         # "total number of cats and dogs?": one count plus the other ("1 + 1 + 1 == 1")

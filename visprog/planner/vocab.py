@@ -67,7 +67,9 @@ _NOT_CATEGORY = frozenset(
 # Words too common to pick an emoji by ("with" is in 200 names).
 _COMMON = frozenset(
     "with face faces over every each their them cover hide replace emoji emojis photo picture "
-    "image person people everyone everybody".split()
+    "image person people everyone everybody "
+    # where the face is, not what covers it ("the guy's face on the left" got a left arrow)
+    "left right side half upper lower top bottom middle center centre".split()
 )
 EMOJI_FALLBACK = 400  # names offered when the query names no emoji word: the face emoji first
 
@@ -180,6 +182,12 @@ class Vocabulary:
             either image may be either, so each is asked both questions.
         other_nouns: Of such a statement, the things the other image shows ("a train";
             :func:`other_nouns`); the rest of :attr:`nouns` are the first image's.
+        parity: "odd" or "even" where the query asks whether a number is odd or even
+            (:func:`parity_word`), else "": the Eval takes the count modulo 2.
+        part_owners: Of "the X of the Y" (:func:`part_owners`), the forms of each Y: in an
+            edit, X is the thing edited and Y only places it ("the licence plate of the car").
+        coloured: Of a count with no "how many" ("none of the images has a red car"), the
+            colour and the forms of the thing it names (:func:`coloured_thing`), else ().
         label_only: The forms of the categories' words the query says nowhere else
             (:func:`label_only_words`): no found thing is named by them.
         exists: Whether the query asks whether there is something ("Is there a dog or a
@@ -254,6 +262,9 @@ class Vocabulary:
     label_only: frozenset[str] = frozenset()
     one_other: bool = False
     other_nouns: tuple[str, ...] = ()
+    parity: str = ""
+    part_owners: frozenset[str] = frozenset()
+    coloured: tuple[str, ...] = ()
 
 
 def singular(word: str) -> str:
@@ -526,6 +537,20 @@ _SUMMED = re.compile(
 )
 # "the people in the background" are things placed in it, not the background to blur
 _IN_BACKGROUND = r"\b(?:\w+s|people|ones) (?:in|at) the background"
+
+# People in the plural whose faces are picked out among all of them ("the kids' faces").
+_GROUPS = r"(?:men|women|kids|children|girls|boys|babies|ladies|guys|adults|teenagers|teens)"
+# An animal's face: not a person's, so no FaceDet ("put a heart on the cat's face").
+# Possessive only: "a dog face emoji on every face" still finds faces.
+_ANIMALS = (
+    r"(?:cats?|dogs?|puppy|puppies|kittens?|horses?|cows?|sheep|goats?|pigs?|lions?|tigers?|"
+    r"bears?|monkeys?|birds?|owls?|fox|foxes|rabbits?|bunny|bunnies|animals?|pets?)"
+)
+_ANIMAL_FACE = (
+    rf"\b{_ANIMALS}(?:'s|') faces?\b"
+    rf"|\bfaces? of (?:the|a|an|my|our|this|that|these|those|each|every|all the) {_ANIMALS}\b"
+)
+
 REQUIRED: tuple[tuple[str, str], ...] = (
     (_EMOJI_WORDS, "Emoji"),
     # the edit the request names (a small model copied the closest example's edit instead)
@@ -540,7 +565,7 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     (
         rf"^(?:(?=.*{_IN_BACKGROUND})|(?!.*\b(?:background|backdrop)\b))(?!.*{_ALL_BUT})"
         r"(?!.*\bblur\b.*\bkeep\b.*\b(?:sharp|in focus)\b)"
-        r".*\b(?:blur\w*|pixelat\w*|censor\w*|anonym\w*)\b",
+        r".*\b(?:blur\w*|pixelat\w*|censor\w*|anonym\w*|obscur\w*|black(?:ed|en)? out)\b",
         "Blur",
     ),
     (
@@ -554,7 +579,8 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     # "swap the mug for a glass of juice" is a Replace (a small model blurred the mug)
     (r"\b(?:replace|swap|exchange|substitute)\b", "Replace"),
     # "how many faces", "blur the kids' faces": MTCNN finds faces (OWLv2 was asked for "kids")
-    (r"\bfaces?\b(?![\s-]+emojis?)", "FaceDet"),  # not "a dog face emoji"
+    # not "a dog face emoji", nor "the cat's face" (MTCNN finds people's faces)
+    (rf"^(?!.*{_ANIMAL_FACE})(?=.*\bfaces?\b(?![\s-]+emojis?))", "FaceDet"),
     # people to name from a looked-up list ("the cast of Friends"): by their faces
     (
         r"\b(?:cast|members|characters|actors|actresses|presidents|ministers|leaders|singers|"
@@ -567,7 +593,7 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     # "remove the car", "make the dress purple": an inpainting (not a blur, not a colour pop)
     (r"\b(?:remove|erase|delete|get rid of)\b(?! (?:the |all )?colou?rs?\b)", "Replace"),
     (
-        rf"^(?!.*(?:{COLOUR_POP.pattern})).*\b(?:make|turn|paint|colou?r|change|dye)\b.*"
+        rf"^(?!.*(?:{COLOUR_POP.pattern})).*\b(?:make|turn|paint|(?:re)?colou?r|change|dye)\b.*"
         rf"\b{NEW_COLOURS}\b",
         "Replace",
     ),
@@ -593,7 +619,10 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     (
         # ("which face is a man and which a woman? label them" labels every face)
         r"^(?!.*\b(?:every|all|each|everyone|everybody|faces|which|them)\b)(?=.*\bface\b)"
-        r".*\b(?:man|woman|girl|boy|child|kid|baby|lady|guy|person)(?:'s)?\b",
+        r".*\b(?:man|woman|girl|boy|child|kid|baby|lady|guy|person)(?:'s)?\b"
+        # "censor the faces of the kids", "the women's faces": theirs among all the faces
+        rf"|\bfaces of (?:the |those |these |both |all (?:the )?)?(?:[a-z]+ )?{_GROUPS}\b"
+        rf"|\b{_GROUPS}(?:'s|')? faces\b",
         "Select",
     ),
     # "outline each cookie": a mask per object
@@ -606,6 +635,7 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     ),
 )
 EXCLUDED: tuple[tuple[str, str], ...] = (
+    (_ANIMAL_FACE, "FaceDet"),  # "cover the cat's face": found by Loc
     # "remove the person": the person, not a face (Replace on FaceDet's boxes inpaints faces)
     (
         r"^(?!.*\bfaces?\b).*\b(?:remove|erase|delete|get rid of|replace|swap|substitute)\b",
@@ -1366,6 +1396,8 @@ _KNOWLEDGE = re.compile(
     # "its make" (a car's), not the verb of "make the dress purple"
     r"\b(?:breeds?|species|brands?|(?:(?<=its )|(?<=the )|(?<=their ))make|makes|models?|"
     r"types?|kinds?|variet(?:y|ies)|names?|genres?|authors?|titles?|values?|denominations?|"
+    # "tag each face with the person's emotion": the labels are a list of emotions
+    r"emotions?|expressions?|moods?|feelings?|occupations?|professions?|jobs?|artists?|"
     r"characters?|members?|cast|celebrit\w*|famous|presidents?|ministers?|leaders?|actors?|"
     r"actresses|singers?|athletes?|landmarks?|logos?|countr(?:y|ies)|cities|who (?:is|are|'s)|"
     # "the players from the 1998 french world cup team": their names are looked up
@@ -1545,16 +1577,70 @@ _PEOPLE = re.compile(
 )
 
 
+_PARITY = re.compile(
+    r"\b(odd|even)(?:[- ]numbered)? (?:number|count|amount|total)\b"
+    r"|\b(?:number|count|total|amount) of [a-z ]+? (?:is |are )?(?:an? )?(odd|even)\b"
+    r"|\b(?:how many|number|count)\b[^?.!]*\b(odd|even)\s*[?.!]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def parity_word(query: str) -> str:
+    """Odd or even, where the query asks a number's parity ("is the number of faces odd?")."""
+    m = _PARITY.search(query)
+    return next(w.lower() for w in m.groups() if w) if m else ""
+
+
+# "the licence plate of the car": the plate, on the car. Not "the colour of the couch" (the
+# couch itself), "the left side of the image" or "the rest of the people".
+_PART_OF = re.compile(
+    r"\b(?:the|a|an|his|her|its|their) ((?:[a-z-]+ )?[a-z-]+) of (?:the|a|an|this|that|his|her|"
+    r"their|its|each|every|my|our) ([a-z-]+)(?: ([a-z-]+))?\b",
+    re.IGNORECASE,
+)
+_NOT_PARTS = frozenset(
+    "colour color number rest side half top bottom middle centre center front back edge corner "
+    "left right face faces kind type name names brand picture photo image shape size part parts "
+    "one ones all each some most none both pair group lot bunch couple".split()
+)
+
+
+def part_owners(query: str, nouns: Sequence[str]) -> frozenset[str]:
+    """The forms of each Y of "the X of the Y" whose X is a thing (see :data:`_PART_OF`).
+
+    ``nouns``: the query's :func:`thing_nouns`; Y is the one of the two words after the
+    article that is one ("the plate of the white car", "the screen of the laptop so ...").
+    """
+    things = {n.lower() for n in nouns}
+    out: set[str] = set()
+    for m in _PART_OF.finditer(query):
+        part = m.group(1).lower().split()
+        if set(part) & _NOT_PARTS or part[-1] in PHRASE_WORDS:
+            continue
+        for w in (m.group(2), m.group(3) or ""):
+            if w.lower() in things:
+                out |= {f.lower() for f in _forms(w)}
+    return frozenset(out)
+
+
+def coloured_thing(query: str, nouns: Sequence[str]) -> tuple[str, ...]:
+    """The colour and the forms of the thing right after it ("a red car": red, car, cars)."""
+    colours = "|".join(sorted(COLOURS))
+    for m in re.finditer(rf"\b({colours}) ([a-z]+)\b", query, re.IGNORECASE):
+        if m.group(2).lower() in {n.lower() for n in nouns}:
+            return (m.group(1).lower(), *forms(m.group(2).lower()))
+    return ()
+
+
 def _no_faces(query: str, nouns: Sequence[str]) -> bool:
     """Whether the query is about things only ("the famous buildings"): then no FaceDet.
 
     ``nouns``: its :func:`thing_nouns`, computed once by the caller.
     """
-    return (
-        bool(nouns)
-        and not any(singular(n) in PEOPLE_NOUNS for n in nouns)
-        and not _PEOPLE.search(query)
-    )
+    if _PEOPLE.search(query) or any(singular(n) in PEOPLE_NOUNS for n in nouns):
+        return False
+    # "blur the right half of the photo" is about the half (it blurred the faces too)
+    return bool(nouns) or bool(half_named(query))
 
 
 def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
@@ -1576,9 +1662,10 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         logic or ("and", "or", "xor", "not"),
         replacement_words(query),
         COLOUR_POP.search(query) is not None,
-        COUNTING.search(_TWO_IMAGES.sub(" ", query)) is not None,
+        COUNTING.search(_TWO_IMAGES.sub(" ", query)) is not None or bool(parity_word(query)),
         tuple(step for pattern, step in REQUIRED if re.search(pattern, low))
         + (("List",) if knowledge else ())
+        + (("Count", "Eval") if parity_word(query) else ())
         + (("VQA",) if SIDE_CHOICE.search(low) else ())
         + (("FaceDet", "Select") if len(people) == 1 else ("FaceDet",) if people else ()),
         tuple(step for pattern, step in EXCLUDED if re.search(pattern, low))
@@ -1628,4 +1715,9 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         and re.search(r"\b(?:not|no|none|neither|nor|without)\b|n't\b", low) is None
         and COUNTING.search(_TWO_IMAGES.sub(" ", query)) is None,
         other_nouns=other_nouns(query),
+        parity=parity_word(query),
+        part_owners=part_owners(query, nouns),
+        coloured=()
+        if counted_colour(query) or not COUNTING.search(_TWO_IMAGES.sub(" ", query))
+        else coloured_thing(query, nouns),
     )

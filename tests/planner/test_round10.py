@@ -1,0 +1,127 @@
+"""Rules of the tenth round, from planner_dev7.toml's failures and probe queries of my own:
+whose faces, parts of things, parity, coloured things counted, halves edited or tagged, captions.
+
+As in ``test_round9.py``, programs are fed line by line through the per-statement grammars and
+the tests check what they admit and refuse.
+"""
+
+from __future__ import annotations
+
+from visprog.planner.backends.local import TransformersBackend
+from visprog.planner.prompts import choose_task
+from visprog.planner.vocab import emoji_vocabulary, query_vocabulary
+
+from .test_scope import admits, opens, scoped
+
+RESULT = "FINAL_RESULT = Result(var={})"
+
+
+def test_whose_faces_and_which_edit() -> None:
+    # the kids' faces are picked out among all faces; every face is not
+    for query in ("censor the faces of the kids", "blur the women's faces"):
+        assert {"FaceDet", "Select"} <= set(query_vocabulary(query).required), query
+    assert "Select" not in query_vocabulary("blur all the faces").required
+    # an animal's face is no person's: no FaceDet
+    v = query_vocabulary("cover the cat's face with a heart emoji")
+    assert "FaceDet" in v.excluded and "FaceDet" not in v.required
+    assert "FaceDet" in query_vocabulary("put a dog face emoji on every face").required
+    assert "Blur" in query_vocabulary("black out the faces").required
+    assert "Blur" in query_vocabulary("Obscure the screen of the laptop").required
+    assert "Replace" in query_vocabulary("Recolor the sofa's cushions dark green").required
+    assert choose_task("black out the faces") == "edit"
+    # a caption or a note written on each thing is a label
+    assert choose_task("Put a caption on each landmark with its name") == "tag"
+    assert choose_task("annotate the birds at the feeder with their species") == "tag"
+    assert choose_task("write what brand each car is") == "tag"
+    assert "List" in query_vocabulary("tag each face with the person's emotion").required
+
+
+def test_parts_parity_and_colours_in_the_vocabulary() -> None:
+    assert query_vocabulary("pixelate the licence plate of the car").part_owners >= {"car"}
+    assert query_vocabulary(
+        "Obscure the screen of the laptop so nobody can read it"
+    ).part_owners == {
+        "laptop",
+        "laptops",
+    }
+    assert not query_vocabulary("change the color of the couch to green").part_owners
+    assert query_vocabulary("Is the number of faces odd?").parity == "odd"
+    assert query_vocabulary("is there an even number of cups in both images?").parity == "even"
+    assert query_vocabulary("Are the cars even red?").parity == ""
+    v = query_vocabulary("none of the images have a red car in them")
+    assert v.coloured[:2] == ("red", "car")
+    # the face covered is where it is, not what covers it
+    names = ["black_left_pointing_triangle", "smiling_face", "heart"]
+    assert "black_left_pointing_triangle" not in emoji_vocabulary(
+        "cover up the guy's face on the left", names
+    )
+
+
+def test_a_part_is_edited_not_its_owner(tiny: TransformersBackend) -> None:
+    sp = scoped("edit", "pixelate the licence plate of the car")
+    assert not admits(tiny, sp, "OBJ0 = Loc(image=IMAGE, object='car')\n")
+    plate = "OBJ0 = Loc(image=IMAGE, object='car licence plate')\n"
+    assert admits(
+        tiny, sp, plate + "IMAGE0 = Blur(image=IMAGE, object=OBJ0)\n" + RESULT.format("IMAGE0")
+    )
+
+
+def test_parity_is_the_count_modulo_two(tiny: TransformersBackend) -> None:
+    sp = scoped("count", "Is the number of faces odd?")
+    counted = "OBJ0 = FaceDet(image=IMAGE)\nANSWER0 = Count(box=OBJ0)\n"
+    # the count is no answer to "odd?", nor is a comparison with a number
+    assert not admits(tiny, sp, counted + RESULT.format("ANSWER0"))
+    assert not admits(tiny, sp, counted + 'ANSWER1 = Eval(expr="{ANSWER0} > 1")\n')
+    odd = counted + 'ANSWER1 = Eval(expr="{ANSWER0} % 2 == 1")\n'
+    assert admits(tiny, sp, odd + RESULT.format("ANSWER1"))
+    pair = scoped("nlvr", "is there an even number of cups in both images?", ("LEFT", "RIGHT"))
+    cups = (
+        "BOX0 = Loc(image=LEFT, object='cup')\nBOX1 = Loc(image=RIGHT, object='cup')\n"
+        "ANSWER0 = Count(box=BOX0)\nANSWER1 = Count(box=BOX1)\n"
+    )
+    assert admits(
+        tiny, pair, cups + 'ANSWER2 = Eval(expr="{ANSWER0} % 2 == 0 and {ANSWER1} % 2 == 0")\n'
+    )
+    assert not opens(tiny, pair, "", "ANSWER0 = VQA(")  # counted, not asked
+
+
+def test_a_coloured_thing_is_counted_with_its_colour(tiny: TransformersBackend) -> None:
+    sp = scoped("nlvr", "none of the images have a red car in them", ("LEFT", "RIGHT"))
+    assert not admits(tiny, sp, "BOX0 = Loc(image=LEFT, object='car')\n")
+    assert not admits(tiny, sp, "BOX0 = Loc(image=LEFT, object='car in red object')\n")
+    assert admits(tiny, sp, "BOX0 = Loc(image=LEFT, object='red car')\n")
+
+
+def test_the_new_colour_finds_nothing(tiny: TransformersBackend) -> None:
+    sp = scoped("edit", "make the car on the right yellow")
+    half = "BOX0 = Loc(image=IMAGE, object='RIGHT')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
+    assert admits(tiny, sp, half)
+    assert not admits(tiny, sp, half + "OBJ0 = Seg(image=IMAGE0, query='yellow car')\n")
+    assert admits(tiny, sp, half + "OBJ0 = Seg(image=IMAGE0, query='car')\n")
+
+
+def test_an_edited_half_is_edited_once(tiny: TransformersBackend) -> None:
+    sp = scoped("edit", "blur the right half of the photo")
+    # the half, not the faces in it
+    assert not opens(tiny, sp, "", "OBJ0 = FaceDet(")
+    blurred = "BOX0 = Loc(image=IMAGE, object='RIGHT')\nIMAGE0 = Blur(image=IMAGE, object=BOX0)\n"
+    assert admits(tiny, sp, blurred)
+    # done: nothing more is found (it located the half again and blurred it twice)
+    assert not opens(tiny, sp, blurred, "OBJ0 = Loc(")
+    assert admits(tiny, sp, blurred + RESULT.format("IMAGE0"))
+
+
+def test_a_tagged_half_is_cropped_and_its_people_labelled(tiny: TransformersBackend) -> None:
+    sp = scoped("tag", "tag the people on the right with their names")
+    half = "OBJ0 = Loc(image=IMAGE, object='RIGHT')\nLIST0 = List(query='people names', max=10)\n"
+    assert admits(tiny, sp, half)
+    # the half is no one to label
+    assert not opens(tiny, sp, half, "OBJ1 = Classify(image=IMAGE, object=OBJ0")
+    cropped = half + "IMAGE0 = Crop(image=IMAGE, box=OBJ0)\nOBJ1 = FaceDet(image=IMAGE0)\n"
+    assert admits(tiny, sp, cropped)
+    # nor is a face a place to crop to
+    assert not opens(tiny, sp, cropped, "IMAGE1 = Crop(image=IMAGE0, box=OBJ1")
+    labelled = cropped + "OBJ2 = Classify(image=IMAGE0, object=OBJ1, categories=LIST0)\n"
+    assert admits(
+        tiny, sp, labelled + "IMAGE1 = Tag(image=IMAGE0, object=OBJ2)\n" + RESULT.format("IMAGE1")
+    )
