@@ -17,10 +17,6 @@ RESULT = "FINAL_RESULT = Result(var={})"
 
 
 def test_whose_faces_and_which_edit() -> None:
-    # the kids' faces are picked out among all faces; every face is not
-    for query in ("censor the faces of the kids", "blur the women's faces"):
-        assert {"FaceDet", "Select"} <= set(query_vocabulary(query).required), query
-    assert "Select" not in query_vocabulary("blur all the faces").required
     # an animal's face is no person's: no FaceDet
     v = query_vocabulary("cover the cat's face with a heart emoji")
     assert "FaceDet" in v.excluded and "FaceDet" not in v.required
@@ -125,3 +121,23 @@ def test_a_tagged_half_is_cropped_and_its_people_labelled(tiny: TransformersBack
     assert admits(
         tiny, sp, labelled + "IMAGE1 = Tag(image=IMAGE0, object=OBJ2)\n" + RESULT.format("IMAGE1")
     )
+
+
+def test_what_is_put_on_is_no_thing_to_find(tiny: TransformersBackend) -> None:
+    assert choose_task("stick a star on the girl's face") == "edit"
+    assert choose_task("cut out the dog") == "edit"
+    # the hat is added, the dog found: no part of the dog
+    v = query_vocabulary("put a hat on the dog")
+    assert "hat" in v.emoji_said and not v.part_owners
+    sp = scoped("edit", "put a crown on the king")
+    assert not admits(tiny, sp, "OBJ0 = Loc(image=IMAGE, object='crown')\n")
+    assert admits(tiny, sp, "OBJ0 = Loc(image=IMAGE, object='king')\n")
+
+
+def test_a_crop_to_a_half_is_the_answer(tiny: TransformersBackend) -> None:
+    sp = scoped("edit", "crop to the left half")
+    cropped = "BOX0 = Loc(image=IMAGE, object='LEFT')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
+    assert admits(tiny, sp, cropped)
+    # it went on to crop to a face
+    assert not opens(tiny, sp, cropped, "OBJ0 = Loc(")
+    assert admits(tiny, sp, cropped + RESULT.format("IMAGE0"))

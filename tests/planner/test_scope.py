@@ -981,11 +981,7 @@ def test_a_query_about_faces_acts_on_found_faces(tiny: TransformersBackend) -> N
     sp = scoped("edit", "Can you blur the kids' faces so they can't be recognised?")
     kids = "OBJ0 = Loc(image=IMAGE, object='kids')\n"
     assert not admits(tiny, sp, kids + "IMAGE0 = Blur(image=IMAGE, object=OBJ0)\n")
-    # the kids' faces among all faces (round 10: every face blurred was not what was asked)
-    faces = (
-        "OBJ0 = FaceDet(image=IMAGE)\nOBJ1 = Select(image=IMAGE, object=OBJ0, query='kids')\n"
-        "IMAGE0 = Blur(image=IMAGE, object=OBJ1)\n"
-    )
+    faces = "OBJ0 = FaceDet(image=IMAGE)\nIMAGE0 = Blur(image=IMAGE, object=OBJ0)\n"
     assert admits(tiny, sp, faces + "FINAL_RESULT = Result(var=IMAGE0)")
     count = scoped("count", "How many faces are on the right side of the image?")
     half = "BOX0 = Loc(image=IMAGE, object='RIGHT')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"

@@ -47,7 +47,7 @@ _REQUEST = re.compile(r"^\s*(?:can|could|would|will) (?:you|we|i)\b")
 _KEYWORDS: list[tuple[str, str]] = [
     (
         "edit",
-        r"\b(blur\w*|black(?:ed|en)? out|replace\w*|swap|colou?r ?pop|pop the colou?r|grey|gray|"
+        r"\b(blur\w*|black(?:ed|en)? out|cut out|replace\w*|swap|colou?r ?pop|pop the colou?r|grey|gray|"
         r"emoji\w*|hide|"
         r"smiley\w*|smilies|emoticons?|"
         r"anonymi[sz]e|anonymous\w*|pixelate|repaint|recolou?r|turn (?:the|it|them)\b.*\binto|"
@@ -59,8 +59,8 @@ _KEYWORDS: list[tuple[str, str]] = [
         r".*\b(?:to|into|like|look|red|blue|green|yellow|black|white|pink|purple|orange)|"
         r"stand out|remove|erase|delete|get rid of|inpaint\w*|crop\w*|zoom in|"
         # "put sunglasses on the dog" paints; "put a dot on each face" marks
-        r"put (?:a |an |some )?(?!(?:dots?|box(?:es)?|bounding|marks?|labels?|circles?|points?|"
-        r"tags?|pins?|numbers?|names?|captions?)\b)[a-z]+ (?:on|over)\b|"
+        r"(?:put|stick|place) (?:a |an |some )?(?!(?:dots?|box(?:es)?|bounding|marks?|labels?|"
+        r"circles?|points?|tags?|pins?|numbers?|names?|captions?)\b)[a-z]+ (?:on|over)\b|"
         # "give the woman a hat" paints the hat on (it counted the women)
         r"give (?:the|him|her|them|it|every|each|all)\b(?!.*\b(?:names?|labels?|tags?)\b)|"
         r"add (?:a|an|some) (?!(?:dots?|box(?:es)?|bounding|marks?|labels?|circles?|points?|"

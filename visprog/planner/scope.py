@@ -128,7 +128,8 @@ _TAGGING_WORDS = frozenset(
 _EDIT_WORDS = frozenset(
     "blur blurs blurred blurry replace replaced swap cover covered hide hidden make turn "
     "change keep sharp pop colour color grey gray greyscale grayscale pixelate censor "
-    "anonymise anonymize remove erase delete".split()
+    "anonymise anonymize remove erase delete put puts stick sticks place places give gives "
+    "add adds paint obscure recolor recolour crop zoom".split()
 )
 _BACKDROPS = frozenset("background backgrounds backdrop backdrops scenery".split())
 _NOT_FIRST = frozenset("of with in on and or to at by for from".split())
@@ -854,14 +855,14 @@ class ScopedProgram:
         return names
 
     def _half_edited(self, scope: Scope) -> bool:
-        """Whether the half the query edits (not a half it finds things in) was edited."""
+        """Whether the half the query edits (not a half it finds things in) was edited.
+
+        Or cropped to, where the query asks for a crop ("crop to the left half").
+        """
         if not self.half or self.half_crops:
             return False
-        return any(
-            c[-1] in scope.halves
-            for step in _WHOLE_IMAGE_EDITS
-            for c in scope.ref_calls.get(step, ())
-        )
+        steps = _WHOLE_IMAGE_EDITS | ({"Crop"} if self.cropping else set())
+        return any(c[-1] in scope.halves for step in steps for c in scope.ref_calls.get(step, ()))
 
     def _half_done(self, scope: Scope) -> bool:
         """Whether the half the query names is located (always, when it names none)."""
@@ -1576,8 +1577,9 @@ class ScopedProgram:
                 name = f"{name}h"
                 pool = tuple(w for w in pool if w.lower() not in _SIDE_WORDS)
                 ends = tuple(w for w in ends if w.lower() not in _SIDE_WORDS) or ends
-            if vocab.emoji_said and key in _SUBJECT_STEPS and "Emoji" in self.required:
-                # "a cat emoji over the dog": the cat is the emoji, not a thing to find
+            if vocab.emoji_said and key in _SUBJECT_STEPS and self.edits:
+                # "a cat emoji over the dog": the cat is the emoji, not a thing to find (nor
+                # the crown of "put a crown on the king")
                 said = set(vocab.emoji_said)
                 name = f"{name}e"
                 pool = tuple(w for w in pool if w.lower() not in said)
