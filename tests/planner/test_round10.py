@@ -141,3 +141,24 @@ def test_a_crop_to_a_half_is_the_answer(tiny: TransformersBackend) -> None:
     # it went on to crop to a face
     assert not opens(tiny, sp, cropped, "OBJ0 = Loc(")
     assert admits(tiny, sp, cropped + RESULT.format("IMAGE0"))
+
+
+def test_a_repainted_thing_is_painted_once_and_no_face(tiny: TransformersBackend) -> None:
+    assert "Replace" in query_vocabulary("make the grass greener").required
+    assert "Replace" in query_vocabulary("turn the car's wheels gold").required
+    assert "Blur" in query_vocabulary("smudge the writing on the whiteboard").required
+    assert choose_task("smudge the writing on the whiteboard") == "edit"
+    # the verb before "emojis" names no emoji
+    names = ["put_litter_in_its_place", "smiling_face"]
+    assert "put_litter_in_its_place" not in emoji_vocabulary("put emojis on the faces", names)
+    query = "colour the car on the left purple and blur the one on the right"
+    sp = scoped("edit", query)
+    half = "BOX0 = Loc(image=IMAGE, object='LEFT')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
+    # a face is no car (the faces in the half were repainted)
+    assert not opens(tiny, sp, half, "OBJ0 = FaceDet(")
+    car = half + "OBJ0 = Seg(image=IMAGE0, query='car')\n"
+    painted = car + "IMAGE1 = Replace(image=IMAGE, object=OBJ0, prompt='purple car on the left')\n"
+    assert admits(tiny, sp, painted)
+    # the same car repainted, whatever the prompt (eight times over)
+    assert not opens(tiny, sp, painted, "IMAGE2 = Replace(image=IMAGE1, object=OBJ0")
+    assert opens(tiny, sp, painted, "IMAGE2 = Blur(image=IMAGE1, object=OBJ0")

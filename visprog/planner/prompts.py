@@ -47,7 +47,8 @@ _REQUEST = re.compile(r"^\s*(?:can|could|would|will) (?:you|we|i)\b")
 _KEYWORDS: list[tuple[str, str]] = [
     (
         "edit",
-        r"\b(blur\w*|black(?:ed|en)? out|cut out|replace\w*|swap|colou?r ?pop|pop the colou?r|grey|gray|"
+        r"\b(blur\w*|black(?:ed|en)? out|cut out|smudge\w*|smear\w*|replace\w*|swap|"
+        r"colou?r ?pop|pop the colou?r|grey|gray|"
         r"emoji\w*|hide|"
         r"smiley\w*|smilies|emoticons?|"
         r"anonymi[sz]e|anonymous\w*|pixelate|repaint|recolou?r|turn (?:the|it|them)\b.*\binto|"

@@ -174,6 +174,7 @@ class Scope:
         ref_calls: Step -> the variables of each of its calls whose arguments are all variables.
         source: Objects variable -> the image it was found in.
         halves: Variables a ``Loc`` of a half (``'LEFT'``, ...) defined, and that half.
+        edited: (step, variable) of each whole-image edit of the things a variable holds.
         said: Lower-case words of every text literal so far.
         said_by: Variable -> the lower-case words of its own statement's text literals.
         cropped: Images whose pixels are a crop (a crop, or an edit of one).
@@ -199,6 +200,7 @@ class Scope:
     ref_calls: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
     source: dict[str, str] = field(default_factory=dict)
     halves: dict[str, str] = field(default_factory=dict)
+    edited: set[tuple[str, str]] = field(default_factory=set)
     said: set[str] = field(default_factory=set)
     said_by: dict[str, set[str]] = field(default_factory=dict)
     cropped: set[str] = field(default_factory=set)
@@ -242,6 +244,9 @@ class Scope:
             box = next((a.value for a in st.args if a.name == "box"), None)
             if name in CROPS and isinstance(box, Ref):
                 scope.crop_box[st.target] = box.name
+            obj = next((a.value for a in st.args if a.name == "object"), None)
+            if name in _WHOLE_IMAGE_EDITS and isinstance(obj, Ref):
+                scope.edited.add((name, obj.name))
             if name == "Tag" and isinstance(image, Ref):
                 scope.drawn_on[st.target] = scope.drawn_on.get(image.name, image.name)
             if V.IMAGE in scope.types[st.target] and isinstance(image, Ref):
@@ -309,6 +314,10 @@ class ScopedProgram:
         if vocabulary.categories and tagging:
             # The query names the categories: Classify with them, not a List or a Select.
             self.specs = [s for s in self.specs if s.name not in ("List", "Select")]
+        if "Replace" in vocabulary.required and "FaceDet" not in vocabulary.required:
+            # "make the shirt of the boy on the left red": a thing repainted, no face (it
+            # repainted the faces found in the left half)
+            self.specs = [s for s in self.specs if s.name != "FaceDet"]
         # "Change the car to blue": a recolouring is a Replace, not a ColorPop.
         if vocabulary.replacement and not vocabulary.colour_pop:
             self.specs = [s for s in self.specs if s.name != "ColorPop"]
@@ -805,6 +814,10 @@ class ScopedProgram:
         """
         if p.name == "image":
             return self._frames(spec, scope, names)
+        if spec.name in _WHOLE_IMAGE_EDITS and p.name == "object":
+            # an edit of the same things again, whatever its other arguments ("colour the
+            # car on the left purple" repainted the car purple eight times over)
+            names = [n for n in names if (spec.name, n) not in scope.edited]
         if spec.name in _WHOLE_IMAGE_EDITS and "Select" in self.required and p.name == "object":
             # "cover the man's face with a star": it covered every face, then his
             names = [

@@ -67,7 +67,7 @@ _NOT_CATEGORY = frozenset(
 # Words too common to pick an emoji by ("with" is in 200 names).
 _COMMON = frozenset(
     "with face faces over every each their them cover hide replace emoji emojis photo picture "
-    "image person people everyone everybody "
+    "image person people everyone everybody put puts place stick add make turn give all "
     # where the face is, not what covers it ("the guy's face on the left" got a left arrow)
     "left right side half upper lower top bottom middle center centre".split()
 )
@@ -527,7 +527,12 @@ DIFFERENCE = re.compile(r"\bhow many (?:more|fewer|less)\b|\bdifference\b", re.I
 # "crop the photo to the face", "zoom in on the dog": the result is a crop
 CROPPING = re.compile(r"\b(?:crop\w*|zoom in|cut out)\b", re.IGNORECASE)
 # The colours a recolouring names as the new one ("make the dress purple").
-NEW_COLOURS = r"(?:red|blue|green|yellow|black|white|brown|pink|orange|purple|golden|silver)"
+NEW_COLOURS = (
+    r"(?:red|blue|green|yellow|black|white|brown|pink|orange|purple|golden|gold|silver|beige|"
+    r"navy|teal|turquoise|violet|maroon|"
+    # "make the grass greener"
+    r"greener|redder|bluer|whiter|blacker|yellower|browner|pinker)"
+)
 # "total number of cats and dogs", "how many apples and oranges are there": one count of
 # each, added (it counted the dogs in a crop of a cat)
 _SUMMED = re.compile(
@@ -563,7 +568,8 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     (
         rf"^(?:(?=.*{_IN_BACKGROUND})|(?!.*\b(?:background|backdrop)\b))(?!.*{_ALL_BUT})"
         r"(?!.*\bblur\b.*\bkeep\b.*\b(?:sharp|in focus)\b)"
-        r".*\b(?:blur\w*|pixelat\w*|censor\w*|anonym\w*|obscur\w*|black(?:ed|en)? out)\b",
+        r".*\b(?:blur\w*|pixelat\w*|censor\w*|anonym\w*|obscur\w*|black(?:ed|en)? out|smudge\w*|"
+        r"smear\w*)\b",
         "Blur",
     ),
     (
@@ -1372,6 +1378,7 @@ def emoji_vocabulary(query: str, names: Iterable[str]) -> tuple[str, ...]:
     """
     plain = [n for n in names if "skin_tone" not in n]
     named = re.findall(r"([A-Za-z]+)[\s-]+emojis?\b", query, re.IGNORECASE)
+    named = [w for w in named if w.lower() not in _COMMON]  # "put emojis on": no 'put_litter'
     put = re.findall(r"\b(?:put|stick|place) (?:a|an|some) ([a-z]+) (?:on|over)\b", query, re.I)
     if not named and any(p.lower() in n.split("_") for p in put for n in plain):
         named = put  # "put a hat on the dog": a hat ('dog_face' was drawn)
