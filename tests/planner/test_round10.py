@@ -162,3 +162,17 @@ def test_a_repainted_thing_is_painted_once_and_no_face(tiny: TransformersBackend
     # the same car repainted, whatever the prompt (eight times over)
     assert not opens(tiny, sp, painted, "IMAGE2 = Replace(image=IMAGE1, object=OBJ0")
     assert opens(tiny, sp, painted, "IMAGE2 = Blur(image=IMAGE1, object=OBJ0")
+
+
+def test_an_edited_half_is_all_that_is_found(tiny: TransformersBackend) -> None:
+    sp = scoped("edit", "keep the top half in colour and make the rest grey")
+    top = "BOX0 = Loc(image=IMAGE, object='TOP')\n"
+    # nothing else is named: no second Loc (a 'tops' needed a model offline), no Seg of it
+    assert not opens(tiny, sp, top, "OBJ0 = Loc(")
+    assert not opens(tiny, sp, top, "OBJ0 = Seg(")
+    assert admits(
+        tiny, sp, top + "IMAGE0 = ColorPop(image=IMAGE, object=BOX0)\n" + RESULT.format("IMAGE0")
+    )
+    # faces the query asks for are still found
+    sp = scoped("edit", "Blur the top half and put a smiley on every face")
+    assert opens(tiny, sp, top, "OBJ0 = FaceDet(")

@@ -923,6 +923,12 @@ class ScopedProgram:
                 skip.add("FaceDet")  # ("circle the cyclists" found faces too, unused)
         if not self._half_done(scope):
             progress = {"Loc"}  # the half first: what is asked about or counted is in it
+        elif self.half and not self.half_crops and not self.vocabulary.nouns:
+            # the half is what is edited and the query names nothing else: nothing more to
+            # find ("crop out the bottom half" located 'BOTTOM', then 'bottoms')
+            skip |= {"Loc", "Point", "Seg"}
+            if "FaceDet" not in self.required or "FaceDet" in scope.steps:
+                skip.add("FaceDet")
         if scope.unsaid:  # the Result waits for a thing to be named: a step that names it
             progress = set(_NAMERS) if progress is None else progress & _NAMERS
         for i, spec in enumerate(self.specs):
