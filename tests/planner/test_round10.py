@@ -176,3 +176,19 @@ def test_an_edited_half_is_all_that_is_found(tiny: TransformersBackend) -> None:
     # faces the query asks for are still found
     sp = scoped("edit", "Blur the top half and put a smiley on every face")
     assert opens(tiny, sp, top, "OBJ0 = FaceDet(")
+
+
+def test_what_labels_are_is_looked_up_not_found(tiny: TransformersBackend) -> None:
+    for query in (
+        "who are these people? label their faces",
+        "tag the buildings by architectural style",
+        "find the cats and label them by colour",
+        "tag the monuments in this picture",
+    ):
+        assert "List" in query_vocabulary(query).required, query
+    # a question about who holds something names no one to look up
+    assert "List" not in query_vocabulary("Who is holding the umbrella, a man or a woman?").required
+    sp = scoped("tag", "tag every person with their job")
+    # the job is the label, the person is found
+    assert not admits(tiny, sp, "OBJ0 = Loc(image=IMAGE, object='job')\n")
+    assert admits(tiny, sp, "OBJ0 = Loc(image=IMAGE, object='person')\n")

@@ -124,6 +124,14 @@ _TAGGING_WORDS = frozenset(
     "tag tags label labels mark identify name draw say whether around box boxes circle "
     "highlight outline find detect locate show each every".split()
 )
+# What a tagging's labels are, not what is labelled ("tag every person with their job"
+# located 'job').
+_ATTRIBUTES = frozenset(
+    "breed breeds species brand brands make model models type types kind kinds variety name "
+    "names genre author title titles value values denomination emotion emotions expression "
+    "expressions mood moods feeling feelings occupation occupations profession professions "
+    "job jobs artist artists style styles colour colours color colors".split()
+)
 # Words of an edit request that name no thing to edit.
 _EDIT_WORDS = frozenset(
     "blur blurs blurred blurry replace replaced swap cover covered hide hidden make turn "
@@ -1572,7 +1580,7 @@ class ScopedProgram:
                 generic = {w for w in ALWAYS if w not in said}
                 generic -= {"person", "people"} if people else set()
                 if self.tagging:  # nor is it the request's verb ('Tag' was looked for)
-                    generic |= _TAGGING_WORDS
+                    generic |= _TAGGING_WORDS | _ATTRIBUTES
                 if self.edits:  # nor the edit's verb (BgBlur kept Loc('blur') sharp)
                     generic |= _EDIT_WORDS
                 if "BgBlur" in self.required:

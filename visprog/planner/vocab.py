@@ -1406,6 +1406,8 @@ _KNOWLEDGE = re.compile(
     r"types?|kinds?|variet(?:y|ies)|names?|genres?|authors?|titles?|values?|denominations?|"
     # "tag each face with the person's emotion": the labels are a list of emotions
     r"emotions?|expressions?|moods?|feelings?|occupations?|professions?|jobs?|artists?|"
+    # "tag the buildings by architectural style", "label the cats by colour"
+    r"styles?|colou?rs?|monuments?|"
     r"characters?|members?|cast|celebrit\w*|famous|presidents?|ministers?|leaders?|actors?|"
     r"actresses|singers?|athletes?|landmarks?|logos?|countr(?:y|ies)|cities|who (?:is|are|'s)|"
     # "the players from the 1998 french world cup team": their names are looked up
@@ -1542,6 +1544,9 @@ def knowledge_words(query: str) -> tuple[str, ...]:
     """
     found = [m.group(0) for m in _KNOWLEDGE.finditer(query) if " " not in m.group(0)]
     found += [m.group(0) for m in _PROPER.finditer(query.strip())]
+    if re.search(r"\bwho (?:is|are|'s)\b", query, re.IGNORECASE) and _LABELLING.search(query):
+        # "who are these people? label their faces": their names are looked up
+        found += [m.group(0) for m in _PEOPLE.finditer(query) if not m.group(0).startswith("who")]
     out: dict[str, None] = {}
     for w in found:
         one = singular(w.lower())
