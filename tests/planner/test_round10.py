@@ -192,3 +192,23 @@ def test_what_labels_are_is_looked_up_not_found(tiny: TransformersBackend) -> No
     # the job is the label, the person is found
     assert not admits(tiny, sp, "OBJ0 = Loc(image=IMAGE, object='job')\n")
     assert admits(tiny, sp, "OBJ0 = Loc(image=IMAGE, object='person')\n")
+
+
+def test_what_an_edit_finds_is_its_thing(tiny: TransformersBackend) -> None:
+    # the head of "the number plates of all the cars" is a part; "the number of" is none
+    assert "car" in query_vocabulary("blur the number plates of all the cars").part_owners
+    assert not query_vocabulary("the number of cars is odd").part_owners
+    assert query_vocabulary("put a party hat on every person").emoji_said[:4] == (
+        "party",
+        "parties",
+        "hat",
+        "hats",
+    )
+    # the relation's object only places what is removed
+    sp = scoped("edit", "remove the shadow under the car")
+    car = "BOX0 = Loc(image=IMAGE, object='car')\nOBJ0 = Seg(image=IMAGE, object=BOX0)\n"
+    assert not opens(tiny, sp, car, "IMAGE0 = Replace(image=IMAGE, object=OBJ0")
+    # the edit's verb is no thing, whatever the query names
+    sp = scoped("edit", "blur the background behind the bride")
+    bride = "BOX0 = Loc(image=IMAGE, object='bride')\n"
+    assert not admits(tiny, sp, bride + "OBJ0 = Loc(image=IMAGE, object='blur')\n")

@@ -826,6 +826,23 @@ class ScopedProgram:
             # an edit of the same things again, whatever its other arguments ("colour the
             # car on the left purple" repainted the car purple eight times over)
             names = [n for n in names if (spec.name, n) not in scope.edited]
+        if (
+            spec.name in _WHOLE_IMAGE_EDITS
+            and p.name == "object"
+            and self.vocabulary.relations
+            and "BgBlur" not in self.required
+        ):
+            # the relation's object only places what is edited ("blur the people walking
+            # behind the couple" blurred the couple)
+            anchor = {w.lower() for w in self.vocabulary.anchor}
+
+            def places(n: str) -> bool:  # found as the relation's object, or made from it
+                return any(
+                    d in scope.looked and set(scope.looked[d].lower().split()) <= anchor
+                    for d in (n, *scope.deps.get(n, ()))
+                )
+
+            names = [n for n in names if not places(n)]
         if spec.name in _WHOLE_IMAGE_EDITS and "Select" in self.required and p.name == "object":
             # "cover the man's face with a star": it covered every face, then his
             names = [
@@ -1591,6 +1608,20 @@ class ScopedProgram:
                     name = f"{name}g"
                     pool = tuple(w for w in pool if w.lower() not in generic)
                     ends = tuple(w for w in ends if w.lower() not in generic)
+            drop: frozenset[str] = frozenset()
+            if self.edits and key in _SUBJECT_STEPS:
+                drop = _EDIT_WORDS | (_BACKDROPS if "BgBlur" in self.required else frozenset())
+            if (
+                drop
+                and any(w.lower() not in drop for w in ends)
+                and drop & _said_in(" ".join(ends))
+            ):
+                # what an edit finds is no verb of it, nor what a BgBlur keeps sharp a
+                # background, whatever else the query names ("blur the background behind the
+                # bride" kept 'backgrounds', then 'blur', sharp)
+                name = f"{name}b"
+                pool = tuple(w for w in pool if w.lower() not in drop)
+                ends = tuple(w for w in ends if w.lower() not in drop)
             owner = vocab.part_owners
             if self.edits and key in _SUBJECT_STEPS and any(w.lower() not in owner for w in ends):
                 # "pixelate the licence plate of the car": the plate is edited, the car only

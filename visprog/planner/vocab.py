@@ -71,6 +71,9 @@ _COMMON = frozenset(
     # where the face is, not what covers it ("the guy's face on the left" got a left arrow)
     "left right side half upper lower top bottom middle center centre".split()
 )
+_NOT_EMOJI = frozenset(
+    "put puts place stick sticks add adds give with some the an a all of on".split()
+)
 EMOJI_FALLBACK = 400  # names offered when the query names no emoji word: the face emoji first
 
 
@@ -1359,8 +1362,12 @@ def emoji_words(query: str) -> tuple[str, ...]:
     "put a cat emoji over the dog": the cat is the emoji, the dog is found (it located the cat).
     """
     named = re.findall(r"([A-Za-z]+)[\s-]+emojis?\b", query, re.IGNORECASE)
-    # "put a crown on the king": what is put on is the emoji (it located the crown)
-    named += re.findall(r"\b(?:put|stick|place) (?:a|an|some) ([a-z]+) (?:on|over)\b", query, re.I)
+    # "put a crown on the king": what is put on is the emoji (it located the crown); both
+    # words of "a party hat"
+    put = re.findall(
+        r"\b(?:put|stick|place) (?:a|an|some) ((?:[a-z]+ )?[a-z]+) (?:on|over)\b", query, re.I
+    )
+    named += [w for p in put for w in p.split()]
     words = [w.lower() for w in _WORD.findall(query)]
     return tuple(f for w in named if words.count(w.lower()) == 1 for f in forms(w.lower()))
 
@@ -1378,8 +1385,12 @@ def emoji_vocabulary(query: str, names: Iterable[str]) -> tuple[str, ...]:
     """
     plain = [n for n in names if "skin_tone" not in n]
     named = re.findall(r"([A-Za-z]+)[\s-]+emojis?\b", query, re.IGNORECASE)
-    named = [w for w in named if w.lower() not in _COMMON]  # "put emojis on": no 'put_litter'
-    put = re.findall(r"\b(?:put|stick|place) (?:a|an|some) ([a-z]+) (?:on|over)\b", query, re.I)
+    # "put emojis on": the verb names no emoji ('put_litter_in_its_place'); "a dog face emoji"
+    # still names the face ones
+    named = [w for w in named if w.lower() not in _NOT_EMOJI]
+    put = re.findall(
+        r"\b(?:put|stick|place) (?:a|an|some) (?:[a-z]+ )?([a-z]+) (?:on|over)\b", query, re.I
+    )
     if not named and any(p.lower() in n.split("_") for p in put for n in plain):
         named = put  # "put a hat on the dog": a hat ('dog_face' was drawn)
     # whose face it covers is no emoji ("a smiley on the woman's face" got 'woman')
@@ -1609,7 +1620,8 @@ def parity_word(query: str) -> str:
 # "the tattoo on the man's arm": the tattoo, on the arm (the man was blurred).
 _PART_OF = re.compile(
     r"\b(?:the|a|an|his|her|its|their) ((?:[a-z-]+ )?[a-z-]+) (?:of|on|in|at) (?:the|a|an|this|"
-    r"that|his|her|their|its|each|every|my|our) ([a-z-]+)(?:'s)?(?: ([a-z-]+))?\b",
+    r"that|his|her|their|its|each|every|my|our|all the|all of the|both) ([a-z-]+)(?:'s)?"
+    r"(?: ([a-z-]+))?\b",
     re.IGNORECASE,
 )
 _NOT_PARTS = frozenset(
@@ -1629,12 +1641,15 @@ def part_owners(query: str, nouns: Sequence[str]) -> frozenset[str]:
     out: set[str] = set()
     for m in _PART_OF.finditer(query):
         part = m.group(1).lower().split()
-        if set(part) & _NOT_PARTS or part[-1] in PHRASE_WORDS:
+        # the head decides: "the number plates of the cars" is a part, "the number of" not
+        if part[-1] in _NOT_PARTS or part[-1] in PHRASE_WORDS:
             continue
         if re.search(r"\b(?:put|stick|place|add|draw|paint|give)\s+$", query[: m.start()], re.I):
             continue  # "put a hat on the dog": the hat is added, the dog is found
         for w in (m.group(2), m.group(3) or ""):
-            if w.lower() in things:
+            # a thing noun, or the word right after the article ("the words on the t-shirt")
+            named = w.lower() in things or (w == m.group(2) and not m.group(3))
+            if named and w.lower() not in PHRASE_WORDS and w.lower() not in _NOT_PARTS:
                 out |= {f.lower() for f in _forms(w)}
     return frozenset(out)
 
