@@ -16,6 +16,11 @@ from .test_scope import admits, opens, scoped
 RESULT = "FINAL_RESULT = Result(var={})"
 
 
+def cropped_half(side: str) -> str:
+    """The two lines that locate the image's ``side`` half and crop to it."""
+    return f"BOX0 = Loc(image=IMAGE, object='{side}')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
+
+
 def test_whose_faces_and_which_edit() -> None:
     # an animal's face is no person's: no FaceDet
     v = query_vocabulary("cover the cat's face with a heart emoji")
@@ -90,7 +95,7 @@ def test_a_coloured_thing_is_counted_with_its_colour(tiny: TransformersBackend) 
 
 def test_the_new_colour_finds_nothing(tiny: TransformersBackend) -> None:
     sp = scoped("edit", "make the car on the right yellow")
-    half = "BOX0 = Loc(image=IMAGE, object='RIGHT')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
+    half = cropped_half("RIGHT")
     assert admits(tiny, sp, half)
     assert not admits(tiny, sp, half + "OBJ0 = Seg(image=IMAGE0, query='yellow car')\n")
     assert admits(tiny, sp, half + "OBJ0 = Seg(image=IMAGE0, query='car')\n")
@@ -136,7 +141,7 @@ def test_what_is_put_on_is_no_thing_to_find(tiny: TransformersBackend) -> None:
 
 def test_a_crop_to_a_half_is_the_answer(tiny: TransformersBackend) -> None:
     sp = scoped("edit", "crop to the left half")
-    cropped = "BOX0 = Loc(image=IMAGE, object='LEFT')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
+    cropped = cropped_half("LEFT")
     assert admits(tiny, sp, cropped)
     # it went on to crop to a face
     assert not opens(tiny, sp, cropped, "OBJ0 = Loc(")
@@ -153,7 +158,7 @@ def test_a_repainted_thing_is_painted_once_and_no_face(tiny: TransformersBackend
     assert "put_litter_in_its_place" not in emoji_vocabulary("put emojis on the faces", names)
     query = "colour the car on the left purple and blur the one on the right"
     sp = scoped("edit", query)
-    half = "BOX0 = Loc(image=IMAGE, object='LEFT')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
+    half = cropped_half("LEFT")
     # a face is no car (the faces in the half were repainted)
     assert not opens(tiny, sp, half, "OBJ0 = FaceDet(")
     car = half + "OBJ0 = Seg(image=IMAGE0, query='car')\n"

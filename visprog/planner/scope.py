@@ -826,23 +826,18 @@ class ScopedProgram:
             # an edit of the same things again, whatever its other arguments ("colour the
             # car on the left purple" repainted the car purple eight times over)
             names = [n for n in names if (spec.name, n) not in scope.edited]
-        if (
-            spec.name in _WHOLE_IMAGE_EDITS
-            and p.name == "object"
-            and self.vocabulary.relations
-            and "BgBlur" not in self.required
-        ):
-            # the relation's object only places what is edited ("blur the people walking
-            # behind the couple" blurred the couple)
-            anchor = {w.lower() for w in self.vocabulary.anchor}
+            if self.vocabulary.relations and "BgBlur" not in self.required:
+                # the relation's object only places what is edited ("blur the people walking
+                # behind the couple" blurred the couple)
+                anchor = {w.lower() for w in self.vocabulary.anchor}
 
-            def places(n: str) -> bool:  # found as the relation's object, or made from it
-                return any(
-                    d in scope.looked and set(scope.looked[d].lower().split()) <= anchor
-                    for d in (n, *scope.deps.get(n, ()))
-                )
+                def places(n: str) -> bool:  # found as the relation's object, or made from it
+                    return any(
+                        d in scope.looked and set(scope.looked[d].lower().split()) <= anchor
+                        for d in (n, *scope.deps.get(n, ()))
+                    )
 
-            names = [n for n in names if not places(n)]
+                names = [n for n in names if not places(n)]
         if spec.name in _WHOLE_IMAGE_EDITS and "Select" in self.required and p.name == "object":
             # "cover the man's face with a star": it covered every face, then his
             names = [
@@ -1623,12 +1618,16 @@ class ScopedProgram:
                 pool = tuple(w for w in pool if w.lower() not in drop)
                 ends = tuple(w for w in ends if w.lower() not in drop)
             owner = vocab.part_owners
-            if self.edits and key in _SUBJECT_STEPS and any(w.lower() not in owner for w in ends):
+            if (
+                self.edits
+                and key in _SUBJECT_STEPS
+                and any(w.lower() not in owner for w in ends)
+                and owner & {w.lower() for w in ends}
+            ):
                 # "pixelate the licence plate of the car": the plate is edited, the car only
                 # places it (the whole car was blurred)
-                if owner & {w.lower() for w in ends}:
-                    name = f"{name}o"
-                    ends = tuple(w for w in ends if w.lower() not in owner)
+                name = f"{name}o"
+                ends = tuple(w for w in ends if w.lower() not in owner)
             if self.half and key in _SUBJECT_STEPS:
                 # in the half's crop, the side is said already ('left of the object' was
                 # looked for in the left half)
@@ -1701,9 +1700,8 @@ class ScopedProgram:
                     # the rule)
                     return [[rule]]
                 # the counted thing is named with its colour only
-                counted = of
                 name = f"{name}c"
-                ends = tuple(w for w in ends if w.lower() not in counted)
+                ends = tuple(w for w in ends if w.lower() not in of)
                 coloured = [[rule]]
             phrase = _phrase(g, name, pool, PHRASES[key], last=ends)
             alts = [[_text_list(g, phrase)]] if V.TEXT_LIST in p.types else []

@@ -1356,6 +1356,12 @@ def _colon_list(query: str) -> tuple[str, ...]:
     return _items(_SPLIT.split(m.group(1)))
 
 
+# "put a party hat on every person": what is put on (one or two words), and where
+_PUT_ON = re.compile(
+    r"\b(?:put|stick|place) (?:a|an|some) ((?:[a-z]+ )?[a-z]+) (?:on|over)\b", re.IGNORECASE
+)
+
+
 def emoji_words(query: str) -> tuple[str, ...]:
     """The forms of the words just before "emoji" that the query does not use elsewhere.
 
@@ -1364,10 +1370,7 @@ def emoji_words(query: str) -> tuple[str, ...]:
     named = re.findall(r"([A-Za-z]+)[\s-]+emojis?\b", query, re.IGNORECASE)
     # "put a crown on the king": what is put on is the emoji (it located the crown); both
     # words of "a party hat"
-    put = re.findall(
-        r"\b(?:put|stick|place) (?:a|an|some) ((?:[a-z]+ )?[a-z]+) (?:on|over)\b", query, re.I
-    )
-    named += [w for p in put for w in p.split()]
+    named += [w for p in _PUT_ON.findall(query) for w in p.split()]
     words = [w.lower() for w in _WORD.findall(query)]
     return tuple(f for w in named if words.count(w.lower()) == 1 for f in forms(w.lower()))
 
@@ -1388,9 +1391,7 @@ def emoji_vocabulary(query: str, names: Iterable[str]) -> tuple[str, ...]:
     # "put emojis on": the verb names no emoji ('put_litter_in_its_place'); "a dog face emoji"
     # still names the face ones
     named = [w for w in named if w.lower() not in _NOT_EMOJI]
-    put = re.findall(
-        r"\b(?:put|stick|place) (?:a|an|some) (?:[a-z]+ )?([a-z]+) (?:on|over)\b", query, re.I
-    )
+    put = [p.split()[-1] for p in _PUT_ON.findall(query)]  # its head: "a party hat" is a hat
     if not named and any(p.lower() in n.split("_") for p in put for n in plain):
         named = put  # "put a hat on the dog": a hat ('dog_face' was drawn)
     # whose face it covers is no emoji ("a smiley on the woman's face" got 'woman')
@@ -1657,8 +1658,9 @@ def part_owners(query: str, nouns: Sequence[str]) -> frozenset[str]:
 def coloured_thing(query: str, nouns: Sequence[str]) -> tuple[str, ...]:
     """The colour and the forms of the thing right after it ("a red car": red, car, cars)."""
     colours = "|".join(sorted(COLOURS))
+    things = {n.lower() for n in nouns}
     for m in re.finditer(rf"\b({colours}) ([a-z]+)\b", query, re.IGNORECASE):
-        if m.group(2).lower() in {n.lower() for n in nouns}:
+        if m.group(2).lower() in things:
             return (m.group(1).lower(), *forms(m.group(2).lower()))
     return ()
 
@@ -1685,6 +1687,8 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
     knowledge = () if people else knowledge_words(query)
     nouns = thing_nouns(query)
     categories = people if len(people) >= 2 else listed_categories(query)
+    parity = parity_word(query)
+    counts = COUNTING.search(_TWO_IMAGES.sub(" ", query)) is not None
     return Vocabulary(
         query_words(query),
         categories,
@@ -1693,10 +1697,10 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         logic or ("and", "or", "xor", "not"),
         replacement_words(query),
         COLOUR_POP.search(query) is not None,
-        COUNTING.search(_TWO_IMAGES.sub(" ", query)) is not None or bool(parity_word(query)),
+        counts or bool(parity),
         tuple(step for pattern, step in REQUIRED if re.search(pattern, low))
         + (("List",) if knowledge else ())
-        + (("Count", "Eval") if parity_word(query) else ())
+        + (("Count", "Eval") if parity else ())
         + (("VQA",) if SIDE_CHOICE.search(low) else ())
         + (("FaceDet", "Select") if len(people) == 1 else ("FaceDet",) if people else ()),
         tuple(step for pattern, step in EXCLUDED if re.search(pattern, low))
@@ -1744,11 +1748,9 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         one_other=ONE_OTHER.search(query) is not None
         and IMAGE_NEGATION.search(query) is None
         and re.search(r"\b(?:not|no|none|neither|nor|without)\b|n't\b", low) is None
-        and COUNTING.search(_TWO_IMAGES.sub(" ", query)) is None,
+        and not counts,
         other_nouns=other_nouns(query),
-        parity=parity_word(query),
+        parity=parity,
         part_owners=part_owners(query, nouns),
-        coloured=()
-        if counted_colour(query) or not COUNTING.search(_TWO_IMAGES.sub(" ", query))
-        else coloured_thing(query, nouns),
+        coloured=() if counted_colour(query) or not counts else coloured_thing(query, nouns),
     )
