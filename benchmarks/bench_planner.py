@@ -17,6 +17,8 @@ set, written by an author who never read the prompts.
 ``planner_dev6.toml`` (``--set dev6``): 80 development queries by that author, written alongside.
 ``planner_heldout7.toml`` (``--set heldout7``): 75 held-out queries by a seventh author, frozen.
 ``planner_dev7.toml`` (``--set dev7``): 80 development queries by that author, written alongside.
+``planner_heldout8.toml`` (``--set heldout8``): 75 held-out queries by an eighth author, frozen.
+``planner_dev8.toml`` (``--set dev8``): 80 development queries by that author, written alongside.
 For each set and mode it prints:
 first-attempt parse and check rates, programs that check (after repairs), mean attempts, seconds
 per program, and how many programs do what the query asked, per family and in total.
@@ -66,6 +68,8 @@ SETS = {
     "heldout6": HERE / "planner_heldout6.toml",
     "dev7": HERE / "planner_dev7.toml",
     "heldout7": HERE / "planner_heldout7.toml",
+    "dev8": HERE / "planner_dev8.toml",
+    "heldout8": HERE / "planner_heldout8.toml",
 }
 PHOTO = HERE.parent / "demos" / "images" / "astronaut.jpg"  # one real face
 
