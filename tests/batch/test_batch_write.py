@@ -357,3 +357,30 @@ def test_the_output_layer_over_allowed_tokens_writes_what_the_whole_model_writes
     assert isinstance(logits, LastLogits)
     columns = np.array([5, 1, 17])
     np.testing.assert_allclose(logits.over(columns), logits.full()[columns], rtol=1e-5, atol=1e-6)
+
+
+COMPOUND = "blur the faces and crop to the left half"
+
+
+def test_compound_edits_batched_equal_one_at_a_time(tiny: Any) -> None:
+    ensure_tools()
+    queries = [COMPOUND, QUERIES[0]]
+    alone = [generate_program(q, tiny) for q in queries]
+    together = generate_programs([Request(q) for q in queries], tiny)
+    assert [g.program for g in together] == [g.program for g in alone]  # type: ignore[union-attr]
+    assert alone[0].clauses == together[0].clauses == ("blur the faces", "crop to the left half")  # type: ignore[union-attr]
+
+
+def test_a_compound_edits_clauses_are_written_in_the_batch() -> None:
+    ensure_tools()
+    blur = "OBJ0 = FaceDet(image=IMAGE)\nIMAGE0 = Blur(image=IMAGE, object=OBJ0)\n"
+    crop = "BOX0 = Loc(image=IMAGE, object='LEFT')\nIMAGE0 = Crop(image=IMAGE, box=BOX0)\n"
+    result = "FINAL_RESULT = Result(var=IMAGE0)"
+    backend = Scripted([[blur + result, crop + result, GOOD]])
+    out = generate_programs([Request(COMPOUND), Request(QUERIES[0])], backend)
+    assert [len(b) for b in backend.batches] == [3]  # both clauses beside the other query
+    assert "Question: blur the faces\n" in backend.batches[0][0]
+    assert "Question: crop to the left half\n" in backend.batches[0][1]
+    compound, single = out
+    assert "IMAGE1 = Crop(image=IMAGE0, box=BOX0)" in compound.program  # type: ignore[union-attr]
+    assert single.program.startswith(GOOD)  # type: ignore[union-attr]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from visprog.checker import check
@@ -21,6 +21,7 @@ from visprog.errors import DiagnosticError, GenerationError, ToolArgumentError, 
 from visprog.planner.adapter import adapter_prefix, adapter_prompt
 from visprog.planner.backends.base import Backend, Progress, is_stepwise
 from visprog.planner.cache import ProgramCache, cache_key
+from visprog.planner.compound import ChainError, chain, edit_clauses
 from visprog.planner.extract import extract_program
 from visprog.planner.grammar import Grammar, program_grammar
 from visprog.planner.prompts import PromptSet, block, choose_task, load_prompt, open_question
@@ -50,12 +51,15 @@ class Attempt:
         diagnostics: What was wrong with it (empty when it parsed, checked and, if asked, ran).
         seconds: Time the backend took.
         raw: The model's reply before extraction, when it differs.
+        clause: Of a compound edit (:mod:`visprog.planner.compound`), the clause this attempt
+            wrote a program for (None for a program of the whole query).
     """
 
     program: str
     diagnostics: list[str] = field(default_factory=list)
     seconds: float = 0.0
     raw: str | None = None
+    clause: str | None = None
 
 
 @dataclass
@@ -70,6 +74,8 @@ class Generation:
         program: The final program text ("" when every attempt failed).
         attempts: Every attempt, in order (empty when the program came from the cache).
         cached: True when the program came from the program cache.
+        clauses: Of a compound edit, its clauses, each written as a program of its own and
+            chained into :attr:`program` (empty for a program written whole).
     """
 
     query: str
@@ -79,6 +85,7 @@ class Generation:
     program: str = ""
     attempts: list[Attempt] = field(default_factory=list)
     cached: bool = False
+    clauses: tuple[str, ...] = ()
 
     def records(self) -> list[dict[str, Any]]:
         """Plain dicts for ``trace.generation``: one per attempt (or one for a cache hit)."""
@@ -88,8 +95,9 @@ class Generation:
         out = []
         for i, a in enumerate(self.attempts):
             rec = {**head, "attempt": i + 1, **asdict(a)}
-            if rec["raw"] is None:
-                del rec["raw"]
+            for optional in ("raw", "clause"):
+                if rec[optional] is None:
+                    del rec[optional]
             out.append(rec)
         return out
 
@@ -184,14 +192,66 @@ def generate_program(
     names = tuple(inputs)
     prompts = load_prompt(task or choose_task(query, len(names)))
     reg = registry if registry is not None else REGISTRY
-    gen = Generation(query, prompts.task, backend.name, names)
-    model_id = str(getattr(backend, "cache_id", backend.name))  # LazyBackend: its spec, unloaded
-    adapter = _adapted(backend)
-    key = cache_key(query, prompts.task, names, model_id, _version(prompts, reg, adapter))
+    key = _key(query, prompts, names, backend, reg)
     hit = cache.get(key) if cache is not None else None
     if hit is not None and not diagnose(hit["program"], names, reg)[1]:
-        gen.program, gen.cached = hit["program"], True
-        return gen
+        return Generation(query, prompts.task, backend.name, names, hit["program"], cached=True)
+    gen: Generation | None = None
+    clauses = compound_clauses(query, names, prompts.task)
+    if clauses:
+        try:
+            subs = [
+                _write_one(
+                    c, backend, names, prompts, reg, attempts, constrain, scoped, None, progress
+                )
+                for c in clauses
+            ]
+        except GenerationError:
+            subs = []  # a clause the model cannot write: the query is written whole
+        gen = _chained(query, clauses, subs, backend, reg, runtime_check) if subs else None
+    if gen is None:
+        gen = _write_one(
+            query,
+            backend,
+            names,
+            prompts,
+            reg,
+            attempts,
+            constrain,
+            scoped,
+            runtime_check,
+            progress,
+        )
+    if cache is not None:
+        cache.put(key, {"program": gen.program, "attempts": gen.records()})
+    return gen
+
+
+def _key(
+    query: str, prompts: PromptSet, names: tuple[str, ...], backend: Backend, reg: Registry
+) -> str:
+    """The program cache's key for a query written with this prompt set and backend."""
+    model_id = str(getattr(backend, "cache_id", backend.name))  # LazyBackend: its spec, unloaded
+    return cache_key(
+        query, prompts.task, names, model_id, _version(prompts, reg, _adapted(backend))
+    )
+
+
+def _write_one(
+    query: str,
+    backend: Backend,
+    names: tuple[str, ...],
+    prompts: PromptSet,
+    reg: Registry,
+    attempts: int,
+    constrain: bool,
+    scoped: bool,
+    runtime_check: RuntimeCheck | None,
+    progress: Progress | None,
+) -> Generation:
+    """Write one program for ``query`` as it stands (attempts and repairs; no cache)."""
+    gen = Generation(query, prompts.task, backend.name, names)
+    adapter = _adapted(backend)
     grammar = _grammar(query, names, prompts, reg, constrain, scoped and is_stepwise(backend))
     for n in range(max(1, attempts)):
         prompt = (
@@ -208,10 +268,46 @@ def generate_program(
         gen.attempts.append(attempt)
         if not attempt.diagnostics:
             gen.program, gen.model = attempt.program, backend.name  # name once loaded
-            if cache is not None:
-                cache.put(key, {"program": gen.program, "attempts": gen.records()})
             return gen
     raise _failure(gen)
+
+
+def compound_clauses(query: str, names: Sequence[str], task: str) -> list[str]:
+    """The clauses of a compound edit of one image (each an edit), or [] for any other query."""
+    if task != "edit" or len(names) != 1:
+        return []
+    clauses = edit_clauses(query)
+    if len(clauses) < 2 or any(choose_task(c, 1) != "edit" for c in clauses):
+        return []
+    return clauses
+
+
+def _chained(
+    query: str,
+    clauses: Sequence[str],
+    subs: Sequence[Generation],
+    backend: Backend,
+    reg: Registry,
+    runtime_check: RuntimeCheck | None,
+) -> Generation | None:
+    """The clauses' programs as one (:func:`~visprog.planner.compound.chain`), or None.
+
+    None when they do not chain, the chained program does not check, or it fails
+    ``runtime_check``: the query is then written whole, with its repairs.
+    """
+    names = subs[0].inputs
+    try:
+        text = chain([s.program for s in subs], reg)
+    except ChainError:
+        return None
+    program, diagnostics = diagnose(text, names, reg)
+    if program is None or diagnostics or (runtime_check is not None and runtime_check(program)):
+        return None
+    gen = Generation(query, subs[0].task, backend.name, names, text, clauses=tuple(clauses))
+    gen.attempts = [
+        replace(a, clause=c) for c, s in zip(clauses, subs, strict=True) for a in s.attempts
+    ]
+    return gen
 
 
 @dataclass(frozen=True)
@@ -267,11 +363,93 @@ def generate_programs(
         gave a valid program; a ConfigurationError for an unknown task).
     """
     reg = registry if registry is not None else REGISTRY
+    # A compound edit's clauses are written in the same batch as the other queries, each a
+    # request of its own (as generate_program writes them one after the other), then chained.
+    flat: list[Request] = []
+    uncached: set[int] = set()
+    plans: list[tuple[int, list[str]]] = []
+    for req in requests:
+        clauses = _request_clauses(req, backend, reg, cache)
+        plans.append((len(flat), clauses))
+        if clauses:
+            uncached.update(range(len(flat), len(flat) + len(clauses)))
+            flat += [Request(c, req.inputs, req.task) for c in clauses]
+        else:
+            flat.append(req)
+    written = _write_many(
+        flat, backend, attempts, constrain, scoped, cache, reg, progress, batch_size, uncached
+    )
+    out: list[Generation | VisprogError | None] = []
+    whole: list[int] = []
+    for i, (req, (start, clauses)) in enumerate(zip(requests, plans, strict=True)):
+        if not clauses:
+            out.append(written[start])
+            continue
+        subs = [g for g in written[start : start + len(clauses)] if isinstance(g, Generation)]
+        gen = None
+        if len(subs) == len(clauses):
+            gen = _chained(req.query, clauses, subs, backend, reg, None)
+        if gen is None:
+            whole.append(i)  # written whole, with its repairs, as generate_program does
+        elif cache is not None:
+            prompts = load_prompt(req.task or choose_task(req.query, len(req.inputs)))
+            key = _key(req.query, prompts, tuple(req.inputs), backend, reg)
+            cache.put(key, {"program": gen.program, "attempts": gen.records()})
+        out.append(gen)
+    if whole:
+        again = _write_many(
+            [requests[i] for i in whole],
+            backend,
+            attempts,
+            constrain,
+            scoped,
+            cache,
+            reg,
+            progress,
+            batch_size,
+            set(),
+        )
+        for i, gen_or_error in zip(whole, again, strict=True):
+            out[i] = gen_or_error
+    return [o for o in out if o is not None]
+
+
+def _request_clauses(
+    req: Request, backend: Backend, reg: Registry, cache: ProgramCache | None
+) -> list[str]:
+    """A request's compound-edit clauses (:func:`compound_clauses`); [] when cached or not one."""
+    names = tuple(req.inputs)
+    try:
+        prompts = load_prompt(req.task or choose_task(req.query, len(names)))
+    except VisprogError:
+        return []  # the request's own error, reported when it is written
+    if cache is not None:
+        hit = cache.get(_key(req.query, prompts, names, backend, reg))
+        if hit is not None and not diagnose(hit["program"], names, reg)[1]:
+            return []
+    return compound_clauses(req.query, names, prompts.task)
+
+
+def _write_many(
+    requests: Sequence[Request],
+    backend: Backend,
+    attempts: int,
+    constrain: bool,
+    scoped: bool,
+    cache: ProgramCache | None,
+    reg: Registry,
+    progress: Progress | None,
+    batch_size: int,
+    uncached: set[int],
+) -> list[Generation | VisprogError]:
+    """Write the requests as they stand, together; those in ``uncached`` skip the cache."""
     out: list[Generation | VisprogError | None] = [None] * len(requests)
     todo: list[_Pending] = []
     for i, req in enumerate(requests):
         try:
-            pending = _pending(i, req, backend, reg, cache, constrain, scoped)
+            pending = _pending(
+                i, req, backend, reg, None if i in uncached else cache, constrain, scoped
+            )
         except VisprogError as e:  # this query's own fault (an unknown task): the rest go on
             out[i] = e
             continue
@@ -294,7 +472,7 @@ def generate_programs(
                 left.append(p)
                 continue
             p.gen.program, p.gen.model = attempt.program, backend.name
-            if cache is not None:
+            if cache is not None and p.index not in uncached:
                 cache.put(p.key, {"program": p.gen.program, "attempts": p.gen.records()})
             out[p.index] = p.gen
         todo = left
@@ -316,16 +494,14 @@ def _pending(
     names = tuple(req.inputs)
     prompts = load_prompt(req.task or choose_task(req.query, len(names)))
     gen = Generation(req.query, prompts.task, backend.name, names)
-    model_id = str(getattr(backend, "cache_id", backend.name))
-    adapter = _adapted(backend)
-    key = cache_key(req.query, prompts.task, names, model_id, _version(prompts, registry, adapter))
+    key = _key(req.query, prompts, names, backend, registry)
     hit = cache.get(key) if cache is not None else None
     if hit is not None and not diagnose(hit["program"], names, registry)[1]:
         gen.program, gen.cached = hit["program"], True
         return gen
     stepwise = scoped and is_stepwise(backend)
     grammar = _grammar(req.query, names, prompts, registry, constrain, stepwise)
-    return _Pending(index, gen, prompts, key, grammar, bool(adapter))
+    return _Pending(index, gen, prompts, key, grammar, bool(_adapted(backend)))
 
 
 def _attempt_many(
