@@ -43,6 +43,8 @@ _QUESTION = re.compile(
     r"^\s*(?:what|what's|who|whose|which|where|when|why|how|is|are|was|were|does|do|did|"
     r"can|could|has|have)\b"
 )
+# what a question labels many of ("what are the names of these people?")
+_MANY = re.compile(r"\b(?:names|each|every|all|these|those|them|people|everyone)\b")
 _REQUEST = re.compile(r"^\s*(?:can|could|would|will) (?:you|we|i)\b")
 _KEYWORDS: list[tuple[str, str]] = [
     (
@@ -59,6 +61,7 @@ _KEYWORDS: list[tuple[str, str]] = [
         r"(?:make|turn|change|paint) (?:the|it|them|every|all|each)\b"
         r".*\b(?:to|into|like|look|red|blue|green|yellow|black|white|pink|purple|orange)|"
         r"stand out|remove|erase|delete|get rid of|inpaint\w*|crop\w*|zoom in|"
+        r"colou?r ?splash\w*|enlarge|blow up|magnify|close[- ]?up|"
         # "put sunglasses on the dog" paints; "put a dot on each face" marks
         r"(?:put|stick|place) (?:a |an |some )?(?!(?:dots?|box(?:es)?|bounding|marks?|labels?|"
         r"circles?|points?|tags?|pins?|numbers?|names?|captions?)\b)[a-z]+ (?:on|over)\b|"
@@ -224,4 +227,6 @@ def choose_task(query: str, n_images: int = 1) -> str:
     question = text.rstrip().endswith("?") or _QUESTION.match(text)
     if question and (task == "edit" or (task == "count" and not _COUNTING.search(text))):
         return "gqa"  # nor, without a counting word, a count ("which country's flag is that?")
+    if question and task == "tag" and not _MANY.search(text):
+        return "gqa"  # "what's the name of the shop across the street" is asked, not tagged
     return task

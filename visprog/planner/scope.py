@@ -108,7 +108,8 @@ _WORD_RE = re.compile(r"[A-Za-z]+")
 # Words of a counting query that name no place to count in ("more than three birds").
 _NO_PLACE = frozenset(
     "count counts more mores than thans fewer less least most exactly over under total "
-    "altogether number numbers many".split()
+    # "is the number of oranges even": no place to count in (it located 'a of in thing')
+    "altogether number numbers many odd odds even evens".split()
 )
 # Words a Replace prompt does not end with: places and the request's own verbs.
 _NOT_PAINTED = frozenset(
@@ -458,6 +459,15 @@ class ScopedProgram:
         if vocabulary.summed and len(self.inputs) == 1:
             # "how many cups and plates are on the table": their sum, the table only places them
             self.things = [tuple(f) for f in vocabulary.summed]
+        self.colour_said = ""
+        if (
+            vocabulary.coloured
+            and not vocabulary.counts
+            and set(self.required) & _WHOLE_IMAGE_EDITS
+        ):
+            # "colour pop the yellow flowers" popped every flower: the edit is of what names
+            # the colour, found or selected by it
+            self.colour_said = vocabulary.coloured[0]
         self.vocabulary = vocabulary
         self.max_statements = max_statements
 
@@ -540,6 +550,8 @@ class ScopedProgram:
                 for n in defined
                 if V.IMAGE not in scope.types.get(n, frozenset()) or n not in scope.cropped
             ]
+        if self.colour_said and scope.statements < COVER_PATIENCE:
+            defined = [n for n in defined if self.colour_said in scope.evidence(n)]
         # A step the query needs is not computed and then ignored: "outline each cookie" wrote
         # its Seg and named a Tag of the boxes found before it.
         using = [
@@ -652,6 +664,10 @@ class ScopedProgram:
             # the counted thing is found and there is nowhere else to look: its Count, also
             # before the Eval a threshold needs ("exactly 3 boats" located the boats 12 times)
             return {"Count"}
+        if self._counted_here() and alone and scope.calls.get("Count") and set(goals) == {"Eval"}:
+            # counted, and its Eval is all that is left ("is the number of oranges even"
+            # pointed at 'object' first)
+            return {"Eval"}
         return set(goals) | finders
 
     def _can_call(self, step: str, scope: Scope) -> bool:
@@ -759,7 +775,7 @@ class ScopedProgram:
         "How many red cars are there?" counted every car.
         """
         colour, counted = self.vocabulary.counted_colour, self.vocabulary.counted
-        if not colour and self.vocabulary.coloured:
+        if not colour and self.vocabulary.coloured and self.vocabulary.counts:
             # "none of the images have a red car": the red cars are counted (it counted cars)
             colour, counted = self.vocabulary.coloured[0], self.vocabulary.coloured[1:]
         if not colour:
@@ -1160,7 +1176,9 @@ class ScopedProgram:
             # of one clause's things ("Is a man or a woman a horse?" mixed the two)
             musts = [p for p in parts if p] or [[]]
             for k, must in enumerate(musts):
-                usual = self._call_items(g, spec, i, scope, unsaid=must, tag=f"o{k}")
+                # and not the other clause's ("Is a cat a dog?" asked of each image)
+                other = {x.lower() for p in parts if p is not must for f in p for x in f}
+                usual = self._call_items(g, spec, i, scope, unsaid=must, tag=f"o{k}", exclude=other)
                 bodies += [usual] if usual is not None else []
         elif len(questions) == 1:
             # the second question names what the first did not (it asked the first again)
@@ -1527,7 +1545,12 @@ class ScopedProgram:
             if unsaid or (one and vocab.choice):
                 # "..., a man or a woman?" keeps both answers; each thing the query names and
                 # the program has not is in the question ("the same color as the blanket")
-                return [[_covering_question(g, words, unsaid, vocab.choice if one else "")]]
+                rules = "qv"
+                if exclude:  # words this question may not say (the other image's thing)
+                    words = tuple(w for w in words if w.lower() not in exclude)
+                    rules = f"qv{zlib.crc32(repr(sorted(exclude)).encode()):x}"
+                choice = vocab.choice if one else ""
+                return [[_covering_question(g, words, unsaid, choice, rules)]]
             if vocab.content:  # the question asks about something the query names
                 return [[_question(g, words, vocab.content)]]
             return [[_phrase(g, "q", words, QUESTION_WORDS_MAX, "?", QUESTION_WORDS_MIN)]]
@@ -1918,9 +1941,13 @@ def _question(g: Grammar, words: Sequence[str], content: Sequence[str]) -> str:
 
 
 def _covering_question(
-    g: Grammar, words: Sequence[str], musts: Sequence[Sequence[str]], choice: str = ""
+    g: Grammar,
+    words: Sequence[str],
+    musts: Sequence[Sequence[str]],
+    choice: str = "",
+    pool: str = "qv",
 ) -> str:
-    """A quoted question of query words that names each of ``musts`` (rule ``qv``).
+    """A quoted question of ``pool`` words that names each of ``musts`` (rule ``qv...``).
 
     One form of each of ``musts``, in order; it ends with ``choice`` (the answers the query
     offers) when given.
@@ -1928,19 +1955,22 @@ def _covering_question(
     "Who is holding the umbrella, a man or a woman?" asked "Who is holding the red umbrella?":
     the answer was no longer one of the two.
     """
-    # one rule per list of musts (a whole image's question and a crop's differ)
-    name = f"qv{zlib.crc32(repr((musts, choice)).encode()):x}"
+    # one rule per list of musts (a whole image's question and a crop's differ), and per
+    # pool of words
+    name = f"qv{zlib.crc32(repr((musts, choice, pool)).encode()):x}"
+    if pool == "qv":
+        name = f"qv{zlib.crc32(repr((musts, choice)).encode()):x}"
     if name in g.rules:
         return name
-    if "qvw" not in g.rules:
-        _around(g, "qv", words, words, QUESTION_WORDS_MAX // 2)
+    if f"{pool}w" not in g.rules:
+        _around(g, pool, words, words, QUESTION_WORDS_MAX // 2)
     # the gaps share QUESTION_WORDS_MAX: three names with eight words around each asked 36
     gap = max(1, QUESTION_WORDS_MAX // (len(musts) + 1))
-    before, after = f"qvg{gap}", f"qvh{gap}"
+    before, after = f"{pool}g{gap}", f"{pool}h{gap}"
     if f"{before}0" not in g.rules:
-        _chain(g, before, "qvpre", gap)
-        _chain(g, after, "qvpost", gap)
-    body = [lit("'"), "qvpre", f"{before}0?"]
+        _chain(g, before, f"{pool}pre", gap)
+        _chain(g, after, f"{pool}post", gap)
+    body = [lit("'"), f"{pool}pre", f"{before}0?"]
     for k, must in enumerate(musts):
         g.add(f"{name}n{k}", *[[lit(f)] for f in dict.fromkeys(must)])
         body += [lit(" "), f"{before}0?", f"{name}n{k}"] if k else [f"{name}n{k}"]

@@ -190,7 +190,9 @@ class Vocabulary:
         part_owners: Of "the X of the Y" (:func:`part_owners`), the forms of each Y: in an
             edit, X is the thing edited and Y only places it ("the licence plate of the car").
         coloured: Of a count with no "how many" ("none of the images has a red car"), the
-            colour and the forms of the thing it names (:func:`coloured_thing`), else ().
+            colour and the forms of the thing it names (:func:`coloured_thing`); of an edit,
+            the thing it names with its colour ("pop the yellow flowers";
+            :func:`edited_colour`); else ().
         label_only: The forms of the categories' words the query says nowhere else
             (:func:`label_only_words`): no found thing is named by them.
         exists: Whether the query asks whether there is something ("Is there a dog or a
@@ -504,7 +506,8 @@ COLOURS = frozenset(
 )
 # Words of a colour pop: one object in colour, the rest grey.
 COLOUR_POP = re.compile(
-    r"\b(?:pop\w*|keep only|only the|in colou?r|gr[ae]y\w*|black and white|desaturat\w*|"
+    r"\b(?:pop\w*|splash\w*|selective colou?r|keep only|only the|in colou?r|gr[ae]y\w*|"
+    r"black and white|desaturat\w*|"
     r"stand out|monochrome|(?:remove|drain|strip|take out|take away) (?:the |all )?colou?rs?)\b",
     re.IGNORECASE,
 )
@@ -528,7 +531,15 @@ _ALL_BUT = (
 # "How many more cars than trucks?": one count minus the other.
 DIFFERENCE = re.compile(r"\bhow many (?:more|fewer|less)\b|\bdifference\b", re.IGNORECASE)
 # "crop the photo to the face", "zoom in on the dog": the result is a crop
-CROPPING = re.compile(r"\b(?:crop\w*|zoom in|cut out)\b", re.IGNORECASE)
+# "keep only the lower half", "enlarge the part with the sign": so is what only one part shows
+_KEEP_PART = (
+    r"keep (?:only|just) (?:the )?(?:top|bottom|left|right|upper|lower|middle|centre|center) "
+    r"(?:half|part|side|third|portion)\b(?!.*\b(?:colou?r|gr[ae]y|black and white)\b)"
+)
+CROPPING = re.compile(
+    rf"\b(?:crop\w*|zoom in|cut out|enlarge|blow up|magnify|close[- ]?up|{_KEEP_PART})\b",
+    re.IGNORECASE,
+)
 # The colours a recolouring names as the new one ("make the dress purple").
 NEW_COLOURS = (
     r"(?:red|blue|green|yellow|black|white|brown|pink|orange|purple|golden|gold|silver|beige|"
@@ -576,7 +587,8 @@ REQUIRED: tuple[tuple[str, str], ...] = (
         "Blur",
     ),
     (
-        r"\b(?:colou?r ?pop|pop\b|in colou?r|black and white|desaturat\w*|monochrome|"
+        r"\b(?:colou?r ?pop|pop\b|colou?r ?splash\w*|splash of colou?r|selective colou?r|"
+        r"in colou?r|black and white|desaturat\w*|monochrome|"
         r"stand out|everything (?:else )?gr[ae]y|gr[ae]y except|gr[ae]yscale|"
         # "remove the colour from everything but the balloon" greys the rest
         r"(?:remove|drain|strip|take out|take away) (?:the |all )?colou?rs?\b)",
@@ -648,6 +660,7 @@ EXCLUDED: tuple[tuple[str, str], ...] = (
     ),
     (_EMOJI_WORDS, "Replace"),  # "with a cat emoji" is no "with a camel"
     (_EMOJI_WORDS, "ColorPop"),
+    (_KEEP_PART, "ColorPop"),  # "keep only the lower half" is a crop (it greyed the top)
     (
         rf"^(?!.*\b(?:background|behind|around|bokeh|depth of field|backdrop)\b)(?!.*{_ALL_BUT})"
         r"(?!.*\bkeep\b.*\b(?:sharp|in focus)\b)"
@@ -730,8 +743,10 @@ COMPARISONS: tuple[tuple[str, str], ...] = (
     (r"\bat most\b|\bor (?:fewer|less)\b|\bno more than\b", "<="),
     (r"\b(?:more|greater|larger)\b(?! or)", ">"),
     (r"\b(?:fewer|less)\b(?! or)", "<"),
-    (r"\b(?:exactly|same|as many|equal\w*|total|altogether|together|twice|in all)\b", "=="),
+    (r"\b(?:exactly|same|as many|equal\w*|twice)\b", "=="),
 )
+# "six birds in total" is a total equal to a number; "more than 6 birds in total" is not
+_TOTAL_EQUALS = re.compile(r"\b(?:total|altogether|together|in all)\b")
 _NEGATION = re.compile(r"\b(?:neither|nor|not|no|none|without)\b|n't\b", re.IGNORECASE)
 # A negation of what an image shows, not of a thing's description ("a dog without a collar",
 # "a cup that is not empty"): "neither image", "but not in the right image", "doesn't show".
@@ -786,6 +801,8 @@ def comparison_ops(query: str) -> tuple[str, ...]:
     # "three more birds than": a difference that equals the number, not a "more" comparison
     low, differences = _NUMBER_MORE.subn(" by ", low)
     ops = [op for pattern, op in COMPARISONS if re.search(pattern, low)]
+    if not ops and _TOTAL_EQUALS.search(low):
+        ops = ["=="]
     return tuple(dict.fromkeys(ops or (["=="] if differences else [])))
 
 
@@ -1248,6 +1265,8 @@ def listed_categories(query: str) -> tuple[str, ...]:
     for found in (_quoted_list(query), _colon_list(query), _as_list(query), _which_list(query)):
         if found:
             return found
+    if found := _yes_no(query):
+        return found
     found = ()
     for m in _LIST.finditer(query):
         items = [_ARTICLE.sub("", i) for i in _SPLIT.split(m.group(0)) if i]
@@ -1304,6 +1323,25 @@ _WHETHER = re.compile(
     r"(?:(?:a|an|the|either|one of)\s+)?([^.?!;:]+)",
     re.IGNORECASE,
 )
+# "mark the faces and say if each person is smiling": smiling or not (its labels were 'faces'
+# and 'say')
+_YES_NO = re.compile(
+    r"\b(?:say|tell|write|show|mark|label|tag|note|indicate)\b[^.?!]*?\b(?:whether|if) "
+    r"(?:each(?: one)?|it|they|he|she|every one|(?:each|every|the) [a-z]+) (?:is|are|looks?) "
+    r"(?P<adj>[a-z]+)\s*[.?!]*$",
+    re.IGNORECASE,
+)
+
+
+def _yes_no(query: str) -> tuple[str, ...]:
+    """The two labels of "say if each is X" (X and "not X"), else ``()``."""
+    m = _YES_NO.search(query)
+    if m is None or m.group("adj").lower() in ("a", "an", "the", "not", "either", "one"):
+        return ()
+    adj = m.group("adj").lower()
+    return (adj, f"not {adj}")
+
+
 # What ends the last item of an "as" list: "... or cardinal and tag them"
 _AS_END = re.compile(r"\s+(?:and|then|to|in|on|with|so|please|by|if|for)\b.*$", re.IGNORECASE)
 
@@ -1665,6 +1703,22 @@ def coloured_thing(query: str, nouns: Sequence[str]) -> tuple[str, ...]:
     return ()
 
 
+# Steps of an edit: the thing an edit names with its colour is found with it.
+_EDITS = frozenset({"Blur", "BgBlur", "ColorPop", "Emoji", "Replace"})
+
+
+def edited_colour(query: str, nouns: Sequence[str]) -> tuple[str, ...]:
+    """Of an edit, the colour and forms of the thing it names with one (:func:`coloured_thing`).
+
+    "colour pop the yellow flowers" popped every flower. Not the new thing of a replacement
+    ("replace the car with a red truck" finds a car).
+    """
+    found = coloured_thing(query, nouns)
+    if found and set(found[1:]) & {w.lower() for w in replacement_words(query)}:
+        return ()
+    return found
+
+
 def _no_faces(query: str, nouns: Sequence[str]) -> bool:
     """Whether the query is about things only ("the famous buildings"): then no FaceDet.
 
@@ -1689,6 +1743,19 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
     categories = people if len(people) >= 2 else listed_categories(query)
     parity = parity_word(query)
     counts = COUNTING.search(_TWO_IMAGES.sub(" ", query)) is not None
+    required = (
+        tuple(step for pattern, step in REQUIRED if re.search(pattern, low))
+        + (("List",) if knowledge else ())
+        + (("Count", "Eval") if parity else ())
+        + (("VQA",) if SIDE_CHOICE.search(low) else ())
+        + (("FaceDet", "Select") if len(people) == 1 else ("FaceDet",) if people else ())
+    )
+    if counts and not counted_colour(query):
+        coloured = coloured_thing(query, nouns)
+    elif set(required) & _EDITS:
+        coloured = edited_colour(query, nouns)
+    else:
+        coloured = ()
     return Vocabulary(
         query_words(query),
         categories,
@@ -1698,11 +1765,7 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         replacement_words(query),
         COLOUR_POP.search(query) is not None,
         counts or bool(parity),
-        tuple(step for pattern, step in REQUIRED if re.search(pattern, low))
-        + (("List",) if knowledge else ())
-        + (("Count", "Eval") if parity else ())
-        + (("VQA",) if SIDE_CHOICE.search(low) else ())
-        + (("FaceDet", "Select") if len(people) == 1 else ("FaceDet",) if people else ()),
+        required,
         tuple(step for pattern, step in EXCLUDED if re.search(pattern, low))
         + (("FaceDet",) if _no_faces(query, nouns) else ())
         + (("Classify", "Loc", "Point") if len(people) == 1 else ()),
@@ -1752,5 +1815,5 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         other_nouns=other_nouns(query),
         parity=parity,
         part_owners=part_owners(query, nouns),
-        coloured=() if counted_colour(query) or not counts else coloured_thing(query, nouns),
+        coloured=coloured,
     )
