@@ -93,3 +93,42 @@ def test_say_if_each_is_labels_it_or_not() -> None:
     assert v.categories == ("smiling", "not smiling")
     v = query_vocabulary("label the mugs and write whether each is full or empty")
     assert v.categories == ("full", "empty")
+
+
+def test_the_photo_and_its_parts_are_no_things_to_edit(tiny: TransformersBackend) -> None:
+    sp = scoped("edit", "turn the photo black and white except for the flowers")
+    assert not admits(tiny, sp, "BOX0 = Loc(image=IMAGE, object='photo')\n")
+    assert admits(tiny, sp, "BOX0 = Loc(image=IMAGE, object='flowers')\n")
+    sp = scoped("edit", "blow up the part with the sign")
+    assert not admits(tiny, sp, "BOX0 = Loc(image=IMAGE, object='part')\n")
+    # nor is the new thing of a replacement found ('beach beach beach background')
+    sp = scoped("edit", "replace the background with a beach")
+    assert not admits(tiny, sp, "BOX0 = Loc(image=IMAGE, object='beach background')\n")
+    assert admits(tiny, sp, "BOX0 = Loc(image=IMAGE, object='background')\n")
+    # "the kitchen utensils" are utensils, not a kitchen
+    sp = scoped("edit", "blur the kitchen utensils")
+    assert not admits(tiny, sp, "BOX0 = Loc(image=IMAGE, object='kitchen')\n")
+
+
+def test_which_edit_the_words_ask_for() -> None:
+    # the faces blurred, the dog kept sharp: no background blur
+    assert "BgBlur" in query_vocabulary("blur everyone's face but keep the dog sharp").excluded
+    v = query_vocabulary("sharpen the dog and blur the rest")
+    assert "BgBlur" in v.required and "Blur" not in v.required
+    assert "BgBlur" not in v.excluded
+    assert "Blur" in query_vocabulary("obliterate the logo on the shirt").required
+    assert "Replace" in query_vocabulary("darken the sky").required
+    assert "Emoji" in query_vocabulary("put a star on the girl in the pink dress").required
+    for query in ("obliterate the logo on the shirt", "darken the sky"):
+        assert choose_task(query) == "edit"
+    assert query_vocabulary("zoom into the face of the girl").cropping
+    # what a person wears only says which person: no colour to edit
+    assert query_vocabulary("put a star on the girl in the pink dress").coloured == ()
+
+
+def test_a_labelled_kind_is_looked_up_of_the_things_labelled() -> None:
+    v = query_vocabulary("draw boxes around the bottles and label them with their brand")
+    assert v.lookup_text == "bottle brands"
+    assert query_vocabulary("identify the dogs' breeds and tag them").lookup_text == "dog breeds"
+    # people's names are looked up as before
+    assert query_vocabulary("tag the people on the right with their names").lookup_text == ""

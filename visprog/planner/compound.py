@@ -29,7 +29,7 @@ MAX_CLAUSES = 3
 
 _VERB = (
     r"(?:blur|pixelate|pixelize|pixellate|censor|obscure|hide|cover|mask|replace|swap|"
-    r"substitute|remove|erase|delete|get rid of|crop|cut out|zoom in|put|place|add|stick|paint|"
+    r"substitute|remove|erase|delete|get rid of|crop|cut out|zoom in(?:to)?|put|place|add|stick|paint|"
     r"colou?r|recolou?r|turn|change|make|tint|grey out|gray out|black out|smudge)"
 )
 # a request may open politely ("please blur ...", "can you crop ...")

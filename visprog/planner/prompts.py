@@ -61,7 +61,8 @@ _KEYWORDS: list[tuple[str, str]] = [
         r"(?:make|turn|change|paint) (?:the|it|them|every|all|each)\b"
         r".*\b(?:to|into|like|look|red|blue|green|yellow|black|white|pink|purple|orange)|"
         r"stand out|remove|erase|delete|get rid of|inpaint\w*|crop\w*|zoom in|"
-        r"colou?r ?splash\w*|enlarge|blow up|magnify|close[- ]?up|"
+        r"colou?r ?splash\w*|enlarge|blow up|magnify|close[- ]?up|zoom(?:ed|ing)? into|"
+        r"obliterat\w*|darken|brighten|lighten|"
         # "put sunglasses on the dog" paints; "put a dot on each face" marks
         r"(?:put|stick|place) (?:a |an |some )?(?!(?:dots?|box(?:es)?|bounding|marks?|labels?|"
         r"circles?|points?|tags?|pins?|numbers?|names?|captions?)\b)[a-z]+ (?:on|over)\b|"

@@ -138,7 +138,15 @@ _EDIT_WORDS = frozenset(
     "blur blurs blurred blurry replace replaced swap cover covered hide hidden make turn "
     "change keep sharp pop colour color grey gray greyscale grayscale pixelate censor "
     "anonymise anonymize remove erase delete put puts stick sticks place places give gives "
-    "add adds paint obscure recolor recolour crop zoom".split()
+    "add adds paint obscure recolor recolour crop zoom turns makes changes keeps except "
+    "excepts enlarge magnify darken brighten lighten obliterate".split()
+)
+# What an edit's image or part of it is called, never a thing found in it ("turn the photo
+# black and white except for the flowers" popped Loc('photo'); "blow up the part with the
+# sign" cropped to 'part')
+_FRAME_WORDS = frozenset(
+    "image images picture pictures photo photos photograph photographs pic pics frame shot "
+    "part parts area areas region regions section sections portion portions bit spot".split()
 )
 _BACKDROPS = frozenset("background backgrounds backdrop backdrops scenery".split())
 _NOT_FIRST = frozenset("of with in on and or to at by for from".split())
@@ -854,6 +862,10 @@ class ScopedProgram:
                     )
 
                 names = [n for n in names if not places(n)]
+        if spec.name in _WHOLE_IMAGE_EDITS and p.name == "object" and self.colour_said:
+            # "colour pop the yellow flowers": of the things named with the colour (it popped
+            # every flower, then again the yellow ones)
+            names = [n for n in names if self.colour_said in scope.evidence(n)]
         if spec.name in _WHOLE_IMAGE_EDITS and "Select" in self.required and p.name == "object":
             # "cover the man's face with a star": it covered every face, then his
             names = [
@@ -1628,7 +1640,8 @@ class ScopedProgram:
                     ends = tuple(w for w in ends if w.lower() not in generic)
             drop: frozenset[str] = frozenset()
             if self.edits and key in _SUBJECT_STEPS:
-                drop = _EDIT_WORDS | (_BACKDROPS if "BgBlur" in self.required else frozenset())
+                drop = _EDIT_WORDS | _FRAME_WORDS
+                drop |= _BACKDROPS if "BgBlur" in self.required else frozenset()
             if (
                 drop
                 and any(w.lower() not in drop for w in ends)
@@ -1670,10 +1683,13 @@ class ScopedProgram:
                 gone = {w.lower() for w in vocab.removed}
                 name, ends = f"{name}r", tuple(w for w in ends if w.lower() in gone) or ends
                 # nor with the new thing's words ('trucks truck car' for "the red car with a
-                # blue truck")
+                # blue truck", 'beach beach beach background' for "replace the background
+                # with a beach")
                 new = {
                     f.lower()
-                    for w in _WORD_RE.findall(vocab.replacement_phrase)
+                    for w in _WORD_RE.findall(
+                        vocab.replacement_phrase or " ".join(vocab.replacement)
+                    )
                     if w.lower() not in PHRASE_WORDS
                     for f in forms(w)
                 }

@@ -411,7 +411,11 @@ _PHRASE_BREAK = re.compile(r"[,;:()!?]| - ")
 
 # Heads of a phrase besides HEAD_NOUNS: "the smiling people" located 'smiling', "the kitchen
 # appliances" 'kitchen' (these are no things a question must name).
-_HEADS_TOO = frozenset("person appliance character".split())
+_HEADS_TOO = frozenset(
+    # and "the kitchen utensils" located 'kitchen'
+    "person appliance character utensil tool item supply gadget device decoration ornament "
+    "equipment furniture accessory".split()
+)
 
 
 def modifier_words(query: str) -> frozenset[str]:
@@ -537,7 +541,8 @@ _KEEP_PART = (
     r"(?:half|part|side|third|portion)\b(?!.*\b(?:colou?r|gr[ae]y|black and white)\b)"
 )
 CROPPING = re.compile(
-    rf"\b(?:crop\w*|zoom in|cut out|enlarge|blow up|magnify|close[- ]?up|{_KEEP_PART})\b",
+    rf"\b(?:crop\w*|zoom(?:ed|ing)? in(?:to)?|cut out|enlarge|blow up|magnify|close[- ]?up|"
+    rf"{_KEEP_PART})\b",
     re.IGNORECASE,
 )
 # The colours a recolouring names as the new one ("make the dress purple").
@@ -570,6 +575,12 @@ _ANIMAL_FACE = (
 
 REQUIRED: tuple[tuple[str, str], ...] = (
     (_EMOJI_WORDS, "Emoji"),
+    # "put a star on the girl", "cover his face with a heart": an emoji (it blurred her)
+    (
+        r"\b(?:(?:put|stick|place|draw) (?:a |an |some )?(?:stars?|hearts?) (?:on|over)|"
+        r"with (?:a |an |some )?(?:stars?|hearts?))\b",
+        "Emoji",
+    ),
     # the edit the request names (a small model copied the closest example's edit instead)
     # ("blur the people in the background" blurs the people)
     (
@@ -582,10 +593,13 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     (
         rf"^(?:(?=.*{_IN_BACKGROUND})|(?!.*\b(?:background|backdrop)\b))(?!.*{_ALL_BUT})"
         r"(?!.*\bblur\b.*\bkeep\b.*\b(?:sharp|in focus)\b)"
+        r"(?!.*\bblur\w* (?:the rest|everything else|all else)\b)"
         r".*\b(?:blur\w*|pixelat\w*|censor\w*|anonym\w*|obscur\w*|black(?:ed|en)? out|smudge\w*|"
-        r"smear\w*)\b",
+        r"smear\w*|obliterat\w*|scribble over|scratch out)\b",
         "Blur",
     ),
+    # "sharpen the dog and blur the rest": all but the dog blurred
+    (r"\bblur\w* (?:the rest|everything else|all else)\b", "BgBlur"),
     (
         r"\b(?:colou?r ?pop|pop\b|colou?r ?splash\w*|splash of colou?r|selective colou?r|"
         r"in colou?r|black and white|desaturat\w*|monochrome|"
@@ -623,6 +637,8 @@ REQUIRED: tuple[tuple[str, str], ...] = (
         r"make\b.*\blooks?\b)",
         "Replace",
     ),
+    # "darken the sky": the sky repainted darker (it asked what the sky is)
+    (r"\b(?:darken|brighten|lighten)\b", "Replace"),
     # "add a rainbow to the sky": the sky is repainted with it (it located a rainbow)
     (r"\badd (?:a|an|some) [a-z ]+? (?:to|on|onto|in|into) (?:the|his|her|their)\b", "Replace"),
     # "give the woman a hat": she is repainted with one (it counted the women)
@@ -663,8 +679,14 @@ EXCLUDED: tuple[tuple[str, str], ...] = (
     (_KEEP_PART, "ColorPop"),  # "keep only the lower half" is a crop (it greyed the top)
     (
         rf"^(?!.*\b(?:background|behind|around|bokeh|depth of field|backdrop)\b)(?!.*{_ALL_BUT})"
-        r"(?!.*\bkeep\b.*\b(?:sharp|in focus)\b)"
+        r"(?!.*\bkeep\b.*\b(?:sharp|in focus)\b)(?!.*\bblur\w* (?:the rest|everything else)\b)"
         rf"|^(?=.*{_IN_BACKGROUND})(?!.*\b(?:behind|around|bokeh|depth of field|backdrop)\b)",
+        "BgBlur",
+    ),
+    # "blur everyone's face but keep the dog sharp" blurs the faces (it kept them sharp)
+    (
+        r"\bblur\w*\s+(?:the\s+|all\s+(?:the\s+)?|every\s+|each\s+|everyone's\s+|"
+        r"everybody's\s+|their\s+|his\s+|her\s+)?(?:[a-z]+\s+)?faces?\b",
         "BgBlur",
     ),
 )
@@ -1570,7 +1592,40 @@ def lookup_text(query: str) -> str:
         head = before[0] if before and before[0].lower() not in _NOT_MODIFIER else ""
         text = " ".join([*([head] if head else []), m.group(0), after.group(0).strip()])
         return text if "'" not in text and len(text.split()) <= LOOKUP_WORDS else ""
-    return ""
+    return _kind_of_things(query)
+
+
+# "label the bottles with their brand", "the dogs' breeds": the kind, of the things labelled
+_THEIR_KIND = re.compile(r"\b(?:with|by|for) (?:their|its|his|her|the) ([a-z]+)\b", re.IGNORECASE)
+_OWNERS_KIND = re.compile(r"\b([a-z]+)(?:'s|') ([a-z]+)\b", re.IGNORECASE)
+_NOT_LABELLED = frozenset(
+    "box label tag name image photo picture left right top bottom middle side half".split()
+)
+_LABELLED = re.compile(r"\b(?:the|every|each|all|these|those) ([a-z]+)\b", re.IGNORECASE)
+
+
+def _kind_of_things(query: str) -> str:
+    """The kind of the things labelled, of them ("bottle brands"), else "".
+
+    "label the bottles with their brand" listed 'bottle bottle bottle brand bottle ...'.
+    """
+    thing, kind = "", ""
+    if (m := _OWNERS_KIND.search(query)) and _KNOWLEDGE.fullmatch(m.group(2)):
+        thing, kind = m.group(1), m.group(2)
+    elif (m := _THEIR_KIND.search(query)) and _KNOWLEDGE.fullmatch(m.group(1)):
+        kind = m.group(1)
+        # what is labelled: the thing after the verb ("tag the animals ...", "draw boxes
+        # around the bottles")
+        labelled = [
+            w
+            for w in _LABELLED.findall(query[: m.start()])
+            if singular(w.lower()) not in _NOT_LABELLED
+        ]
+        thing = labelled[0] if labelled else ""
+    if not thing or singular(thing.lower()) in PEOPLE_NOUNS | {"person", "people"}:
+        return ""  # people's names, jobs or emotions: the kind alone, as before
+    kind = kind.lower()
+    return f"{singular(thing.lower())} {kind if kind.endswith('s') else plural(kind)}"
 
 
 LOOKUP_WORDS = 10  # most words of a looked-up kind's phrase
@@ -1711,11 +1766,17 @@ def edited_colour(query: str, nouns: Sequence[str]) -> tuple[str, ...]:
     """Of an edit, the colour and forms of the thing it names with one (:func:`coloured_thing`).
 
     "colour pop the yellow flowers" popped every flower. Not the new thing of a replacement
-    ("replace the car with a red truck" finds a car).
+    ("replace the car with a red truck" finds a car), nor what a person wears.
     """
     found = coloured_thing(query, nouns)
     if found and set(found[1:]) & {w.lower() for w in replacement_words(query)}:
         return ()
+    if found and re.search(
+        rf"\b(?:in|wearing|with) (?:a |an |the |his |her |their )?{found[0]}\b",
+        query,
+        re.IGNORECASE,
+    ):
+        return ()  # "the girl in the pink dress": the dress only says which girl
     return found
 
 
