@@ -132,3 +132,10 @@ def test_a_labelled_kind_is_looked_up_of_the_things_labelled() -> None:
     assert query_vocabulary("identify the dogs' breeds and tag them").lookup_text == "dog breeds"
     # people's names are looked up as before
     assert query_vocabulary("tag the people on the right with their names").lookup_text == ""
+
+
+def test_a_face_picked_out_by_who_it_is_is_selected() -> None:
+    for query in ("put a heart on the bride's face", "blur the groom's face"):
+        assert "Select" in query_vocabulary(query).required
+    # every face of a kind is every face, as the development sets' authors judge it
+    assert "Select" not in query_vocabulary("blur the faces of the students").required

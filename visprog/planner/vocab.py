@@ -655,7 +655,12 @@ REQUIRED: tuple[tuple[str, str], ...] = (
         # ("which face is a man and which a woman? label them" labels every face)
         r"^(?!.*\b(?:every|all|each|everyone|everybody|faces|which|them)\b)(?=.*\bface\b)"
         # (not "the kids' faces": every face, as the benchmark authors judge it)
-        r".*\b(?:man|woman|girl|boy|child|kid|baby|lady|guy|person)(?:'s)?\b",
+        r".*\b(?:man|woman|girl|boy|child|kid|baby|lady|guy|person|"
+        # "put a heart on the bride's face" covered every face
+        r"bride|groom|mother|father|mom|mum|dad|grandma|grandpa|grandmother|grandfather|"
+        r"teacher|doctor|nurse|chef|soldier|student|driver|singer|speaker|king|queen|wife|"
+        r"husband|son|daughter|sister|brother|toddler|teenager|gentleman|officer|waiter|"
+        r"waitress)(?:'s)?\b",
         "Select",
     ),
     # "outline each cookie": a mask per object
