@@ -367,10 +367,10 @@ def generate_programs(
     # request of its own (as generate_program writes them one after the other), then chained.
     flat: list[Request] = []
     uncached: set[int] = set()
-    plans: list[tuple[int, list[str]]] = []
+    plans: list[tuple[int, list[str], str]] = []
     for req in requests:
-        clauses = _request_clauses(req, backend, reg, cache)
-        plans.append((len(flat), clauses))
+        clauses, key = _request_clauses(req, backend, reg, cache)
+        plans.append((len(flat), clauses, key))
         if clauses:
             uncached.update(range(len(flat), len(flat) + len(clauses)))
             flat += [Request(c, req.inputs, req.task) for c in clauses]
@@ -381,7 +381,7 @@ def generate_programs(
     )
     out: list[Generation | VisprogError | None] = []
     whole: list[int] = []
-    for i, (req, (start, clauses)) in enumerate(zip(requests, plans, strict=True)):
+    for i, (req, (start, clauses, key)) in enumerate(zip(requests, plans, strict=True)):
         if not clauses:
             out.append(written[start])
             continue
@@ -392,8 +392,6 @@ def generate_programs(
         if gen is None:
             whole.append(i)  # written whole, with its repairs, as generate_program does
         elif cache is not None:
-            prompts = load_prompt(req.task or choose_task(req.query, len(req.inputs)))
-            key = _key(req.query, prompts, tuple(req.inputs), backend, reg)
             cache.put(key, {"program": gen.program, "attempts": gen.records()})
         out.append(gen)
     if whole:
@@ -416,18 +414,25 @@ def generate_programs(
 
 def _request_clauses(
     req: Request, backend: Backend, reg: Registry, cache: ProgramCache | None
-) -> list[str]:
-    """A request's compound-edit clauses (:func:`compound_clauses`); [] when cached or not one."""
+) -> tuple[list[str], str]:
+    """A request's compound-edit clauses (:func:`compound_clauses`) and its cache key.
+
+    No clauses when the request is no compound edit or its chained program is cached (then
+    it is read from the cache as any other request is); the cache is read for compound edits
+    only, so every other request reads it once, when it is written.
+    """
     names = tuple(req.inputs)
     try:
         prompts = load_prompt(req.task or choose_task(req.query, len(names)))
     except VisprogError:
-        return []  # the request's own error, reported when it is written
-    if cache is not None:
-        hit = cache.get(_key(req.query, prompts, names, backend, reg))
+        return [], ""  # the request's own error, reported when it is written
+    clauses = compound_clauses(req.query, names, prompts.task)
+    key = _key(req.query, prompts, names, backend, reg) if clauses else ""
+    if clauses and cache is not None:
+        hit = cache.get(key)
         if hit is not None and not diagnose(hit["program"], names, reg)[1]:
-            return []
-    return compound_clauses(req.query, names, prompts.task)
+            return [], key
+    return clauses, key
 
 
 def _write_many(

@@ -862,10 +862,10 @@ class ScopedProgram:
                     )
 
                 names = [n for n in names if not places(n)]
-        if spec.name in _WHOLE_IMAGE_EDITS and p.name == "object" and self.colour_said:
-            # "colour pop the yellow flowers": of the things named with the colour (it popped
-            # every flower, then again the yellow ones)
-            names = [n for n in names if self.colour_said in scope.evidence(n)]
+            if self.colour_said:
+                # "colour pop the yellow flowers": of the things named with the colour (it
+                # popped every flower, then again the yellow ones)
+                names = [n for n in names if self.colour_said in scope.evidence(n)]
         if spec.name in _WHOLE_IMAGE_EDITS and "Select" in self.required and p.name == "object":
             # "cover the man's face with a star": it covered every face, then his
             names = [
