@@ -70,6 +70,8 @@ SETS = {
     "heldout7": HERE / "planner_heldout7.toml",
     "dev8": HERE / "planner_dev8.toml",
     "heldout8": HERE / "planner_heldout8.toml",
+    "dev9": HERE / "planner_dev9.toml",
+    "heldout9": HERE / "planner_heldout9.toml",
 }
 PHOTO = HERE.parent / "demos" / "images" / "astronaut.jpg"  # one real face
 
