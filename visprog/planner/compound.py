@@ -30,7 +30,8 @@ MAX_CLAUSES = 3
 _VERB = (
     r"(?:blur|pixelate|pixelize|pixellate|censor|obscure|hide|cover|mask|replace|swap|"
     r"substitute|remove|erase|delete|get rid of|crop|cut out|zoom in(?:to)?|put|place|add|stick|paint|"
-    r"colou?r|recolou?r|turn|change|make|tint|grey out|gray out|black out|smudge)"
+    r"colou?r|recolou?r|turn|change|make|tint|grey out|gray out|black out|smudge|"
+    r"gr[ae]yscale|desaturate|colou?r ?pop)"
 )
 # a request may open politely ("please blur ...", "can you crop ...")
 _OPENING = re.compile(
@@ -50,11 +51,19 @@ _ONE_EDIT = re.compile(
     r"background|backdrop|surroundings|in focus|sharp|in colou?r)\b",
     re.IGNORECASE,
 )
+# what one clause keeps as it is, named in that clause: "everything but the bus"
+_KEPT = re.compile(
+    r"\b(?:everything|everyone|all)(?: else)? (?:except(?: for)?|but|apart from|other than|"
+    r"besides)\s+(?:the\s+|a\s+|an\s+|his\s+|her\s+|their\s+)?[a-z-]+(?:'s)?",
+    re.IGNORECASE,
+)
 # a clause that edits "it", "them" or "the one on the right" edits what the clause before made
 # or found
 _PRONOUN = re.compile(
     rf"^\s*(?:please\s+)?{_VERB}\s+(?:it|them|that|this|those|these)\b"
-    r"|\b(?:the|that|this) (?:other )?ones?\b|\bthe others?\b",
+    r"|\b(?:the|that|this) (?:other )?ones?\b|\bthe others?\b"
+    # "... and put a hat on it"
+    r"|\b(?:on|to|over|onto|from|around|of) (?:it|them|him|her|its|their)\b",
     re.IGNORECASE,
 )
 _ARTICLE = r"(?:the|a|an|his|her|their|its|all the|every|each)"
@@ -79,7 +88,24 @@ _ELLIPSIS_THING = re.compile(
     r"delete|get rid of))\s+(?:(?!\bof\b).)+$",
     re.IGNORECASE,
 )
-_THING_REST = re.compile(rf"^{_ARTICLE}\s+[a-z-]+(?:\s+[a-z-]+){{0,2}}[.!]?\s*$", re.IGNORECASE)
+# (and "the plate from the table": the place the things are taken from)
+_THING_REST = re.compile(
+    rf"^{_ARTICLE}\s+[a-z-]+(?:\s+[a-z-]+){{0,2}}"
+    r"(?:\s+(?:from|off|on|in|at)\s+(?:the\s+|his\s+|her\s+|their\s+)?[a-z-]+(?:\s+[a-z-]+)?)?"
+    r"[.!]?\s*$",
+    re.IGNORECASE,
+)
+
+
+# "remove the wine glass and put a coffee mug there instead" is one replacement (it removed the
+# mug it had located)
+_INSTEAD = re.compile(
+    r"^\s*(?:please\s+)?(?:remove|erase|delete|take out|take away|get rid of)\s+(?P<old>.+?)\s+"
+    r"and\s+(?:then\s+)?(?:put|place|add|paint|draw|insert|stick)\s+(?P<new>.+?)\s+"
+    r"(?:there|in its place|in their place|instead|where (?:it|they) (?:was|were|used to be))"
+    r"(?:\s+instead)?\s*[.!]?\s*$",
+    re.IGNORECASE,
+)
 
 
 def edit_clauses(query: str) -> list[str]:
@@ -91,9 +117,15 @@ def edit_clauses(query: str) -> list[str]:
     orange and the grass brown", "blur the plates and the faces"). It is not split when it
     speaks of "the rest", "everything else", the background or what stays in focus or in
     colour (one colour pop or background blur), or when a later clause edits "it" or "them".
+    A removal followed by what to put "there" or "instead" is one replacement, said as such
+    ("replace the wine glass with a coffee mug").
     """
     text = query.strip()
-    if not _OPENING.match(text) or _ONE_EDIT.search(text):
+    if m := _INSTEAD.match(text):
+        return [f"replace {m.group('old')} with {m.group('new')}"]
+    # "everything but the bus" says what it keeps within its own clause ("grayscale everything
+    # but the bus and blur the faces" colour-popped the faces)
+    if not _OPENING.match(text) or _ONE_EDIT.search(_KEPT.sub(" ", text)):
         return [query]
     parts = [c.strip(" ,;.") for c in _BREAK.split(text)]
     clauses = [e for c in parts if c for e in _elided(c)]

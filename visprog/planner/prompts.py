@@ -55,7 +55,10 @@ _KEYWORDS: list[tuple[str, str]] = [
         r"smiley\w*|smilies|emoticons?|"
         r"anonymi[sz]e|anonymous\w*|pixelate|repaint|recolou?r|turn (?:the|it|them)\b.*\binto|"
         r"change (?:the|it|them)\b.*\b(?:to|into)|make (?:the|it)\b.*\b(?:look|into)|"
-        r"keep only|in colou?r|background|censor\w*|obscur\w*|black and white|desaturat\w*|"
+        r"keep only|only keep|keep (?:only |just )?the colou?rs? (?:of|on|in)|"
+        r"(?:show|leave|display) (?:only|just) the (?:top|bottom|left|right|upper|lower|middle|"
+        r"centre|center) (?:half|part|side|third|portion|quarter)|in colou?r|background|"
+        r"censor\w*|obscur\w*|black and white|desaturat\w*|"
         r"gr[ae]yscale\w*|monochrome|make (?:the|its|his|her|their) [a-z ]+? (?:show|display)|"
         r"(?:cover|paint) (?:the|every|all|each|their|his|her)\b|"
         r"(?:make|turn|change|paint) (?:the|it|them|every|all|each)\b"
@@ -92,7 +95,7 @@ _KEYWORDS: list[tuple[str, str]] = [
     # Finding things without counting them is drawing labelled boxes.
     (
         "tag",
-        r"\b(?:find|detect|locate|mark|highlight|circle|(?:draw )?box(?:es)? around|"
+        r"\b(?:find|detect|locate|mark|highlight|highlite|circle|(?:draw )?box(?:es)? around|"
         r"(?:(?<=^)|(?<=and )|(?<=then )|(?<=please ))box|"  # "box every laptop": a verb
         r"(?:put|draw|add) (?:bounding )?box(?:es)? (?:on|around|over)) "
         r"(?:the|all|every|each|any)\b",

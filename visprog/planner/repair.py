@@ -277,7 +277,8 @@ def compound_clauses(query: str, names: Sequence[str], task: str) -> list[str]:
     if task != "edit" or len(names) != 1:
         return []
     clauses = edit_clauses(query)
-    if len(clauses) < 2 or any(choose_task(c, 1) != "edit" for c in clauses):
+    # (one clause that is not the query: the request said as the edit it makes)
+    if clauses == [query] or any(choose_task(c, 1) != "edit" for c in clauses):
         return []
     return clauses
 

@@ -32,6 +32,7 @@ from visprog.planner.grammar import Grammar, _allowed_specs, _chain, lit
 from visprog.planner.vocab import (
     ALWAYS,
     COLOURS,
+    IRREGULAR,
     PEOPLE_NOUNS,
     PHRASE_WORDS,
     QUESTION_WORDS,
@@ -123,7 +124,7 @@ _SEEKERS = frozenset({"FaceDet", "Loc", "Point"})  # steps that find things from
 # Words of a tagging request that name no thing to find.
 _TAGGING_WORDS = frozenset(
     "tag tags label labels mark identify name draw say whether around box boxes circle "
-    "highlight outline find detect locate show each every".split()
+    "highlight highlite outline find detect locate show each every".split()
 )
 # What a tagging's labels are, not what is labelled ("tag every person with their job"
 # located 'job').
@@ -396,6 +397,19 @@ class ScopedProgram:
             and "VQA" in offered
             and not self.counts_needed
         )
+        # "There is a dog in the left image and a cat in the right one": each image is asked
+        # its own clause's question, and the Eval joins the answers (it asked each image
+        # about the dog, then about the cat, and joined the dog's answers)
+        self.sided = (
+            vocabulary.side_questions
+            if len(self.inputs) == 2
+            and set(self.inputs) == {"LEFT", "RIGHT"}
+            and self.joined
+            and "VQA" in offered
+            and not self.counts_needed
+            and not self.one_other
+            else ()
+        )
         # "How many people are on the right half?": the half is located (and cropped) first.
         # Not for edits, whose result is the whole image.
         self.half = vocabulary.half if len(self.inputs) == 1 and "Loc" in offered else ""
@@ -632,6 +646,8 @@ class ScopedProgram:
         goals = self._goals(scope)
         if goals == ["Eval"] and self._one_other_open(scope):
             return {"Eval"} if self._one_other_expr(scope) else {"VQA"}
+        if goals == ["Eval"] and self.sided:
+            return {"Eval"} if self._sided_expr(scope) else {"VQA"}
         if goals == ["Eval"] and self.joined:  # a two-image statement's Eval joins anything
             if scope.statements >= PATIENCE and self._can_call("Eval", scope):
                 return {"Eval"}  # the small model asked VQA after VQA to the limit
@@ -654,14 +670,17 @@ class ScopedProgram:
         finders = {s.name for s in self.specs if s.returns & want and s.name != "Count"}
         if "Eval" in goals:
             finders.add("Count")
-        if {"Count", "Eval"} & set(goals) or (self.half and self.half_crops):
+        alone = not self._places() and not self.half and not self._relations()
+        # (not a sum of things with nowhere to count them: "the total number of apples and
+        # oranges" counted the oranges in a crop of the apples)
+        counting_in = {"Count", "Eval"} & set(goals) and not (self._summed() and alone)
+        if counting_in or (self.half and self.half_crops):
             # counting on a half or a place crops to it first, and so does finding things in
             # a half ("delete the sign on the right" had no Crop to find the sign in)
             finders |= {s.name for s in self.specs if s.name in CROPS}
         callable_now = {g for g in goals if self._can_call(g, scope)}
         if scope.statements >= PATIENCE and callable_now:
             return callable_now
-        alone = not self._places() and not self.half and not self._relations()
         if self._summed() and {"Count", "Eval"} & set(goals):
             found = {x for _, obj in scope.objects for x in obj.lower().split()}
             if all(set(f) & found for f in self.vocabulary.summed):
@@ -685,6 +704,8 @@ class ScopedProgram:
             return bool(scope.names(_COUNTABLE))
         if step == "Eval" and self._one_other_open(scope):
             return bool(self._one_other_expr(scope))
+        if step == "Eval" and self.sided:
+            return bool(self._sided_expr(scope))
         if step == "Eval" and self.joined and not self.counts_needed:
             return bool([n for n, t in scope.types.items() if t & _SCALARS])
         if step == "Eval":
@@ -987,6 +1008,10 @@ class ScopedProgram:
                 bodies = self._one_other_bodies(g, spec, i, scope)
                 if bodies is not None and not bodies:
                     continue
+            if spec.name in ("VQA", "Eval") and self.sided:
+                bodies = self._sided_bodies(g, spec, i, scope)
+                if not bodies:
+                    continue
             if spec.name in ("Loc", "Point"):
                 bodies = self._finder_bodies(g, spec, i, scope)
             if bodies is None:
@@ -1201,6 +1226,36 @@ class ScopedProgram:
             bodies += [usual] if usual is not None else []
         return bodies
 
+    def _sided_expr(self, scope: Scope) -> str:
+        """The Eval of a statement with one clause per image (:attr:`sided`); "" until asked.
+
+        Each clause's answer in the query's order, a denied one under ``not``.
+        """
+        asked = self._asked(scope)
+        parts = []
+        for side, question, denied in self.sided:
+            answer = asked.get(side, {}).get(question)
+            if answer is None:
+                return ""
+            parts.append(f"not {{{answer}}}" if denied else f"{{{answer}}}")
+        return " and ".join(parts)
+
+    def _sided_bodies(self, g: Grammar, spec: ToolSpec, i: int, scope: Scope) -> list[list[str]]:
+        """Each image's question not asked yet, or the Eval once both are (:attr:`sided`)."""
+        if spec.name == "Eval":
+            expr = self._sided_expr(scope)
+            return [[lit(f'Eval(expr="{expr}")')]] if expr else []
+        asked = self._asked(scope)
+        bodies = []
+        for k, (side, question, _) in enumerate(self.sided):
+            if question in asked.get(side, {}) or "'" in question:
+                continue
+            g.add(f"c{i}s{k}q", _words_literal(question))
+            g.add(f"c{i}s{k}i", [lit(side)])
+            head = [lit("VQA("), lit("image="), f"c{i}s{k}i", lit(", question=")]
+            bodies.append([*head, f"c{i}s{k}q", lit(")")])
+        return bodies
+
     def _one_other_parts(self) -> list[list[tuple[str, ...]]]:
         """The forms of the things of each clause ("one image shows X" / "the other Y")."""
         vocab = self.vocabulary
@@ -1239,10 +1294,26 @@ class ScopedProgram:
         on the left, a cat on the right"), so it keeps the usual question. None: not such.
         """
         vocab = self.vocabulary
-        sided = re.search(r"\b(?:left|right|first|second|other)\b", " ".join(vocab.words))
+        # of one thing, each image named is asked the same ("The left image has a red bus,
+        # but the right image does not" asked "Is there a bus?")
+        said = set(vocab.shown.split())
+        shown = bool(said) and all(set(f) & said for f in vocab.focus) and "'" not in vocab.shown
+        sides = re.search(r"\b(?:left|right|first|second|other)\b", " ".join(vocab.words))
+        sided = sides is not None and not shown
         # a comparison asks each image for what it compares ("the same animal": no "same")
         if sided or vocab.counts or vocab.comparisons or not 0 < len(vocab.focus) <= FOCUS_MAX:
             return None
+        if shown:
+            # the thing and what it is like, all the statement says: whether it is there
+            # (a free question went "Is there a bus in the red image of the left image buses?")
+            *before, head = vocab.shown.split()
+            single = IRREGULAR.get(head, singular(head))
+            one, many = " ".join([*before, single]), " ".join([*before, plural(single)])
+            article = "an" if one[0] in "aeiou" else "a"
+            asked = (f"Is there {article} {one}?", f"Are there {many}?")
+            question = [_words_literal(q) for q in asked]
+            body = self._call_items(g, spec, i, scope, {"question": question}, tag="p")
+            return [body] if body is not None else None
         body = self._call_items(g, spec, i, scope, unsaid=vocab.focus, tag="p")
         return [body] if body is not None else None
 
@@ -1452,7 +1523,9 @@ class ScopedProgram:
                 # ("'left' if {ANSWER0} > 0 else 'right'" of a VQA that had answered)
                 return []
             polar = [n for n in texts if n in scope.polar]
-            expr = _expression(g, scalars, self.vocabulary, pair, leading, texts, polar)
+            side = self.vocabulary.denied_side
+            denied = [n for n in polar if side and side in scope.deps.get(n, ())]
+            expr = _expression(g, scalars, self.vocabulary, pair, leading, texts, polar, denied)
             return [[expr]] if scalars else []
         if (spec.name, p.name) == ("Classify", "categories") and self.vocabulary.categories:
             return self._text(g, spec, p)
@@ -1730,6 +1803,24 @@ class ScopedProgram:
                     # no thing is left to name: words that end no name ('behind' of "blur
                     # the background behind the dog") were looked for instead
                     return []
+            held_by: list[list[str]] = []
+            subject, held = vocab.held
+            if (
+                held
+                and (self.edits or self.tagging)
+                and key in _SUBJECT_STEPS
+                and "FaceDet" not in self.required
+            ):
+                # "the person holding the umbrella" is named so: 'person' alone boxed everyone
+                # (one "with" a red hat may be selected among the women instead)
+                gone = {f.lower() for f in forms(subject)}
+                if " with " not in held and any(w.lower() not in gone for w in ends):
+                    name = f"{name}d"
+                    ends = tuple(w for w in ends if w.lower() not in gone)
+                if "held" not in g.rules and "'" not in held:
+                    # word by word, as the free name beside it is lexed
+                    g.add("held", _words_literal(held))
+                held_by = [["held"]] if "held" in g.rules else []
             coloured: list[list[str]] = []
             if key in _SUBJECT_STEPS and V.TEXT in p.types and (rule := self._coloured(g)):
                 of = {w.lower() for w in vocab.counted or vocab.coloured[1:]}
@@ -1745,7 +1836,7 @@ class ScopedProgram:
             phrase = _phrase(g, name, pool, PHRASES[key], last=ends)
             alts = [[_text_list(g, phrase)]] if V.TEXT_LIST in p.types else []
             alts += [[phrase]] if V.TEXT in p.types else []
-            alts += coloured
+            alts += coloured + (held_by if V.TEXT in p.types else [])
             sides = {w.lower() for w in vocab.words} & _HALF_SAID
             if (
                 key == ("Loc", "object")
@@ -2016,6 +2107,7 @@ def _expression(
     leading: Sequence[str] = (),
     texts: Sequence[str] = (),
     polar: Sequence[str] = (),
+    refused: Sequence[str] = (),
 ) -> str:
     """A double-quoted Eval expression over the defined scalar variables (rule ``xe``).
 
@@ -2030,7 +2122,9 @@ def _expression(
     answers): compared with ``==`` or
     ``!=`` to a string or another text, never ordered or compared with a number
     ("'left' if {ANSWER0} > 0" of a VQA's answer). ``polar``: those of them that answer a
-    yes/no question: compared with ``'yes'`` or ``'no'`` only.
+    yes/no question: compared with ``'yes'`` or ``'no'`` only. ``refused``: those of them
+    that answer of the image the statement denies
+    (:attr:`~visprog.planner.vocab.Vocabulary.denied_side`): the others' and not theirs.
     """
     if "xe" in g.rules:
         return "xe"
@@ -2046,6 +2140,15 @@ def _expression(
         # "Is the number of faces odd?": the count modulo 2 (it answered with the count);
         # of two images, each count ("an even number of cups in both images")
         rest = "1" if vocab.parity == "odd" else "0"
+        if (vocab.total or vocab.summed) and len(numbers) >= 2:
+            # "the total number of cats in both images is odd": the sum's parity (it tested
+            # each count's)
+            sums = [
+                [lit(f'"({{{a}}} + {{{b}}}) % 2 == {rest}"')]
+                for a, b in itertools.combinations(numbers, 2)
+            ]
+            g.add("xe", *sums)
+            return "xe"
         one = [[lit(f'"{{{a}}} % 2 == {rest}"')] for a in numbers]
         joined = [
             [lit(f'"{{{a}}} % 2 == {rest} {op} {{{b}}} % 2 == {rest}"')]
@@ -2059,6 +2162,12 @@ def _expression(
         # "total number of cats and dogs?": one count plus the other ("1 + 1 + 1 == 1")
         sums = [[lit(f'"{{{a}}} + {{{b}}}"')] for a in scalars for b in scalars if a != b]
         g.add("xe", *sums)
+        return "xe"
+    shown = [n for n in scalars if n not in refused]
+    if refused and pair and "not" in logic and set(scalars) <= set(polar) and shown:
+        # "The right image has a brown horse, but the left image does not": the left's
+        # answer is the negated one (it negated the right's)
+        g.add("xe", *[[lit(f'"{{{a}}} and not {{{b}}}"')] for a in shown for b in refused])
         return "xe"
     g.add("xe", [lit('"'), "xc", lit('"')])
     # The branches of a conditional are words or numbers: "{A} if {B} > {A} else {B}" (a

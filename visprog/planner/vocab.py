@@ -193,6 +193,14 @@ class Vocabulary:
             colour and the forms of the thing it names (:func:`coloured_thing`); of an edit,
             the thing it names with its colour ("pop the yellow flowers";
             :func:`edited_colour`); else ().
+        denied_side: ``LEFT``/``RIGHT``, the one image a two-image statement denies ("...,
+            but the left image does not"; :func:`denied_side`): its answer is negated.
+        shown: Of a query about one thing, the thing with the words before it that say
+            which ("red bus"; :func:`shown_phrase`), else "".
+        side_questions: Of a two-image statement with a clause for each image, each image's
+            question and whether its answer is denied (:func:`side_questions`), else ().
+        held: The thing an edit or a tagging picks out by what it has, and the name that says
+            so ("person", "person holding umbrella"; :func:`described_thing`), else ("", "").
         label_only: The forms of the categories' words the query says nowhere else
             (:func:`label_only_words`): no found thing is named by them.
         exists: Whether the query asks whether there is something ("Is there a dog or a
@@ -270,6 +278,10 @@ class Vocabulary:
     parity: str = ""
     part_owners: frozenset[str] = frozenset()
     coloured: tuple[str, ...] = ()
+    denied_side: str = ""
+    shown: str = ""
+    side_questions: tuple[tuple[str, str, bool], ...] = ()
+    held: tuple[str, str] = ("", "")
 
 
 def singular(word: str) -> str:
@@ -292,7 +304,8 @@ _NOT_CONTENT = frozenset(
     "image images picture pictures photo photos photograph left right one other both either "
     "neither each every all any none true false show shows showing contain contains containing "
     "there here it that this visible see has have had been being into onto could would should "
-    "you your me my we our us taken get got make please tell".split()
+    "you your me my we our us taken get got make please tell but while whereas yet also too "
+    "does".split()
 )
 
 
@@ -537,7 +550,9 @@ DIFFERENCE = re.compile(r"\bhow many (?:more|fewer|less)\b|\bdifference\b", re.I
 # "crop the photo to the face", "zoom in on the dog": the result is a crop
 # "keep only the lower half", "enlarge the part with the sign": so is what only one part shows
 _KEEP_PART = (
-    r"keep (?:only|just) (?:the )?(?:top|bottom|left|right|upper|lower|middle|centre|center) "
+    # ("show only the top half of the image" counted 'tops')
+    r"(?:(?:keep|show|leave|display) (?:only|just)|only (?:keep|show)) (?:the )?"
+    r"(?:top|bottom|left|right|upper|lower|middle|centre|center) "
     r"(?:half|part|side|third|portion)\b(?!.*\b(?:colou?r|gr[ae]y|black and white)\b)"
 )
 CROPPING = re.compile(
@@ -573,6 +588,26 @@ _ANIMAL_FACE = (
     rf"|\bfaces? of (?:the|a|an|my|our|this|that|these|those|each|every|all the) {_ANIMALS}\b"
 )
 
+# "recolor the sofa to dark grey", "paint the fence grey": grey is the new colour of one thing,
+# no colour pop (it greyed all but the sofa)
+GREY_PAINT = re.compile(
+    r"^(?!.*\b(?:rest|background|everything|all else|except|but|other than|apart from|"
+    r"black and white|in colou?r)\b)"
+    r".*\b(?:(?:re)?colou?r\w*|paint\w*|dye\w*|make|turn|change)\s+(?:the|his|her|their|its|this|that)\s+"
+    r"(?:colou?rs?\s+of\s+(?:the\s+)?)?[a-z][a-z' -]*?\s+(?:(?:to|into|in)\s+)?"
+    r"(?:(?:dark|light|pale|slate|charcoal)\s+)?gr[ae]y\s*[.!?]*$",
+    re.IGNORECASE,
+)
+# Who a face is picked out by ("the bride's face", "the face of the girl")
+_PICKED_PERSON = (
+    r"(?:man|woman|girl|boy|child|kid|baby|lady|guy|person|"
+    # "put a heart on the bride's face" covered every face
+    r"bride|groom|mother|father|mom|mum|dad|grandma|grandpa|grandmother|grandfather|"
+    r"teacher|doctor|nurse|chef|soldier|student|driver|singer|speaker|king|queen|wife|"
+    r"husband|son|daughter|sister|brother|toddler|teenager|gentleman|officer|waiter|"
+    r"waitress|men|women|girls|boys|children|kids|babies|ladies|guys)"
+)
+
 REQUIRED: tuple[tuple[str, str], ...] = (
     (_EMOJI_WORDS, "Emoji"),
     # "put a star on the girl", "cover his face with a heart": an emoji (it blurred her)
@@ -605,7 +640,9 @@ REQUIRED: tuple[tuple[str, str], ...] = (
         r"in colou?r|black and white|desaturat\w*|monochrome|"
         r"stand out|everything (?:else )?gr[ae]y|gr[ae]y except|gr[ae]yscale|"
         # "remove the colour from everything but the balloon" greys the rest
-        r"(?:remove|drain|strip|take out|take away) (?:the |all )?colou?rs?\b)",
+        r"(?:remove|drain|strip|take out|take away) (?:the |all )?colou?rs?\b|"
+        # "only keep the color of the balloons" (it asked what colour they are)
+        r"(?:only keep|keep (?:only |just )?) the colou?rs? (?:of|on|in)\b)",
         "ColorPop",
     ),
     (r"\b(?:how many|count|number of)\b", "Count"),
@@ -637,6 +674,7 @@ REQUIRED: tuple[tuple[str, str], ...] = (
         r"make\b.*\blooks?\b)",
         "Replace",
     ),
+    (GREY_PAINT.pattern, "Replace"),
     # "darken the sky": the sky repainted darker (it asked what the sky is)
     (r"\b(?:darken|brighten|lighten)\b", "Replace"),
     # "add a rainbow to the sky": the sky is repainted with it (it located a rainbow)
@@ -655,12 +693,7 @@ REQUIRED: tuple[tuple[str, str], ...] = (
         # ("which face is a man and which a woman? label them" labels every face)
         r"^(?!.*\b(?:every|all|each|everyone|everybody|faces|which|them)\b)(?=.*\bface\b)"
         # (not "the kids' faces": every face, as the benchmark authors judge it)
-        r".*\b(?:man|woman|girl|boy|child|kid|baby|lady|guy|person|"
-        # "put a heart on the bride's face" covered every face
-        r"bride|groom|mother|father|mom|mum|dad|grandma|grandpa|grandmother|grandfather|"
-        r"teacher|doctor|nurse|chef|soldier|student|driver|singer|speaker|king|queen|wife|"
-        r"husband|son|daughter|sister|brother|toddler|teenager|gentleman|officer|waiter|"
-        r"waitress)(?:'s)?\b",
+        rf".*\b{_PICKED_PERSON}(?:'s)?\b",
         "Select",
     ),
     # "outline each cookie": a mask per object
@@ -673,7 +706,16 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     ),
 )
 EXCLUDED: tuple[tuple[str, str], ...] = (
+    (GREY_PAINT.pattern, "ColorPop"),
     (_ANIMAL_FACE, "FaceDet"),  # "cover the cat's face": found by Loc
+    # "emoji the faces with face with tears of joy": every face, none selected (it selected
+    # the 'face with tears of joy')
+    (
+        r"^(?!.*\b(?:except|but|only|apart from|other than|besides|which|whose)\b)"
+        r"(?=.*\b(?:(?:the|all(?: the)?|their|everyone's|everybody's) faces|(?:every|each) face)\b)"
+        rf"(?!.*\b{_PICKED_PERSON}(?:'s|s)?\b)",
+        "Select",
+    ),
     # "remove the person": the person, not a face (Replace on FaceDet's boxes inpaints faces)
     (
         r"^(?!.*\bfaces?\b).*\b(?:remove|erase|delete|get rid of|replace|swap|substitute)\b",
@@ -903,6 +945,176 @@ def first_side(query: str) -> str:
     return "LEFT" if left < right else "RIGHT"
 
 
+_CLAUSE_BREAK = re.compile(r",|;|\b(?:but|while|whereas|and|yet)\b", re.IGNORECASE)
+_DENIAL = re.compile(r"\b(?:not|no|none|without|nothing)\b|n't\b", re.IGNORECASE)
+_SIDE_WORD = re.compile(r"\b(?P<side>left|right|first|second)\b", re.IGNORECASE)
+
+
+def denied_side(query: str) -> str:
+    """``LEFT``/``RIGHT``: the one image a two-image statement denies, else "".
+
+    "The right image has a brown horse, but the left image does not": LEFT (it negated the
+    right image's answer). Of the clauses between commas and conjunctions, exactly one must
+    hold both a denial and a side.
+    """
+    sides = []
+    for clause in _CLAUSE_BREAK.split(query):
+        side = _SIDE_WORD.search(clause)
+        if side and _DENIAL.search(clause):
+            sides.append("LEFT" if side.group("side").lower() in ("left", "first") else "RIGHT")
+    return sides[0] if len(sides) == 1 else ""
+
+
+def shown_phrase(query: str, nouns: Sequence[str]) -> str:
+    """Of a query about one thing, the thing with the words right before it that say which.
+
+    "The left image has a red bus, but the right image does not": "red bus". "" unless
+    ``nouns`` is one noun and the words before it are no articles, numbers or sides.
+    """
+    if len(nouns) != 1:
+        return ""
+    m = re.search(rf"\b((?:[a-z]+\s+){{0,2}}){re.escape(nouns[0])}\b", query, re.IGNORECASE)
+    if m is None:
+        return ""
+    said: list[str] = []
+    for w in reversed(m.group(1).split()):
+        low = w.lower()
+        skip = {*PHRASE_WORDS, *QUESTION_WORDS, *_NOT_CONTENT, *NUMBER_WORDS, *_NOT_COUNTED}
+        if low in skip or singular(low) in skip or not low.isalpha():
+            break
+        said.insert(0, low)
+    return " ".join([*said, nouns[0].lower()])
+
+
+_SIDE_SPLIT = re.compile(r"\s*,\s*(?:and|but|while|whereas)?\s*|\s+(?:and|but|while|whereas)\s+")
+_SIDE_PHRASE = re.compile(
+    r"\b(?:(?:in|on|of)\s+)?(?:the\s+)?(?P<side>left|right|first|second|other)"
+    r"(?:\s+(?:image|picture|photo|pic|one|side|photograph))?\b",
+    re.IGNORECASE,
+)
+_EXISTS_VERB = re.compile(
+    r"^(?:(?:the\s+)?(?:image|picture|photo|pic|one)\s+)?"
+    r"(?:has|have|shows?|contains?|features?|depicts?|displays?|includes?|there\s+(?:is|are)|"
+    r"there's|with)?\s*(?P<neg>no\s+|not\s+(?:a|an|any)\s+)?",
+    re.IGNORECASE,
+)
+_ELIDED = re.compile(
+    r"^(?:(?:the\s+)?(?P<subj>[a-z][a-z ]*?)\s+)?(?:(?:is|are|does|do|has|have)\s*(?:not|n't)|"
+    r"(?:isn't|aren't|doesn't|don't|hasn't|haven't))$|^(?:not|neither|none|(?:there are )?none)$",
+    re.IGNORECASE,
+)
+_ATTRIBUTE = re.compile(
+    r"^(?:the|a|an)\s+(?P<subj>[a-z][a-z ]*?)\s+(?P<be>is|are)\s+(?P<neg>not\s+)?(?P<pred>[a-z][a-z ]*)$",
+    re.IGNORECASE,
+)
+
+
+_ONLY_SIDE = re.compile(
+    r"\bonly (?:in |on )?the (?P<side>left|right|first|second)"
+    r"(?:\s+(?:image|picture|photo|pic|one|photograph))?\b",
+    re.IGNORECASE,
+)
+
+
+def side_questions(query: str) -> tuple[tuple[str, str, bool], ...]:
+    """Of a statement that says what each image shows, each side's question and its denial.
+
+    "There is a dog in the left image and a cat in the right one": (LEFT, "Is there a dog?",
+    False), (RIGHT, "Is there a cat?", False); "The dog in the left image is wearing a
+    collar, and the dog on the right is not": the right is asked "Is the dog wearing a
+    collar?" and its answer denied. () unless the statement has exactly one clause for
+    each side, each a thing that is there (one to three words) or that is something, or
+    the second a denial of the first ("but the right one does not").
+    """
+    text = query.strip().rstrip(".!?").strip()
+    text = re.sub(r"^(?:is it true that|it is true that|true or false:?)\s+", "", text, flags=re.I)
+    clauses = [c for c in _SIDE_SPLIT.split(text) if c and c.strip()]
+    only = _ONLY_SIDE.search(text)
+    if only and len(clauses) == 1:
+        # "Only the right image has a cat in it": the right one does, the left does not
+        side = "LEFT" if only.group("side").lower() in ("left", "first") else "RIGHT"
+        rest = " ".join((text[: only.start()] + " " + text[only.end() :]).split()).lower()
+        question, denied = _side_question(rest, "")
+        other = "RIGHT" if side == "LEFT" else "LEFT"
+        return ((side, question, False), (other, question, True)) if question and not denied else ()
+    if len(clauses) != 2:
+        return ()
+    out: list[tuple[str, str, bool]] = []
+    for clause in clauses:
+        sides = list(_SIDE_PHRASE.finditer(clause))
+        if len(sides) != 1:
+            return ()
+        word = sides[0].group("side").lower()
+        side = "LEFT" if word in ("left", "first") else "RIGHT"
+        if word == "other":
+            if not out:
+                return ()
+            side = "RIGHT" if out[0][0] == "LEFT" else "LEFT"
+        rest = " ".join((clause[: sides[0].start()] + " " + clause[sides[0].end() :]).split())
+        rest = rest.lower().replace("n't", " not").replace("  ", " ").strip()
+        question, denied = _side_question(rest, out[0][1] if out else "")
+        if not question:
+            return ()
+        out.append((side, question, denied))
+    if out[0][0] == out[1][0]:
+        return ()
+    return tuple(out)
+
+
+def _side_question(rest: str, before: str) -> tuple[str, bool]:
+    """The question one clause of :func:`side_questions` asks, and whether it denies it."""
+    if _ELIDED.match(rest) or rest in ("does not", "do not", "is not", "are not"):
+        return before, True  # "but the right one does not": the first clause's, denied
+    if m := _ATTRIBUTE.match(rest):
+        subj, pred = m.group("subj"), m.group("pred")
+        if len(subj.split()) > 3 or len(pred.split()) > 5:
+            return "", False
+        return f"{m.group('be').capitalize()} the {subj} {pred}?", bool(m.group("neg"))
+    m = _EXISTS_VERB.match(rest)
+    thing = rest[m.end() :] if m else rest
+    thing = _ARTICLE.sub("", re.sub(r"^(?:some|any)\s+", "", thing)).strip()
+    thing = re.sub(r"\s+(?:in it|in them|there)$", "", thing)
+    words = thing.split()
+    skip = {*PHRASE_WORDS, *QUESTION_WORDS, *_NOT_CONTENT, *NUMBER_WORDS}
+    if not 1 <= len(words) <= 3 or any(w in skip or not w.isalpha() for w in words):
+        return "", False
+    head = words[-1]
+    if singular(head) != head or head in IRREGULAR:
+        start = "Are there"
+    else:
+        start = "Is there an" if thing[0] in "aeiou" else "Is there a"
+    return f"{start} {thing}?", bool(m and m.group("neg"))
+
+
+_HOLDING = re.compile(
+    r"\b(?:the|a|an)\s+(?P<subj>[a-z]+)\s+(?P<rel>holding|carrying|wearing|riding|pushing|"
+    r"pulling|walking|eating|drinking|using|with)\s+(?:a|an|the|his|her|their)\s+"
+    r"(?P<obj>[a-z]+(?:\s+(?![a-z]+ing\b)(?!with\b|and\b|on\b|in\b|to\b|at\b)[a-z]+)?)\b",
+    re.IGNORECASE,
+)
+
+
+def described_thing(query: str) -> tuple[str, str]:
+    """The thing an edit or a tagging picks out by what it has, and the name saying so.
+
+    "Draw a box around the person holding the umbrella": ("person", "person holding
+    umbrella"); it boxed every 'person'. "with" only describes a person, and not with the
+    new thing of a replacement ("replace the cat with a dog"). ("", "") without one.
+    """
+    for m in _HOLDING.finditer(query):
+        subj, rel, obj = m.group("subj").lower(), m.group("rel").lower(), m.group("obj").lower()
+        if subj in _NOT_CONTENT or subj in PHRASE_WORDS or obj.split()[-1] in _NOT_CONTENT:
+            continue
+        if rel == "with":
+            if singular(subj) not in PEOPLE_NOUNS and subj not in ("person", "people", "guy"):
+                continue
+            replacing = re.search(r"\b(?:replace|swap|substitute)\b", query[: m.start()], re.I)
+            if replacing and not re.search(r"\bwith\b", query[m.end() :], re.I):
+                continue  # the last "with" of a replacement names the new thing
+        return subj, f"{subj} {rel} {obj}"
+    return "", ""
+
+
 def subject_words(query: str) -> tuple[str, ...]:
     """The words before the first relation (:attr:`Vocabulary.subject`); () with none.
 
@@ -916,6 +1128,14 @@ def subject_words(query: str) -> tuple[str, ...]:
     return query_words(query[: min(starts)]) if starts else ()
 
 
+# "does the house have", "does the building in the back have": what has the counted things
+_OWNER_HAVE = re.compile(
+    r"\b(?:does|do)\s+(?:the\s+|this\s+|that\s+)?(?P<owner>[a-z]+)"
+    r"(?:\s+(?:in|on|at|near|by)\s+(?:the\s+)?[a-z]+)?\s+have\b",
+    re.IGNORECASE,
+)
+
+
 def anchor_words(query: str) -> tuple[str, ...]:
     """The words a relation's object may use (:attr:`Vocabulary.anchor`); () with no relation.
 
@@ -923,6 +1143,11 @@ def anchor_words(query: str) -> tuple[str, ...]:
     """
     low = query.lower()
     starts = [m.end() for pattern, _ in RELATIONS if (m := re.search(pattern, low))]
+    owner = _OWNER_HAVE.search(query)
+    if not starts and owner and place_stated(query):
+        # "how many windows does the building in the back have": the building (it cropped to
+        # 'back')
+        return query_words(owner.group("owner"))
     if not starts and place_stated(query) and (m := _PLACE.search(low)):
         starts = [m.end()]
     if not starts:
@@ -996,7 +1221,8 @@ _RECOLOUR = re.compile(
     r"\b(?:make|turn|paint|colou?r|dye|recolou?r|change)\s+(?:the|this|that|his|her|their|its|a|an)\s+"
     # "change the colour of the car to yellow": the car
     r"(?:colou?rs?\s+of\s+(?:the\s+|this\s+|that\s+|his\s+|her\s+|their\s+|its\s+|a\s+|an\s+)?)?"
-    rf"(?P<thing>[a-z][a-z' -]*?)\s+(?:(?:to|into|in)\s+)?(?P<colour>{NEW_COLOURS}|gr[ae]y)\s*[.!?]*$",
+    rf"(?P<thing>[a-z][a-z' -]*?)\s+(?:(?:to|into|in)\s+)?"
+    rf"(?P<colour>(?:(?:dark|light|pale|bright|deep)\s+)?(?:{NEW_COLOURS}|gr[ae]y))\s*[.!?]*$",
     re.IGNORECASE,
 )
 
@@ -1024,21 +1250,46 @@ def counted_words(query: str) -> tuple[str, ...]:
     adjective of size. Empty when the count is of several things ("how many cats and dogs",
     "more spoons than forks") or of nothing named.
     """
+    found = _counted_head(query)
+    return forms(found[1]) if found else ()
+
+
+def _counted_head(query: str) -> tuple[str, str] | None:
+    """The word before the counted thing's name ("" at its start) and the name, or None.
+
+    See :func:`counted_words`. A word that is not plural right before one that is describes
+    it: "how many even numbers" counts numbers (it pointed at 'board ons ons even'), "how
+    many empty glasses" glasses.
+    """
     m = _COUNTED.search(query)
     if m is None or _COMPARED.search(query) or DIFFERENCE.search(query):
-        return ()
+        return None
     # "the dog's nose": the nose (the owner places it)
     words = _WORD.findall(re.sub(r"\b[a-z]+'s\b", "", m.group("rest"), flags=re.IGNORECASE))
+    before = ""
     for i, w in enumerate(words):
         low = w.lower()
         if low in COLOURS or low in NUMBER_WORDS or low in _NOT_COUNTED or low.isdigit():
+            before = low if low in COLOURS else before
             continue
         if low in PHRASE_WORDS or low in _PRONOUNS:
-            return ()
+            return None
         if i + 1 < len(words) and words[i + 1].lower() in ("and", "or"):
-            return ()  # "how many cats and dogs": two things
-        return forms(low)
-    return ()
+            return None  # "how many cats and dogs": two things
+        if i + 1 < len(words) and _described_by(low, words[i + 1].lower()):
+            before = low
+            continue
+        return before, low
+    return None
+
+
+def _described_by(word: str, after: str) -> bool:
+    """Whether ``word`` describes the plural noun ``after`` ("even numbers", "parked cars")."""
+    if singular(word) != word or word.endswith("ing") or word in IRREGULAR:
+        return False  # "how many cars does ...", "people wearing hats", "children"
+    if after in _VERBS or after in PHRASE_WORDS or after in _PRONOUNS or after in _NOT_COUNTED:
+        return False
+    return len(after) > 3 and singular(after) != after and not after.endswith("ss")
 
 
 _PRONOUNS = frozenset("it them this that these those him her everything something".split())
@@ -1131,22 +1382,29 @@ def replaced_words(query: str) -> tuple[str, ...]:
 _WHERE = re.compile(
     # not what is pointed at: "point to the tallest tree"
     r"(?<!point )(?<!pointing )\b(?:in|on|at|under|inside|around|near|by|behind|beside|along|"
-    r"across|over|atop|within|onto|into|of|above|below|beneath|underneath|to|front of)\s+"
+    # ("the number of cats" counts cats: no place)
+    r"across|over|atop|within|onto|into|(?<!number )(?<!total )of|above|below|beneath|"
+    r"underneath|to|front of)\s+"
     r"(?:the\s+|a\s+|an\s+|this\s+|that\s+|my\s+|our\s+|his\s+|her\s+|their\s+)?"
     r"(?P<place>[a-z]+(?:\s+[a-z]+)?)|\b(?:does|do)\s+(?:the\s+|this\s+|that\s+)?"
-    r"(?P<owner>[a-z]+)\s+have\b",
+    # ("does the building in the back have": the building, not the back)
+    r"(?P<owner>[a-z]+)(?:\s+(?:in|on|at|near|by)\s+(?:the\s+)?[a-z]+)?\s+have\b",
     re.IGNORECASE,
 )
 
 
 def counted_colour(query: str) -> str:
-    """The colour right before the counted thing ("How many red cars are there?": red), or ""."""
-    counted = counted_words(query)
-    if not counted:
+    """The word that describes the counted thing, right before it, or "".
+
+    Its colour ("How many red cars are there?": red) or what it is like ("how many empty
+    glasses": empty); the counted thing's name has it.
+    """
+    found = _counted_head(query)
+    if not found or not found[0]:
         return ""
-    colours = "|".join(sorted(COLOURS))
-    m = re.search(rf"\b({colours})\s+{re.escape(counted[0])}\b", query, re.IGNORECASE)
-    return m.group(1).lower() if m else ""
+    before, head = found
+    # the word must stand right before the name ("how many red cars", "how many empty glasses")
+    return before if re.search(rf"\b{before}\s+{head}\b", query, re.IGNORECASE) else ""
 
 
 def owner_words(query: str) -> frozenset[str]:
@@ -1257,7 +1515,9 @@ def replacement_phrase(query: str) -> str:
         return f"{looks.group('how')} {looks.group('thing')}"
     new = " ".join(_replacement(query).split())
     content = [w for w in _WORD.findall(new) if w.lower() not in PHRASE_WORDS]
-    recolour = not content or (len(content) == 1 and content[0].lower() in COLOURS)
+    # ("to dark grey": a colour too)
+    shade = [w for w in content if w.lower() not in ("dark", "light", "pale", "bright", "deep")]
+    recolour = not content or (len(shade) == 1 and shade[0].lower() in COLOURS)
     # of each edit its own clause: "turn the man's shirt red and blur the background"
     clauses = [c.strip() for c in _NEXT_EDIT.split(query)]
     if recolour and (m := next(filter(None, map(_RECOLOUR.search, clauses)), None)):
@@ -1808,7 +2068,13 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
     nouns = thing_nouns(query)
     categories = people if len(people) >= 2 else listed_categories(query)
     parity = parity_word(query)
-    counts = COUNTING.search(_TWO_IMAGES.sub(" ", query)) is not None
+    counted_text = _TWO_IMAGES.sub(" ", query)
+    counts = COUNTING.search(counted_text) is not None
+    sides = side_questions(query)
+    if counts and sides and not COUNTING.search(re.sub(r"\bnone\b", " ", counted_text, flags=re.I)):
+        # "There's a boat in the right image but none in the left one": a denial, no number
+        # (it compared the two counts)
+        counts = False
     required = (
         tuple(step for pattern, step in REQUIRED if re.search(pattern, low))
         + (("List",) if knowledge else ())
@@ -1829,7 +2095,7 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         relations_stated(query),
         logic or ("and", "or", "xor", "not"),
         replacement_words(query),
-        COLOUR_POP.search(query) is not None,
+        COLOUR_POP.search(query) is not None and GREY_PAINT.search(query) is None,
         counts or bool(parity),
         required,
         tuple(step for pattern, step in EXCLUDED if re.search(pattern, low))
@@ -1882,4 +2148,8 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         parity=parity,
         part_owners=part_owners(query, nouns),
         coloured=coloured,
+        denied_side=denied_side(query),
+        shown=shown_phrase(query, nouns),
+        side_questions=() if counts else sides,
+        held=described_thing(query),
     )
