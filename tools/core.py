@@ -1,8 +1,10 @@
-"""Steps with no model: Count, Eval, Result."""
+"""Steps with no model: Count, Exclude, Eval, Result."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 from visprog.context import Context
 from visprog.errors import ToolExecutionError
@@ -15,6 +17,20 @@ from visprog.values import Objects, Points
 def count(box: Objects | Points) -> int:
     """Count objects or points; the counted items stay visible in the trace."""
     return len(box)
+
+
+@tool("Exclude")
+def exclude(object: Objects, remove: Objects) -> Objects:
+    """Keep the objects that are not in remove (every face but the one Select picked).
+
+    Select, Classify and the crops return objects as they were found, so an object is the one
+    removed when its box equals one of theirs.
+    """
+    if len(object) == 0 or len(remove) == 0:
+        return object
+    same = np.isclose(object.boxes[:, None, :], remove.boxes[None, :, :], atol=1e-6)
+    removed = np.any(np.all(same, axis=2), axis=1)
+    return object.subset(np.flatnonzero(~removed))
 
 
 @tool("Eval")

@@ -157,3 +157,25 @@ def test_every_face_is_edited_where_none_is_picked_out() -> None:
 def test_a_counted_things_owner_is_where_they_are_counted() -> None:
     v = query_vocabulary("how many windows does the building in the back have?")
     assert v.places == ("building",) and "back" not in v.anchor
+
+
+def test_every_face_but_one_takes_the_selection_out(tiny: TransformersBackend) -> None:
+    sp = scoped("edit", "blur all the faces except the child's")
+    found = "OBJ0 = FaceDet(image=IMAGE)\nOBJ1 = Select(image=IMAGE, object=OBJ0, query='child')\n"
+    # it blurred every face (or the child's only)
+    assert not admits(tiny, sp, found + "IMAGE0 = Blur(image=IMAGE, object=OBJ0)\n")
+    assert not admits(tiny, sp, found + "IMAGE0 = Blur(image=IMAGE, object=OBJ1)\n")
+    # the selection is what is taken out, from the faces found
+    assert not admits(tiny, sp, found + "OBJ2 = Exclude(object=OBJ1, remove=OBJ0)\n")
+    left = found + "OBJ2 = Exclude(object=OBJ0, remove=OBJ1)\n"
+    blurred = left + "IMAGE0 = Blur(image=IMAGE, object=OBJ2)\n"
+    assert admits(tiny, sp, blurred + RESULT.format("IMAGE0"))
+    # with no one picked out ("mine"), every face
+    assert "Exclude" not in query_vocabulary("blur every face except mine").required
+
+
+def test_which_side_of_a_thing_is_asked() -> None:
+    # it counted buses in the left half
+    assert "VQA" in query_vocabulary("Which side of the road is the bus driving on?").required
+    # of the picture, its halves answer
+    assert "VQA" not in query_vocabulary("Which side of the picture is the clock on?").required

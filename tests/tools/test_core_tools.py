@@ -7,7 +7,7 @@ from visprog import Image, Objects, Points, execute
 from visprog.context import Context
 from visprog.palette import label_rgb
 from visprog.registry import REGISTRY
-from visprog.tools.core import count
+from visprog.tools.core import count, exclude
 from visprog.tools.crop import crop, crop_left_of, crop_right_of
 from visprog.tools.edit import color_pop
 from visprog.tools.tag import tag
@@ -16,6 +16,29 @@ from visprog.tools.tag import tag
 def test_count_objects_and_points(two_boxes: Objects) -> None:
     assert count(two_boxes) == 2 and count(Objects.empty()) == 0
     assert count(Points(np.zeros((3, 2)), ["a", "b", "c"])) == 3
+
+
+def test_exclude_leaves_out_the_objects_removed(two_boxes: Objects) -> None:
+    dog = two_boxes.subset([1])
+    left = exclude(two_boxes, dog)
+    assert left.labels == ("cat",) and np.array_equal(left.boxes, two_boxes.boxes[:1])
+    assert len(exclude(two_boxes, two_boxes)) == 0
+    assert exclude(two_boxes, Objects.empty()).labels == ("cat", "dog")
+    assert len(exclude(Objects.empty(), dog)) == 0
+    # a box that only overlaps one of them is no object of theirs
+    near = Objects(np.array([[4, 4, 21, 20]]), [1.0], ["cat"])
+    assert exclude(two_boxes, near).labels == ("cat", "dog")
+
+
+def test_exclude_in_a_program_on_real_faces(astronaut: Image) -> None:
+    pytest.importorskip("facenet_pytorch")
+    program = (
+        "F = FaceDet(image=IMAGE)\nG = Exclude(object=F, remove=F)\n"
+        "B = Blur(image=IMAGE, object=G)\nR = Result(var=B)"
+    )
+    trace = execute(program, astronaut)
+    assert len(trace.steps[0].output) == 1 and len(trace.steps[1].output) == 0  # none left
+    np.testing.assert_array_equal(trace.result.pixels, astronaut.pixels)
 
 
 def test_count_in_a_program_keeps_the_counted_objects_in_the_trace(astronaut: Image) -> None:

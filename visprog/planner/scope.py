@@ -894,6 +894,15 @@ class ScopedProgram:
                 for n in names
                 if any(scope.made_by.get(d) == "Select" for d in (n, *scope.deps.get(n, ())))
             ]
+        if spec.name in _WHOLE_IMAGE_EDITS and "Exclude" in self.required and p.name == "object":
+            # "blur every face except the child's": what is left once the child's is taken
+            # out (it blurred every face)
+            names = [n for n in names if scope.made_by.get(n) == "Exclude"]
+        if spec.name == "Exclude" and p.name == "object":
+            # from the things found, not from the selection to take out
+            names = [n for n in names if scope.made_by.get(n) != "Select"]
+        if spec.name == "Exclude" and p.name == "remove":
+            names = [n for n in names if scope.made_by.get(n) == "Select"]
         if spec.name in _WHOLE_IMAGE_EDITS and self.half and self.half_crops:
             return [n for n in names if n not in scope.halves]
         return names

@@ -605,10 +605,23 @@ _PICKED_PERSON = (
     r"bride|groom|mother|father|mom|mum|dad|grandma|grandpa|grandmother|grandfather|"
     r"teacher|doctor|nurse|chef|soldier|student|driver|singer|speaker|king|queen|wife|"
     r"husband|son|daughter|sister|brother|toddler|teenager|gentleman|officer|waiter|"
-    r"waitress|men|women|girls|boys|children|kids|babies|ladies|guys)"
+    r"waitress)"
+)
+# and several of them ("every face but the kids'")
+_PICKED_PEOPLE = rf"(?:{_PICKED_PERSON}|men|women|girls|boys|children|kids|babies|ladies|guys)"
+
+# "blur every face except the child's", "all the faces but the bride's": the faces without one
+# picked out (it blurred every face)
+FACES_BUT = re.compile(
+    r"\b(?:every|all|each|everyone's|everybody's|the)\b[^,.;]*?\bfaces?\b[^,.;]*?"
+    r"\b(?:except(?: for)?|but(?: not)?|apart from|other than|besides|save for|not)\s+"
+    rf"(?:the\s+|that\s+|this\s+)?(?:[a-z]+\s+)?{_PICKED_PEOPLE}(?:'s|s'|s)?\b",
+    re.IGNORECASE,
 )
 
 REQUIRED: tuple[tuple[str, str], ...] = (
+    (FACES_BUT.pattern, "Exclude"),
+    (FACES_BUT.pattern, "Select"),
     (_EMOJI_WORDS, "Emoji"),
     # "put a star on the girl", "cover his face with a heart": an emoji (it blurred her)
     (
@@ -646,6 +659,13 @@ REQUIRED: tuple[tuple[str, str], ...] = (
         "ColorPop",
     ),
     (r"\b(?:how many|count|number of)\b", "Count"),
+    # "Which side of the road is the bus driving on?": asked (it counted buses in the left half)
+    # (of the picture, its halves answer)
+    (
+        r"^(?!.*\b(?:more|fewer|less|most|least|how many)\b)\s*(?:which|what) side of "
+        r"(?!(?:the |a |this )?(?:picture|image|photo|pic|frame)\b)",
+        "VQA",
+    ),
     # "swap the mug for a glass of juice" is a Replace (a small model blurred the mug)
     (r"\b(?:replace|swap|exchange|substitute)\b", "Replace"),
     # "how many faces", "blur the kids' faces": MTCNN finds faces (OWLv2 was asked for "kids")
@@ -713,7 +733,7 @@ EXCLUDED: tuple[tuple[str, str], ...] = (
     (
         r"^(?!.*\b(?:except|but|only|apart from|other than|besides|which|whose)\b)"
         r"(?=.*\b(?:(?:the|all(?: the)?|their|everyone's|everybody's) faces|(?:every|each) face)\b)"
-        rf"(?!.*\b{_PICKED_PERSON}(?:'s|s)?\b)",
+        rf"(?!.*\b{_PICKED_PERSON}(?:'s)?\b)",
         "Select",
     ),
     # "remove the person": the person, not a face (Replace on FaceDet's boxes inpaints faces)
