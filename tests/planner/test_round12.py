@@ -179,3 +179,45 @@ def test_which_side_of_a_thing_is_asked() -> None:
     assert "VQA" in query_vocabulary("Which side of the road is the bus driving on?").required
     # of the picture, its halves answer
     assert "VQA" not in query_vocabulary("Which side of the picture is the clock on?").required
+
+
+def test_all_things_but_one_take_the_selection_out(tiny: TransformersBackend) -> None:
+    sp = scoped("edit", "remove all the cars except the red one")
+    # no thing is named 'one' ('car on the ones' was located)
+    assert not admits(tiny, sp, "OBJ0 = Loc(image=IMAGE, object='car on the ones')\n")
+    found = "BOX0 = Loc(image=IMAGE, object='car')\nOBJ0 = Seg(image=IMAGE, object=BOX0)\n"
+    picked = found + "OBJ1 = Select(image=IMAGE, object=OBJ0, query='red car')\n"
+    # the selection comes out of what it was selected from (the Loc's boxes are not the masks')
+    assert not admits(tiny, sp, picked + "OBJ2 = Exclude(object=BOX0, remove=OBJ1)\n")
+    left = picked + "OBJ2 = Exclude(object=OBJ0, remove=OBJ1)\n"
+    removed = left + "IMAGE0 = Replace(image=IMAGE, object=OBJ2, prompt='empty background')\n"
+    assert admits(tiny, sp, removed + RESULT.format("IMAGE0"))
+
+
+def test_things_added_or_made_to_look_some_way_are_repainted() -> None:
+    snow = query_vocabulary("add snow to the roof")
+    assert "Replace" in snow.required and snow.replacement_phrase == "roof with snow"
+    striped = query_vocabulary("make the boy's shirt striped")
+    assert "Replace" in striped.required and striped.replacement_phrase == "striped shirt"
+    assert "Replace" not in query_vocabulary("add labels to the cars").required
+
+
+def test_seg_takes_one_source_and_exclude_only_where_asked(tiny: TransformersBackend) -> None:
+    sp = scoped("edit", "can you blur out the faces of everyone here")
+    faces = "OBJ0 = FaceDet(image=IMAGE)\n"
+    # both failed when run ("give one of object, point or query")
+    assert not admits(tiny, sp, faces + "OBJ1 = Seg(image=IMAGE, object=OBJ0, query='person')\n")
+    assert admits(tiny, sp, faces + "OBJ1 = Seg(image=IMAGE, object=OBJ0)\n")
+    # nothing left out where the query leaves no one out (it selected a 'person' and blurred
+    # the other faces)
+    assert not opens(tiny, scoped("edit", "Blur out everyone's face"), faces, "OBJ1 = Exclude(")
+    assert "Select" in query_vocabulary("Blur out everyone's face").excluded
+
+
+def test_an_emoji_spelled_out_is_that_one() -> None:
+    from visprog.tools.emoji import emoji_names
+
+    names = list(emoji_names())
+    v = query_vocabulary("emoji the faces with face with tears of joy", names)
+    assert v.emoji == ("face_with_tears_of_joy",)  # it drew 'tear_off_calendar'
+    assert query_vocabulary("put a red heart on every face", names).emoji == ("red_heart",)

@@ -84,6 +84,7 @@ QUESTION_WORDS_MIN = 3
 # Loc(object='face') for "every face", and OWLv2 finds faces far worse than MTCNN.
 _FACE_STEPS = frozenset({("Loc", "object"), ("Point", "object")})
 _FACES = frozenset({"face", "faces"})
+_SEG_SOURCES = frozenset({"object", "point", "query"})  # Seg takes exactly one of them
 _SUBJECT_STEPS = frozenset({("Loc", "object"), ("Point", "object"), ("Seg", "query")})
 # Optional in the signature, needed in a written program: Classify without categories labels
 # only with a probe file, which generation never names.
@@ -93,6 +94,8 @@ _NOT_LAST = frozenset(
     {
         *PHRASE_WORDS,
         *"or to at by for from its their his her many much".split(),
+        # "except the red one": no thing is named 'one' ('car on the ones' was located)
+        *"one ones".split(),
         # no thing is named by a pronoun or a verb ("Is there anything on the table?" found
         # 'there', then 'there is')
         *"there here anything something everything nothing it them this that".split(),
@@ -202,6 +205,7 @@ class Scope:
         found_in: Variable a ``Loc`` or ``Point`` defined -> the image it looked in.
         questions: Answer of a ``VQA`` -> its question.
         drawn_on: Image a ``Tag`` drew -> the image it drew on first (through Tags of Tags).
+        selected_from: Variable a ``Select`` defined -> the objects it selected from.
         unsaid: Set by :meth:`ScopedProgram.grammar` while the Result waits for things no text
             names yet (their forms): found things and questions name one of them.
     """
@@ -228,6 +232,7 @@ class Scope:
     found_in: dict[str, str] = field(default_factory=dict)
     questions: dict[str, str] = field(default_factory=dict)
     drawn_on: dict[str, str] = field(default_factory=dict)
+    selected_from: dict[str, str] = field(default_factory=dict)
     # Set by ScopedProgram.grammar: things the waiting Result needs named (see _covering).
     unsaid: list[tuple[str, ...]] = field(default_factory=list)
 
@@ -254,6 +259,9 @@ class Scope:
             scope.deps[st.target] = refs.union(*(scope.deps.get(r, set()) for r in refs))
             if name == "Count":
                 scope.counted |= refs
+            picked = next((a.value for a in st.args if a.name == "object"), None)
+            if name == "Select" and isinstance(picked, Ref):
+                scope.selected_from[st.target] = picked.name
             if name == "Classify":
                 scope.classified |= refs
             image = next((a.value for a in st.args if a.name == "image"), None)
@@ -340,6 +348,10 @@ class ScopedProgram:
         if vocabulary.replacement and not vocabulary.colour_pop:
             self.specs = [s for s in self.specs if s.name != "ColorPop"]
         self.specs = [s for s in self.specs if s.name not in vocabulary.excluded]
+        if "Exclude" not in vocabulary.required:
+            # nothing is left out where the query leaves out no one ("Blur out everyone's
+            # face" selected a 'person' and blurred the other faces)
+            self.specs = [s for s in self.specs if s.name != "Exclude"]
         self.facedet = any(s.name == "FaceDet" for s in self.specs)
         # A statement about counts in two images counts in each ("four sheep in total"), not
         # a yes/no question per image.
@@ -1067,6 +1079,10 @@ class ScopedProgram:
         combos = [c for c in itertools.product(*options) if c not in used]
         if spec.name in CROPS:  # a crop uses a box found in the image it crops
             combos = [(im, box) for im, box in combos if scope.source.get(box, im) == im]
+        if spec.name == "Exclude":
+            # the selection is taken out of what it was selected from (of a Seg's masks, the
+            # Loc's boxes lost nothing: their boxes differ)
+            combos = [(o, r) for o, r in combos if scope.selected_from.get(r) == o]
         if spec.name == "Tag":
             # boxes are drawn on an input or the image they were found in (or a drawing on
             # it): faces found in the photo were tagged on a crop of it, ten times over
@@ -1468,6 +1484,10 @@ class ScopedProgram:
             g.add(f"c{i}v", *[[lit(a)] for a in args])
             return [lit(f"{spec.name}("), f"c{i}v", lit(")")]
         items = [lit(f"{spec.name}(")]
+        # Seg takes one of its object, point and query, never two ("give one of object,
+        # point or query" failed a program that checked)
+        one_of: list[tuple[str, list[str]]] = []
+        outline = False  # the found thing Seg must outline (then only its object)
         for n, p in enumerate(spec.params):
             if only and p.name in only:
                 alts = only[p.name]
@@ -1485,11 +1505,18 @@ class ScopedProgram:
             rule = f"c{i}{tag}a{n}"
             g.add(rule, *alts)
             part = [lit(f"{', ' if n else ''}{p.name}="), rule]
-            if needed:
+            if spec.name == "Seg" and p.name in _SEG_SOURCES:
+                if not one_of:
+                    items.append(f"c{i}{tag}one")
+                one_of.append((p.name, part))
+                outline = outline or (needed and p.name == "object")
+            elif needed:
                 items += part
             else:  # optional arguments: allowed, never required
                 g.add(f"{rule}o", part)
                 items.append(f"{rule}o?")
+        if one_of:
+            g.add(f"c{i}{tag}one", *[part for n, part in one_of if not outline or n == "object"])
         return [*items, lit(")")]
 
     def _values(

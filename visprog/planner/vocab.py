@@ -598,6 +598,14 @@ GREY_PAINT = re.compile(
     r"(?:(?:dark|light|pale|slate|charcoal)\s+)?gr[ae]y\s*[.!?]*$",
     re.IGNORECASE,
 )
+# What a thing is made to look like ("make the boy's shirt striped", "make the car shiny")
+_MADE_SO = re.compile(
+    r"\bmake (?:the|his|her|their|its|this|that) (?P<thing>[a-z' ]+?) (?P<how>striped|spotted|"
+    r"polka[- ]dotted|checkered|chequered|plaid|shiny|rusty|wooden|golden|metallic|transparent|"
+    r"snowy|wet|muddy|furry|fluffy|broken|glowing|sparkly|glittery|floral|tartan|frozen|"
+    r"burnt|old|new)\s*[.!?]*$",
+    re.IGNORECASE,
+)
 # Who a face is picked out by ("the bride's face", "the face of the girl")
 _PICKED_PERSON = (
     r"(?:man|woman|girl|boy|child|kid|baby|lady|guy|person|"
@@ -619,9 +627,19 @@ FACES_BUT = re.compile(
     re.IGNORECASE,
 )
 
+# "remove all the cars except the red one": the cars without the one picked out
+THINGS_BUT = re.compile(
+    r"\b(?:all|every|each)\s+(?:of\s+)?(?:the\s+)?(?P<x>[a-z]+)\s+(?:except(?: for)?|but(?: not)?|"
+    r"apart from|other than|besides|save for)\s+(?:the|that|this)\s+(?:[a-z]+\s+)?"
+    r"(?:ones?|(?P=x))\b",
+    re.IGNORECASE,
+)
+
 REQUIRED: tuple[tuple[str, str], ...] = (
     (FACES_BUT.pattern, "Exclude"),
     (FACES_BUT.pattern, "Select"),
+    (THINGS_BUT.pattern, "Exclude"),
+    (THINGS_BUT.pattern, "Select"),
     (_EMOJI_WORDS, "Emoji"),
     # "put a star on the girl", "cover his face with a heart": an emoji (it blurred her)
     (
@@ -698,7 +716,15 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     # "darken the sky": the sky repainted darker (it asked what the sky is)
     (r"\b(?:darken|brighten|lighten)\b", "Replace"),
     # "add a rainbow to the sky": the sky is repainted with it (it located a rainbow)
-    (r"\badd (?:a|an|some) [a-z ]+? (?:to|on|onto|in|into) (?:the|his|her|their)\b", "Replace"),
+    # ("add snow to the roof" too)
+    (
+        r"\badd (?:(?:a|an|some) )?(?!(?:dots?|box(?:es)?|bounding|marks?|labels?|circles?|"
+        r"points?|tags?|pins?|numbers?|names?|emojis?|captions?)\b)[a-z ]+? "
+        r"(?:to|on|onto|in|into) (?:the|his|her|their)\b",
+        "Replace",
+    ),
+    # "make the boy's shirt striped": the shirt repainted so (it blurred the shirt)
+    (_MADE_SO.pattern, "Replace"),
     # "give the woman a hat": she is repainted with one (it counted the women)
     (
         r"\bgive (?:the|him|her|them|it|every|each|all)\b(?!.*\b(?:names?|labels?|tags?)\b)",
@@ -732,7 +758,8 @@ EXCLUDED: tuple[tuple[str, str], ...] = (
     # the 'face with tears of joy')
     (
         r"^(?!.*\b(?:except|but|only|apart from|other than|besides|which|whose)\b)"
-        r"(?=.*\b(?:(?:the|all(?: the)?|their|everyone's|everybody's) faces|(?:every|each) face)\b)"
+        r"(?=.*\b(?:(?:the|all(?: the)?|their|everyone's|everybody's) faces|(?:every|each) face|"
+        r"(?:everyone's|everybody's) face|faces? of (?:everyone|everybody|all))\b)"
         rf"(?!.*\b{_PICKED_PERSON}(?:'s)?\b)",
         "Select",
     ),
@@ -1508,7 +1535,7 @@ _GIVEN = re.compile(
 
 
 _ADDED = re.compile(
-    r"\badd (?P<new>(?:a|an|some) (?!(?:dots?|box(?:es)?|bounding|marks?|labels?|circles?|"
+    r"\badd (?P<new>(?:(?:a|an|some) )?(?!(?:dots?|box(?:es)?|bounding|marks?|labels?|circles?|"
     r"points?|tags?|pins?|numbers?|names?)\b)(?![a-z ]*\bemoji)[a-z ]+?) "
     r"(?:to|on|onto|in|into) (?:the |his |her |their |this |that )?(?P<where>[a-z]+(?: [a-z]+)?)"
     r"\s*[.!?]*$",
@@ -1533,6 +1560,9 @@ def replacement_phrase(query: str) -> str:
         return f"{added.group('where')} with {added.group('new')}"
     if looks := _LOOKS.search(query):  # "make the water look frozen": frozen water
         return f"{looks.group('how')} {looks.group('thing')}"
+    if made := _MADE_SO.search(query):  # "make the boy's shirt striped": a striped shirt
+        made_thing = re.sub(r"^.*'s\s+", "", made.group("thing"))
+        return f"{made.group('how')} {made_thing}" if "'" not in made_thing else ""
     new = " ".join(_replacement(query).split())
     content = [w for w in _WORD.findall(new) if w.lower() not in PHRASE_WORDS]
     # ("to dark grey": a colour too)
@@ -1732,6 +1762,18 @@ def emoji_vocabulary(query: str, names: Iterable[str]) -> tuple[str, ...]:
     emoji, so the step always gets a real name.
     """
     plain = [n for n in names if "skin_tone" not in n]
+    # a name spelled out ("with face with tears of joy"): that one (it drew 'tear_off_calendar')
+    spelled = [
+        n
+        for n in plain
+        if "_" in n
+        and re.search(
+            r"\b" + r"[\s_-]+".join(map(re.escape, n.split("_"))) + r"\b", query, re.IGNORECASE
+        )
+    ]
+    if spelled:
+        longest = max(len(n) for n in spelled)
+        return tuple(n for n in spelled if len(n) == longest)
     named = re.findall(r"([A-Za-z]+)[\s-]+emojis?\b", query, re.IGNORECASE)
     # "put emojis on": the verb names no emoji ('put_litter_in_its_place'); "a dog face emoji"
     # still names the face ones
