@@ -207,7 +207,10 @@ def test_seg_takes_one_source_and_exclude_only_where_asked(tiny: TransformersBac
     faces = "OBJ0 = FaceDet(image=IMAGE)\n"
     # both failed when run ("give one of object, point or query")
     assert not admits(tiny, sp, faces + "OBJ1 = Seg(image=IMAGE, object=OBJ0, query='person')\n")
-    assert admits(tiny, sp, faces + "OBJ1 = Seg(image=IMAGE, object=OBJ0)\n")
+    cow = scoped("edit", "Replace the cow with a camel")
+    found = "BOX0 = Loc(image=IMAGE, object='cow')\n"
+    assert not admits(tiny, cow, found + "OBJ0 = Seg(image=IMAGE, object=BOX0, query='cow')\n")
+    assert admits(tiny, cow, found + "OBJ0 = Seg(image=IMAGE, object=BOX0)\n")
     # nothing left out where the query leaves no one out (it selected a 'person' and blurred
     # the other faces)
     assert not opens(tiny, scoped("edit", "Blur out everyone's face"), faces, "OBJ1 = Exclude(")
@@ -221,3 +224,13 @@ def test_an_emoji_spelled_out_is_that_one() -> None:
     v = query_vocabulary("emoji the faces with face with tears of joy", names)
     assert v.emoji == ("face_with_tears_of_joy",)  # it drew 'tear_off_calendar'
     assert query_vocabulary("put a red heart on every face", names).emoji == ("red_heart",)
+
+
+def test_faces_are_edited_by_their_boxes(tiny: TransformersBackend) -> None:
+    sp = scoped("edit", "Blur out everyone's face")
+    faces = "OBJ0 = FaceDet(image=IMAGE)\n"
+    # a Seg of the faces (or of a 'person' never used) only needed SAM 2 to run
+    assert not admits(tiny, sp, faces + "OBJ1 = Seg(image=IMAGE, object=OBJ0)\n")
+    assert not admits(tiny, sp, faces + "OBJ1 = Seg(image=IMAGE, query='person')\n")
+    blurred = faces + "IMAGE0 = Blur(image=IMAGE, object=OBJ0)\n"
+    assert admits(tiny, sp, blurred + RESULT.format("IMAGE0"))

@@ -348,6 +348,18 @@ class ScopedProgram:
         if vocabulary.replacement and not vocabulary.colour_pop:
             self.specs = [s for s in self.specs if s.name != "ColorPop"]
         self.specs = [s for s in self.specs if s.name not in vocabulary.excluded]
+        faces_only = (
+            "FaceDet" in vocabulary.required
+            and not vocabulary.nouns
+            and not vocabulary.replaces_thing
+            and not {"Replace", "ColorPop", "BgBlur", "Crop"} & set(vocabulary.required)
+        )
+        if faces_only and _allowed_edits(self.specs):
+            # an edit of faces and nothing else: nothing else to find ("Blur out everyone's
+            # face" outlined, then located, a 'person' it never used, which needed SAM 2 or
+            # OWLv2 to run); a half is still located
+            drop = {"Seg", "Point"} | (set() if vocabulary.half else {"Loc"})
+            self.specs = [s for s in self.specs if s.name not in drop]
         if "Exclude" not in vocabulary.required:
             # nothing is left out where the query leaves out no one ("Blur out everyone's
             # face" selected a 'person' and blurred the other faces)
@@ -910,6 +922,14 @@ class ScopedProgram:
             # "blur every face except the child's": what is left once the child's is taken
             # out (it blurred every face)
             names = [n for n in names if scope.made_by.get(n) == "Exclude"]
+        if spec.name == "Seg" and p.name == "object":
+            # a face is edited by its box: a Seg of FaceDet's faces ("Blur out everyone's
+            # face") only needed SAM 2 to run
+            names = [
+                n
+                for n in names
+                if not any(scope.made_by.get(d) == "FaceDet" for d in (n, *scope.deps.get(n, ())))
+            ]
         if spec.name == "Exclude" and p.name == "object":
             # from the things found, not from the selection to take out
             names = [n for n in names if scope.made_by.get(n) != "Select"]
@@ -1887,6 +1907,11 @@ class ScopedProgram:
         # Free text only where a step needs it: an optional free string is a file path
         # (Classify's probe, examples) the model has no business naming; it wrote junk there.
         return [["STRING"]] if V.TEXT in p.types and p.required else []
+
+
+def _allowed_edits(specs: Iterable[ToolSpec]) -> bool:
+    """Whether ``specs`` hold a whole-image edit (the task edits its image)."""
+    return any(s.name in _WHOLE_IMAGE_EDITS for s in specs)
 
 
 def _said_in(text: str) -> set[str]:
