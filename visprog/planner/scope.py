@@ -32,7 +32,6 @@ from visprog.planner.grammar import Grammar, _allowed_specs, _chain, lit
 from visprog.planner.vocab import (
     ALWAYS,
     COLOURS,
-    IRREGULAR,
     PEOPLE_NOUNS,
     PHRASE_WORDS,
     QUESTION_WORDS,
@@ -40,6 +39,7 @@ from visprog.planner.vocab import (
     forms,
     plural,
     singular,
+    there_questions,
 )
 from visprog.program import Argument, ListValue, Literal, Program, Ref
 from visprog.registry import REGISTRY, Param, Registry, ToolSpec
@@ -236,6 +236,10 @@ class Scope:
     # Set by ScopedProgram.grammar: things the waiting Result needs named (see _covering).
     unsaid: list[tuple[str, ...]] = field(default_factory=list)
 
+    def made_with(self, name: str, step: str) -> bool:
+        """Whether ``step`` made ``name`` or a variable it was computed from."""
+        return any(self.made_by.get(d) == step for d in (name, *self.deps.get(name, ())))
+
     @classmethod
     def of(cls, inputs: Iterable[str], program: Program, registry: Registry) -> Scope:
         """The scope after ``program``'s statements (inputs are images)."""
@@ -354,7 +358,7 @@ class ScopedProgram:
             and not vocabulary.replaces_thing
             and not {"Replace", "ColorPop", "BgBlur", "Crop"} & set(vocabulary.required)
         )
-        if faces_only and _allowed_edits(self.specs):
+        if faces_only and any(s.name in _WHOLE_IMAGE_EDITS for s in self.specs):
             # an edit of faces and nothing else: nothing else to find ("Blur out everyone's
             # face" outlined, then located, a 'person' it never used, which needed SAM 2 or
             # OWLv2 to run); a half is still located
@@ -600,14 +604,7 @@ class ScopedProgram:
             defined = [n for n in defined if self.colour_said in scope.evidence(n)]
         # A step the query needs is not computed and then ignored: "outline each cookie" wrote
         # its Seg and named a Tag of the boxes found before it.
-        using = [
-            n
-            for n in defined
-            if all(
-                any(scope.made_by.get(d) == r for d in (n, *scope.deps.get(n, ())))
-                for r in self.required
-            )
-        ]
+        using = [n for n in defined if all(scope.made_with(n, r) for r in self.required)]
         defined = using or defined
         if self.half and self.half_crops:  # computed from the half, not the half's box itself
             defined = [
@@ -752,7 +749,7 @@ class ScopedProgram:
         def found(n: str) -> bool:
             if not scope.types.get(n, frozenset()) & _COUNTABLE:
                 return True  # an image, a number: not found things
-            return any(scope.made_by.get(d) == "FaceDet" for d in (n, *scope.deps.get(n, ())))
+            return scope.made_with(n, "FaceDet")
 
         return [n for n in names if found(n)]
 
@@ -913,11 +910,7 @@ class ScopedProgram:
                 names = [n for n in names if self.colour_said in scope.evidence(n)]
         if spec.name in _WHOLE_IMAGE_EDITS and "Select" in self.required and p.name == "object":
             # "cover the man's face with a star": it covered every face, then his
-            names = [
-                n
-                for n in names
-                if any(scope.made_by.get(d) == "Select" for d in (n, *scope.deps.get(n, ())))
-            ]
+            names = [n for n in names if scope.made_with(n, "Select")]
         if spec.name in _WHOLE_IMAGE_EDITS and "Exclude" in self.required and p.name == "object":
             # "blur every face except the child's": what is left once the child's is taken
             # out (it blurred every face)
@@ -925,11 +918,7 @@ class ScopedProgram:
         if spec.name == "Seg" and p.name == "object":
             # a face is edited by its box: a Seg of FaceDet's faces ("Blur out everyone's
             # face") only needed SAM 2 to run
-            names = [
-                n
-                for n in names
-                if not any(scope.made_by.get(d) == "FaceDet" for d in (n, *scope.deps.get(n, ())))
-            ]
+            names = [n for n in names if not scope.made_with(n, "FaceDet")]
         if spec.name == "Exclude" and p.name == "object":
             # from the things found, not from the selection to take out
             names = [n for n in names if scope.made_by.get(n) != "Select"]
@@ -1122,11 +1111,7 @@ class ScopedProgram:
             if "Classify" in self.required:
                 # the labels made are drawn ("say whether each is a man, woman or child"
                 # classified the people and tagged an unlabelled copy of them)
-                combos = [
-                    (im, obj)
-                    for im, obj in combos
-                    if any(scope.made_by.get(d) == "Classify" for d in (obj, *scope.deps[obj]))
-                ]
+                combos = [(im, obj) for im, obj in combos if scope.made_with(obj, "Classify")]
         elif spec.name in _WHOLE_IMAGE_EDITS:
             # an edit of the same things twice changes nothing the first did not: "blur the
             # bottom half" blurred the half, then blurred the blurred half again
@@ -1249,10 +1234,7 @@ class ScopedProgram:
             if todo:
                 # word by word, as the free question is lexed (a question as one literal
                 # beside the free one left the lexer no way back from its first word)
-                g.add(f"c{i}q{k}", *[_words_literal(q) for q in todo])
-                g.add(f"c{i}i{k}", [lit(im)])
-                body = [lit("VQA("), lit("image="), f"c{i}i{k}", lit(", question=")]
-                bodies.append([*body, f"c{i}q{k}", lit(")")])
+                bodies.append(_vqa_body(g, f"c{i}n{k}", im, [_words_literal(q) for q in todo]))
         parts = self._one_other_parts()
         if not questions:
             # of one clause's things ("Is a man or a woman a horse?" mixed the two)
@@ -1295,10 +1277,7 @@ class ScopedProgram:
         for k, (side, question, _) in enumerate(self.sided):
             if question in asked.get(side, {}) or "'" in question:
                 continue
-            g.add(f"c{i}s{k}q", _words_literal(question))
-            g.add(f"c{i}s{k}i", [lit(side)])
-            head = [lit("VQA("), lit("image="), f"c{i}s{k}i", lit(", question=")]
-            bodies.append([*head, f"c{i}s{k}q", lit(")")])
+            bodies.append(_vqa_body(g, f"c{i}s{k}", side, [_words_literal(question)]))
         return bodies
 
     def _one_other_parts(self) -> list[list[tuple[str, ...]]]:
@@ -1351,12 +1330,7 @@ class ScopedProgram:
         if shown:
             # the thing and what it is like, all the statement says: whether it is there
             # (a free question went "Is there a bus in the red image of the left image buses?")
-            *before, head = vocab.shown.split()
-            single = IRREGULAR.get(head, singular(head))
-            one, many = " ".join([*before, single]), " ".join([*before, plural(single)])
-            article = "an" if one[0] in "aeiou" else "a"
-            asked = (f"Is there {article} {one}?", f"Are there {many}?")
-            question = [_words_literal(q) for q in asked]
+            question = [_words_literal(q) for q in there_questions(vocab.shown)]
             body = self._call_items(g, spec, i, scope, {"question": question}, tag="p")
             return [body] if body is not None else None
         body = self._call_items(g, spec, i, scope, unsaid=vocab.focus, tag="p")
@@ -1909,9 +1883,11 @@ class ScopedProgram:
         return [["STRING"]] if V.TEXT in p.types and p.required else []
 
 
-def _allowed_edits(specs: Iterable[ToolSpec]) -> bool:
-    """Whether ``specs`` hold a whole-image edit (the task edits its image)."""
-    return any(s.name in _WHOLE_IMAGE_EDITS for s in specs)
+def _vqa_body(g: Grammar, name: str, image: str, questions: list[list[str]]) -> list[str]:
+    """``VQA(image=<image>, question=<one of questions>)`` (rules ``<name>i``, ``<name>q``)."""
+    g.add(f"{name}i", [lit(image)])
+    g.add(f"{name}q", *questions)
+    return [lit("VQA("), lit("image="), f"{name}i", lit(", question="), f"{name}q", lit(")")]
 
 
 def _said_in(text: str) -> set[str]:

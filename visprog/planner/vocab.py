@@ -992,6 +992,11 @@ def first_side(query: str) -> str:
     return "LEFT" if left < right else "RIGHT"
 
 
+def _side_name(word: str) -> str:
+    """``LEFT`` for "left"/"first", ``RIGHT`` for "right"/"second"."""
+    return "LEFT" if word.lower() in ("left", "first") else "RIGHT"
+
+
 _CLAUSE_BREAK = re.compile(r",|;|\b(?:but|while|whereas|and|yet)\b", re.IGNORECASE)
 _DENIAL = re.compile(r"\b(?:not|no|none|without|nothing)\b|n't\b", re.IGNORECASE)
 _SIDE_WORD = re.compile(r"\b(?P<side>left|right|first|second)\b", re.IGNORECASE)
@@ -1008,8 +1013,12 @@ def denied_side(query: str) -> str:
     for clause in _CLAUSE_BREAK.split(query):
         side = _SIDE_WORD.search(clause)
         if side and _DENIAL.search(clause):
-            sides.append("LEFT" if side.group("side").lower() in ("left", "first") else "RIGHT")
+            sides.append(_side_name(side.group("side")))
     return sides[0] if len(sides) == 1 else ""
+
+
+# Words that are no thing there (:func:`side_questions`)
+_NOT_THING = frozenset({*PHRASE_WORDS, *QUESTION_WORDS, *_NOT_CONTENT, *NUMBER_WORDS})
 
 
 def shown_phrase(query: str, nouns: Sequence[str]) -> str:
@@ -1026,8 +1035,7 @@ def shown_phrase(query: str, nouns: Sequence[str]) -> str:
     said: list[str] = []
     for w in reversed(m.group(1).split()):
         low = w.lower()
-        skip = {*PHRASE_WORDS, *QUESTION_WORDS, *_NOT_CONTENT, *NUMBER_WORDS, *_NOT_COUNTED}
-        if low in skip or singular(low) in skip or not low.isalpha():
+        if low in _NOT_SAYING_WHICH or singular(low) in _NOT_SAYING_WHICH or not low.isalpha():
             break
         said.insert(0, low)
     return " ".join([*said, nouns[0].lower()])
@@ -1079,7 +1087,7 @@ def side_questions(query: str) -> tuple[tuple[str, str, bool], ...]:
     only = _ONLY_SIDE.search(text)
     if only and len(clauses) == 1:
         # "Only the right image has a cat in it": the right one does, the left does not
-        side = "LEFT" if only.group("side").lower() in ("left", "first") else "RIGHT"
+        side = _side_name(only.group("side"))
         rest = " ".join((text[: only.start()] + " " + text[only.end() :]).split()).lower()
         question, denied = _side_question(rest, "")
         other = "RIGHT" if side == "LEFT" else "LEFT"
@@ -1092,7 +1100,7 @@ def side_questions(query: str) -> tuple[tuple[str, str, bool], ...]:
         if len(sides) != 1:
             return ()
         word = sides[0].group("side").lower()
-        side = "LEFT" if word in ("left", "first") else "RIGHT"
+        side = _side_name(word)
         if word == "other":
             if not out:
                 return ()
@@ -1122,15 +1130,24 @@ def _side_question(rest: str, before: str) -> tuple[str, bool]:
     thing = _ARTICLE.sub("", re.sub(r"^(?:some|any)\s+", "", thing)).strip()
     thing = re.sub(r"\s+(?:in it|in them|there)$", "", thing)
     words = thing.split()
-    skip = {*PHRASE_WORDS, *QUESTION_WORDS, *_NOT_CONTENT, *NUMBER_WORDS}
-    if not 1 <= len(words) <= 3 or any(w in skip or not w.isalpha() for w in words):
+    if not 1 <= len(words) <= 3 or any(w in _NOT_THING or not w.isalpha() for w in words):
         return "", False
     head = words[-1]
-    if singular(head) != head or head in IRREGULAR:
-        start = "Are there"
-    else:
-        start = "Is there an" if thing[0] in "aeiou" else "Is there a"
-    return f"{start} {thing}?", bool(m and m.group("neg"))
+    plural_ = singular(head) != head or head in IRREGULAR
+    question = f"Are there {thing}?" if plural_ else there_questions(thing)[0]
+    return question, bool(m and m.group("neg"))
+
+
+def there_questions(thing: str) -> tuple[str, str]:
+    """Whether a thing is there, asked of one and of many ("Is there a red bus?" and so on).
+
+    The last word of ``thing`` is its noun: "Are there red buses?" is the other question.
+    """
+    *before, head = thing.split()
+    single = IRREGULAR.get(head, singular(head))
+    one, many = " ".join([*before, single]), " ".join([*before, plural(single)])
+    article = "an" if one[0] in "aeiou" else "a"
+    return f"Is there {article} {one}?", f"Are there {many}?"
 
 
 _HOLDING = re.compile(
@@ -1288,6 +1305,8 @@ _NOT_COUNTED = frozenset(
     "tallest biggest largest smallest highest lowest closest nearest oldest youngest shortest "
     "widest furthest farthest leftmost rightmost".split()
 )
+# nor, of the words before a thing, those that do not say which it is (:func:`shown_phrase`)
+_NOT_SAYING_WHICH = _NOT_THING | _NOT_COUNTED
 
 
 def counted_words(query: str) -> tuple[str, ...]:
