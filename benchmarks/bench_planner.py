@@ -19,6 +19,8 @@ set, written by an author who never read the prompts.
 ``planner_dev7.toml`` (``--set dev7``): 80 development queries by that author, written alongside.
 ``planner_heldout8.toml`` (``--set heldout8``): 75 held-out queries by an eighth author, frozen.
 ``planner_dev8.toml`` (``--set dev8``): 80 development queries by that author, written alongside.
+``planner_heldout10.toml`` (``--set heldout10``): 75 held-out queries by a tenth author, frozen.
+``planner_dev10.toml`` (``--set dev10``): 80 development queries by that author, written alongside.
 For each set and mode it prints:
 first-attempt parse and check rates, programs that check (after repairs), mean attempts, seconds
 per program, and how many programs do what the query asked, per family and in total.
@@ -72,6 +74,8 @@ SETS = {
     "heldout8": HERE / "planner_heldout8.toml",
     "dev9": HERE / "planner_dev9.toml",
     "heldout9": HERE / "planner_heldout9.toml",
+    "dev10": HERE / "planner_dev10.toml",
+    "heldout10": HERE / "planner_heldout10.toml",
 }
 PHOTO = HERE.parent / "demos" / "images" / "astronaut.jpg"  # one real face
 
