@@ -335,7 +335,7 @@ def last_uses(program: Program, registry: Registry) -> dict[int, list[str]]:
         last[st.target] = index
         spec = registry.get(st.step)
         for arg in st.args:
-            for name in _refs_of(arg, spec):
+            for name in argument_refs(arg, spec):
                 last[name] = index
     out: dict[int, list[str]] = {}
     for name, index in last.items():
@@ -343,7 +343,13 @@ def last_uses(program: Program, registry: Registry) -> dict[int, list[str]]:
     return out
 
 
-def _refs_of(arg: Any, spec: ToolSpec | None) -> set[str]:
+def argument_refs(arg: Any, spec: ToolSpec | None) -> set[str]:
+    """The variables an argument reads: its references, and those of an Eval expression.
+
+    Args:
+        arg: A statement's :class:`~visprog.program.Argument`.
+        spec: The step's spec (None for an unknown step: then only plain references count).
+    """
     refs = _value_refs(arg.value)
     param = spec.param(arg.name) if spec is not None else None
     if param is not None and param.expression and isinstance(arg.value, Literal):

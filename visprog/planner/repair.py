@@ -25,6 +25,7 @@ from visprog.planner.compound import ChainError, chain, edit_clauses
 from visprog.planner.extract import extract_program
 from visprog.planner.grammar import Grammar, program_grammar
 from visprog.planner.prompts import PromptSet, block, choose_task, load_prompt, open_question
+from visprog.planner.prune import prune_unused
 from visprog.planner.scope import ScopedProgram
 from visprog.planner.vocab import query_vocabulary
 from visprog.program import Program
@@ -667,6 +668,12 @@ def _judge(
     text = raw if constrained else extract_program(raw)
     text = text.rstrip("\n") + "\n" if text.strip() else ""
     program, diagnostics = diagnose(text, inputs, registry)
+    if program is not None and not diagnostics:
+        # a step the result never reads does not run (raw keeps it)
+        pruned = prune_unused(text, program, registry)
+        shorter, issues = diagnose(pruned, inputs, registry) if pruned != text else (None, [])
+        if shorter is not None and not issues:
+            text, program = pruned, shorter
     if program is not None and not diagnostics and runtime_check is not None:
         diagnostics = list(runtime_check(program))
     return Attempt(text, diagnostics, round(seconds, 3), None if raw == text else raw)

@@ -32,6 +32,7 @@ from visprog.planner.grammar import Grammar, _allowed_specs, _chain, lit
 from visprog.planner.vocab import (
     ALWAYS,
     COLOURS,
+    NUMBER_WORDS,
     PEOPLE_NOUNS,
     PHRASE_WORDS,
     QUESTION_WORDS,
@@ -115,6 +116,26 @@ _NO_PLACE = frozenset(
     # "is the number of oranges even": no place to count in (it located 'a of in thing')
     "altogether number numbers many odd odds even evens".split()
 )
+# Words that say nothing of what a counted thing is like: the question's own and its numbers
+# (with the plural forms the vocabulary adds: 'ons', 'theres').
+_NOT_DESCRIBING = frozenset(
+    w + end
+    for w in (
+        *_NO_PLACE,
+        *NUMBER_WORDS,
+        *NUMBER_WORDS.values(),
+        *"are is was were there how what which do does can see any at".split(),
+    )
+    for end in ("", "s")
+)
+# The names a program may give anything (:data:`ALWAYS`), which name nothing of the query.
+_FILLER = frozenset(w.lower() for w in ALWAYS)
+# Steps that make found things from found things.
+_SELECTORS = frozenset({"Seg", "Select", "Exclude"})
+# (what a thing wears or holds picks it: "the man holding the umbrella"; a side does not, as
+# CLIP cannot tell one, so a thing on one side is found in that half)
+QUESTION_WORDS_LOWER = frozenset(w.lower() for w in QUESTION_WORDS) - {"wearing", "holding"}
+HALVES_LOWER = frozenset(h.lower() for h in HALVES)
 # Words a Replace prompt does not end with: places and the request's own verbs.
 _NOT_PAINTED = frozenset(
     "left right top bottom side half upper lower remove delete erase replace swap get rid".split()
@@ -143,7 +164,14 @@ _EDIT_WORDS = frozenset(
     "change keep sharp pop colour color grey gray greyscale grayscale pixelate censor "
     "anonymise anonymize remove erase delete put puts stick sticks place places give gives "
     "add adds paint obscure recolor recolour crop zoom turns makes changes keeps except "
-    "excepts enlarge magnify darken brighten lighten obliterate".split()
+    "excepts enlarge magnify darken brighten lighten obliterate "
+    # (and how it looks after: "keep the person in focus" located 'the in focus')
+    "focus focuses crisp".split()
+)
+# Words of an edit request that say what is done or where, not which thing it is done to.
+_DOING_WORDS = _EDIT_WORDS | frozenset(
+    "emoji emojis only highlight select outline segment tag label mark box draw everything "
+    "else rest but face faces pop popped pixelated".split()
 )
 # What an edit's image or part of it is called, never a thing found in it ("turn the photo
 # black and white except for the flowers" popped Loc('photo'); "blow up the part with the
@@ -665,6 +693,8 @@ class ScopedProgram:
         be called now (else the finders).
         """
         goals = self._goals(scope)
+        if self.vocabulary.asked and "VQA" in goals:
+            return {"VQA"}  # the question as written answers it: nothing to find first
         if goals == ["Eval"] and self._one_other_open(scope):
             return {"Eval"} if self._one_other_expr(scope) else {"VQA"}
         if goals == ["Eval"] and self.sided:
@@ -712,6 +742,19 @@ class ScopedProgram:
             # the counted thing is found and there is nowhere else to look: its Count, also
             # before the Eval a threshold needs ("exactly 3 boats" located the boats 12 times)
             return {"Count"}
+        if counting and self._counted_here() and self._places() and not scope.crop_box:
+            places = {x.lower() for f in self._places() for x in f}
+            if any(obj.lower() in places for _, obj in scope.objects) and not self.half:
+                # the place is found: the crop to it ("fewer than 5 people in the room" found
+                # the room, then outlined it, and counted its outline)
+                return {s.name for s in self.specs if s.name == "Crop"} or None
+        if counting and self._counted_here() and not alone and not set(goals) & CROPS:
+            # the counted thing is found in the place's or the relation's crop: its Count
+            # ("fewer than 5 people on the beach" found them on it, then located 'animal',
+            # 'object' and 'thing')
+            where = [scope.found_in.get(n) or scope.source.get(n) for n in self._countable(scope)]
+            if any(image in scope.crop_box for image in where if image):
+                return {"Count"}
         if self._counted_here() and alone and scope.calls.get("Count") and set(goals) == {"Eval"}:
             # counted, and its Eval is all that is left ("is the number of oranges even"
             # pointed at 'object' first)
@@ -770,7 +813,24 @@ class ScopedProgram:
         if self._counted_here():
             # "how many windows does the house have" counted Point('house') in a window's crop
             counted = {w.lower() for w in self.vocabulary.counted}
-            names = [n for n in names if n not in scope.looked or _names(scope.looked[n], counted)]
+
+            def names_counted(n: str) -> bool:
+                if n in scope.looked:
+                    return _names(scope.looked[n], counted)
+                if scope.made_by.get(n) != "Seg":
+                    return True  # faces, a selection: as found
+                if scope.said_by.get(n):  # Seg(query='room')
+                    return bool(scope.said_by[n] & counted)
+                # a Seg of what was found: of the counted thing ("fewer than 5 people in the
+                # room" counted the room's mask)
+                looked = [
+                    scope.looked[d]
+                    for d in scope.deps.get(n, ())
+                    if d in scope.looked and d not in scope.halves
+                ]
+                return not looked or any(_names(o, counted) for o in looked)
+
+            names = [n for n in names if names_counted(n)]
         if scope.calls.get("Count", 0) < self.counts_needed:
             names = [n for n in names if n not in scope.counted]
         return names
@@ -908,6 +968,8 @@ class ScopedProgram:
                 # "colour pop the yellow flowers": of the things named with the colour (it
                 # popped every flower, then again the yellow ones)
                 names = [n for n in names if self.colour_said in scope.evidence(n)]
+        if spec.name in _WHOLE_IMAGE_EDITS and p.name == "object":
+            names = self._named_things(scope, names)
         if spec.name in _WHOLE_IMAGE_EDITS and "Select" in self.required and p.name == "object":
             # "cover the man's face with a star": it covered every face, then his
             names = [n for n in names if scope.made_with(n, "Select")]
@@ -927,6 +989,32 @@ class ScopedProgram:
         if spec.name in _WHOLE_IMAGE_EDITS and self.half and self.half_crops:
             return [n for n in names if n not in scope.halves]
         return names
+
+    def _things_named(self) -> frozenset[str]:
+        """The query's own words for things (all forms): its content words but an edit's verbs."""
+        return frozenset(
+            w.lower()
+            for w in self.vocabulary.content
+            if w.lower() not in _DOING_WORDS and w.lower() not in _NOT_PAINTED
+        ) - {"background", "backdrop", "foreground", "backgrounds"}
+
+    def _named_things(self, scope: Scope, names: list[str]) -> list[str]:
+        """Of things found by name, the ones named by the query's words, where there are some.
+
+        "Blur the background behind the bride" located the bride, then 'person', and kept the
+        person sharp: what an edit takes is found by the query's name for it.
+        """
+        nouns = self._things_named() - _FILLER
+        if not nouns:
+            return names
+        found = [n for n in names if n in scope.looked or scope.made_by.get(n) in _SELECTORS]
+
+        def named(n: str) -> bool:
+            return bool(scope.evidence(n) & nouns)
+
+        if not any(named(n) for n in found):
+            return names
+        return [n for n in names if n not in found or named(n)]
 
     def _frames(self, spec: ToolSpec, scope: Scope, names: list[str]) -> list[str]:
         """The images a step's image argument may name.
@@ -1044,6 +1132,10 @@ class ScopedProgram:
                     continue
             if spec.name in ("Loc", "Point"):
                 bodies = self._finder_bodies(g, spec, i, scope)
+            if spec.name == "Select":
+                bodies = self._select_bodies(g, spec, i, scope)
+                if bodies is not None and not bodies:
+                    continue
             if bodies is None:
                 items = self._call_items(g, spec, i, scope)
                 bodies = [items] if items is not None else []
@@ -1051,6 +1143,76 @@ class ScopedProgram:
                 g.add(f"c{i}", *bodies)
                 out.append((f"c{i}", spec))
         return out
+
+    def _select_bodies(
+        self, g: Grammar, spec: ToolSpec, i: int, scope: Scope
+    ) -> list[list[str]] | None:
+        """A ``Select`` among things found by name picks one by what the query says of it.
+
+        Its query names the thing and a word the query says of it besides its name: "color
+        pop the girl in the yellow dress" selected 'girl' among the girls (which picks any),
+        "blur the car's license plate" selected 'license plate' among the cars (a car). Things
+        found otherwise (faces, a selection) keep the usual query; with no word to pick one
+        by, nothing is selected among things found by name. None: the usual bodies.
+        """
+        vocab = self.vocabulary
+        if vocab.person:
+            return None  # a named person among the faces (the usual closed query)
+        param = next(p for p in spec.params if p.name == "object")
+        objects = [a for a in self._values(g, spec, param, scope) if len(a) == 1]
+        named = {lit(n): n for n in scope.looked}
+        if not any(a[0] in named for a in objects):
+            return None
+        bodies = []
+        plain = [a for a in objects if a[0] not in named]
+        if plain:
+            body = self._call_items(g, spec, i, scope, {"object": plain}, tag="s")
+            if body is not None:
+                bodies.append(body)
+        low = {w.lower() for w in vocab.words}
+        # the written form, not the plural the vocabulary adds ('girl in yellows dress')
+        said = [
+            w
+            for w in vocab.words
+            if (w.lower() not in _NOT_LAST or w.lower() in COLOURS)
+            and not (w.endswith("s") and w[:-1].lower() in low)
+        ]
+        for k, a in enumerate(a for a in objects if a[0] in named):
+            name = scope.looked[named[a[0]]].lower().split()
+            if not name or name[0] in HALVES_LOWER or set(name) & vocab.owners:
+                # (nor among the owners of the part edited: "blur the car's license plate"
+                # selected among the cars)
+                continue
+            own = {x for word in name for x in forms(word)}
+            describing = [
+                w
+                for w in said
+                if w.lower() not in own
+                and w.lower() not in _NOT_DESCRIBING
+                and w.lower() not in _DOING_WORDS
+                and w.lower() not in _NOT_PAINTED
+                and w.lower() not in QUESTION_WORDS_LOWER
+            ]
+            if not describing:
+                continue
+            # the thing by its whole name ('trash can next to the bench'), and only a colour
+            # or a modifier before it ('white cup', not 'bench can')
+            before = [w for w in describing if w.lower() in COLOURS | vocab.modifiers]
+            query = _picked_phrase(
+                g,
+                f"sel{k}",
+                [*said, *PHRASE_WORDS],
+                " ".join(name),
+                describing,
+                before,
+                PHRASES[("Select", "query")],
+            )
+            body = self._call_items(
+                g, spec, i, scope, {"object": [a], "query": [[query]]}, tag=f"s{k}"
+            )
+            if body is not None:
+                bodies.append(body)
+        return bodies
 
     @staticmethod
     def _unused(scope: Scope) -> int:
@@ -1146,6 +1308,8 @@ class ScopedProgram:
         vocab = self.vocabulary
         if len(self.inputs) != 1:
             return self._pair_bodies(g, spec, i, scope)
+        if vocab.asked:  # the question as written, of the whole photo
+            return [_vqa_body(g, f"c{i}w", self._one_image(), [_words_literal(vocab.asked)])]
         choice = set(vocab.choice.lower().split())
         unsaid = [
             f
@@ -1397,10 +1561,15 @@ class ScopedProgram:
             return None
         param = next(p for p in spec.params if p.name == "image")
         images = [a for a in self._values(g, spec, param, scope) if len(a) == 1]
-        if spec.name == "Point" and self._places() and self._counted_here():
-            if not scope.crop_box and not self.half:
-                # the place is boxed to be cropped to: Point('bowl') left nothing to crop
-                images = [a for a in images if a != [lit(self._one_image())]]
+        if self._places() and self._counted_here() and not self.half:
+            places = {x.lower() for f in self._places() for x in f}
+            whole = self._one_image()
+            placed = any(image == whole and obj.lower() in places for image, obj in scope.objects)
+            if (spec.name == "Point" and not scope.crop_box) or placed:
+                # the place is boxed to be cropped to: Point('bowl') left nothing to crop; and
+                # once it is boxed, the rest is found in its crop ("fewer than 5 people in the
+                # room" located the room, then 'face', 'object' and 'person' in the photo)
+                images = [a for a in images if a != [lit(whole)]]
         plain = [a for a in images if a[0] not in {lit(n) for n in used}]
         bodies = []
         if plain:
@@ -1419,11 +1588,19 @@ class ScopedProgram:
             if named and [lit(image)] in images and "FaceDet" not in self.required:
                 most = PHRASES[(spec.name, "object")]
                 must = list(self.vocabulary.counted)
+                # Not the question's other words: "fewer than five people on the beach"
+                # located 'beach beach ons people', and pointed at 'beach person'
+                # (an owner says whose part it is: 'dog nose' in the dog's crop)
+                places = {x.lower() for f in self._places() for x in f} - self.vocabulary.owners
+                skip = _NOT_DESCRIBING | places
+                words = [
+                    w
+                    for w in self.vocabulary.words
+                    if w.lower() not in skip and not w.rstrip("s").isdigit()
+                ]
                 # 'green pears' (it ends with them) or 'person wearing sunglasses' (it has them)
-                ends = self._coloured(g) or _phrase(
-                    g, "cnte", self.vocabulary.words, most, last=must
-                )
-                pool = [w for w in self.vocabulary.words if w.lower() not in _NOT_LAST]
+                ends = self._coloured(g) or _phrase(g, "cnte", words, most, last=must)
+                pool = [w for w in words if w.lower() not in _NOT_LAST]
                 described = list(self.vocabulary.described)
                 # "people wearing sunglasses": the name has the sunglasses (it counted people),
                 # after the people ("How many people are wearing hats?" pointed at 'hat' ten
@@ -1723,12 +1900,15 @@ class ScopedProgram:
             )
             said = {w.lower() for w in vocab.content}
             people = bool(said & (PEOPLE_NOUNS | {"person", "people", "everyone"}))
-            if (self.edits or self.tagging) and key in _SUBJECT_STEPS and (vocab.nouns or people):
+            named = vocab.nouns or people or (self.edits and self._things_named() - _FILLER)
+            if (self.edits or self.tagging) and key in _SUBJECT_STEPS and named:
                 # an edit's or a tagging's things are the query's: "blur the background
                 # behind the dog" blurred all but a 'person with a face', "make the woman's
                 # face anonymous" located 'animal' and 'object'
                 generic = {w for w in ALWAYS if w not in said}
-                generic -= {"person", "people"} if people else set()
+                # 'person' for the people the query names as such, not for "the bride" (it
+                # kept every person sharp), nor for "the man" ('person' finds the women too)
+                generic -= {"person", "people"} if people and not self.edits else set()
                 if self.tagging:  # nor is it the request's verb ('Tag' was looked for)
                     generic |= _TAGGING_WORDS | _ATTRIBUTES
                 if self.edits:  # nor the edit's verb (BgBlur kept Loc('blur') sharp)
@@ -2033,6 +2213,35 @@ def _must_phrase(
     return name
 
 
+def _picked_phrase(
+    g: Grammar,
+    name: str,
+    words: Sequence[str],
+    thing: str,
+    described: Sequence[str],
+    before: Sequence[str],
+    most: int,
+) -> str:
+    """A quoted phrase that names ``thing`` and one of ``described``.
+
+    The thing first and the word that picks it last ("girl in the yellow dress", up to
+    ``most`` - 2 of ``words`` between), or one of ``before`` right before it ("red car").
+    """
+    if name in g.rules:
+        return name
+    g.add(f"{name}h", [lit(w) for w in re.split(r"( )", thing) if w])
+    g.add(f"{name}w", *[[lit(w)] for w in dict.fromkeys(words)])
+    g.add(f"{name}l", *[[lit(w)] for w in dict.fromkeys(described)])
+    g.add(f"{name}pre", [f"{name}w", lit(" ")])
+    _chain(g, f"{name}p", f"{name}pre", max(1, most - 2))
+    forms_ = [[lit("'"), f"{name}h", lit(" "), f"{name}p0?", f"{name}l", lit("'")]]
+    if before:
+        g.add(f"{name}b", *[[lit(w)] for w in dict.fromkeys(before)])
+        forms_.append([lit("'"), f"{name}b", lit(" "), f"{name}h", lit("'")])
+    g.add(name, *forms_)
+    return name
+
+
 def _described_phrase(
     g: Grammar, words: Sequence[str], things: Sequence[str], described: Sequence[str], most: int
 ) -> str:
@@ -2173,6 +2382,10 @@ def _expression(
         g.add("xe", *pairs)
         return "xe"
     numbers = [n for n in scalars if n not in texts]
+    if vocab.worked and not pair and numbers:
+        # "count the faces, then double it": the count times two (it stopped at the count)
+        g.add("xe", *[[lit(f'"{{{a}}}{vocab.worked}"')] for a in numbers])
+        return "xe"
     if vocab.parity and numbers:
         # "Is the number of faces odd?": the count modulo 2 (it answered with the count);
         # of two images, each count ("an even number of cups in both images")

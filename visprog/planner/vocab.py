@@ -201,6 +201,10 @@ class Vocabulary:
             question and whether its answer is denied (:func:`side_questions`), else ().
         held: The thing an edit or a tagging picks out by what it has, and the name that says
             so ("person", "person holding umbrella"; :func:`described_thing`), else ("", "").
+        asked: The question a VQA asks as the user wrote it, where no other step can answer
+            it (:func:`asked_whole`), else "".
+        worked: What a question about one image does to its count ("double it": ``" * 2"``;
+            :func:`count_worked`), else "".
         label_only: The forms of the categories' words the query says nowhere else
             (:func:`label_only_words`): no found thing is named by them.
         exists: Whether the query asks whether there is something ("Is there a dog or a
@@ -282,6 +286,8 @@ class Vocabulary:
     shown: str = ""
     side_questions: tuple[tuple[str, str, bool], ...] = ()
     held: tuple[str, str] = ("", "")
+    worked: str = ""
+    asked: str = ""
 
 
 def singular(word: str) -> str:
@@ -564,6 +570,8 @@ CROPPING = re.compile(
 NEW_COLOURS = (
     r"(?:red|blue|green|yellow|black|white|brown|pink|orange|purple|golden|gold|silver|beige|"
     r"navy|teal|turquoise|violet|maroon|"
+    # hair and fur ("make the woman's hair blonde" blurred her hair)
+    r"blonde?|brunette|ginger|auburn|platinum|"
     # "make the grass greener"
     r"greener|redder|bluer|whiter|blacker|yellower|browner|pinker)"
 )
@@ -635,6 +643,30 @@ THINGS_BUT = re.compile(
     re.IGNORECASE,
 )
 
+# Whether there is a thing that is not where, or not doing what, the question says: no count
+# of things in a crop tells (the cats on the sofa were counted for "not on the sofa").
+_NOT_THERE = re.compile(
+    r"^\s*(?:is|are) there\b.*(?:\bnot|n't|\bnever)\s+(?:on|in|inside|at|under|near|next|beside|"
+    r"behind|above|below|by|with|wearing|holding|sitting|standing|lying|being|in front)\b",
+    re.IGNORECASE,
+)
+
+
+def asked_whole(query: str) -> str:
+    """The question, as written, of a query only a VQA of the whole photo answers; else "".
+
+    "Is there a cat that is not on the sofa?" (:data:`_NOT_THERE`): a free question of the
+    same words was 'cat is not on the sofa or not on cat sofa?'. Contractions are spelt out
+    and other quotes dropped, so the question is one literal.
+    """
+    if not _NOT_THERE.search(query):
+        return ""
+    text = re.sub(r"\b(can|won|are|is|do|does|did|has|have|was|were)n['’]t\b", r"\1 not", query)
+    text = text.replace("can not", "cannot").replace("won not", "will not")
+    text = " ".join(re.sub(r"['’\"]", "", text).split()).rstrip("?.! ")
+    return text[:1].upper() + text[1:] + "?"
+
+
 REQUIRED: tuple[tuple[str, str], ...] = (
     (FACES_BUT.pattern, "Exclude"),
     (FACES_BUT.pattern, "Select"),
@@ -684,6 +716,8 @@ REQUIRED: tuple[tuple[str, str], ...] = (
         r"(?!(?:the |a |this )?(?:picture|image|photo|pic|frame)\b)",
         "VQA",
     ),
+    # "Is there a cat that is not on the sofa?": asked (it counted the cats on the sofa)
+    (_NOT_THERE.pattern, "VQA"),
     # "swap the mug for a glass of juice" is a Replace (a small model blurred the mug)
     (r"\b(?:replace|swap|exchange|substitute)\b", "Replace"),
     # "how many faces", "blur the kids' faces": MTCNN finds faces (OWLv2 was asked for "kids")
@@ -752,6 +786,7 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     ),
 )
 EXCLUDED: tuple[tuple[str, str], ...] = (
+    (_NOT_THERE.pattern, "Count"),
     (GREY_PAINT.pattern, "ColorPop"),
     (_ANIMAL_FACE, "FaceDet"),  # "cover the cat's face": found by Loc
     # "emoji the faces with face with tears of joy": every face, none selected (it selected
@@ -829,8 +864,8 @@ def relations_stated(query: str) -> tuple[str, ...]:
     sides (:data:`SIDE_CHOICE`) states none.
     """
     low = query.lower()
-    if SIDE_CHOICE.search(low):
-        return ()
+    if SIDE_CHOICE.search(low) or _NOT_THERE.search(query):
+        return ()  # (a thing not where it says: asked of the whole photo, no crop tells)
     found = tuple(step for pattern, step in RELATIONS if re.search(pattern, low))
     return found or (("Crop",) if place_stated(query) else ())
 
@@ -841,6 +876,8 @@ def place_stated(query: str) -> bool:
     "How many dogs are on the sofa?", "Is there a bicycle next to the tree?" (not "in a red
     shirt": an existence question's place is on, beside, near or next to something).
     """
+    if _NOT_THERE.search(query):
+        return False
     if _COUNT_WORDS.search(query) and _PLACE.search(query):
         return True
     if _INSIDE.search(query):
@@ -1832,7 +1869,10 @@ _KNOWLEDGE = re.compile(
     r"players|team|band|squad|"
     # kinds whose members have names: "tag the planets", "the kitchen appliances"
     r"fruits|vegetables|planets|appliances|instruments|tools|vehicles|utensils|dishes|"
-    r"foods|drinks|beverages|flowers|dinosaurs|gadgets|devices|animals|insects)\b",
+    r"foods|drinks|beverages|flowers|dinosaurs|gadgets|devices|animals|insects|"
+    # people and figures known by name ("tag the marvel superheroes")
+    r"(?:super)?heroe?s|villains|princess(?:es)?|mascots|pok[eé]mon|gods|goddesses|kings|"
+    r"queens|emperors|scientists|painters|composers|writers|poets|cartoons?)\b",
     re.IGNORECASE,
 )
 # A proper noun after the first word ("Label the Beatles"), or an acronym ("US").
@@ -1938,7 +1978,29 @@ def lookup_text(query: str) -> str:
         head = before[0] if before and before[0].lower() not in _NOT_MODIFIER else ""
         text = " ".join([*([head] if head else []), m.group(0), after.group(0).strip()])
         return text if "'" not in text and len(text.split()) <= LOOKUP_WORDS else ""
-    return _kind_of_things(query)
+    return _kind_of_things(query) or _named_kind(query)
+
+
+_DETERMINER = re.compile(r"\b(?:the|all|each|every|these|those|any)\s+$", re.IGNORECASE)
+
+
+def _named_kind(query: str) -> str:
+    """A kind with the words that say whose it is, before it: "the marvel superheroes".
+
+    (A List of 'marvels superheroes of the marvel superheroes' was written.) Up to three words
+    between a determiner and the kind, none of them a function word; else "".
+    """
+    for m in _KNOWLEDGE.finditer(query):
+        head = query[: m.start()]
+        words = re.findall(r"[A-Za-z][A-Za-z-]*", head)[-3:]
+        for n in range(len(words), 0, -1):
+            said = words[-n:]
+            start = head.rfind(said[0])
+            if _DETERMINER.search(head[:start]) and not any(
+                w.lower() in _NOT_MODIFIER or w.lower() in QUESTION_WORDS for w in said
+            ):
+                return " ".join([*said, m.group(0)])
+    return ""
 
 
 # "label the bottles with their brand", "the dogs' breeds": the kind, of the things labelled
@@ -2137,11 +2199,60 @@ def _no_faces(query: str, nouns: Sequence[str]) -> bool:
     return bool(nouns) or bool(half_named(query))
 
 
+# "One image has a bus and the other does not": what one shows, the other does not (it was
+# "{A} and {B} == 'yes'"); a denial that names a thing of its own ("the other has no cars") is
+# not elided and keeps its operators.
+_OTHER_DENIES = re.compile(
+    r"\b(?:one|an?)\b.*\bthe other(?: one| image| picture| photo|s)?,? "
+    r"(?:does not|doesn't|doesnt|does n't|isn't|is not|hasn't|has not|lacks one|has none|"
+    r"doesn't have one|does not have one|shows none|contains none)\s*[.!]?\s*$",
+    re.IGNORECASE,
+)
+
+
+_COUNT_NOUN = r"(?:the|that|this|it|its) (?:number|count|amount|total|result|answer)\b"
+_OF_COUNT = rf"(?=\s+(?:it\b|that\b|this\b|them\b|{_COUNT_NOUN}))"
+_NUMBER = r"(\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+# Arithmetic a question does to one count, and the operator it calls for ("count the faces,
+# then double it" counted the faces and stopped). Comparisons ("twice as many ... as") are not
+# here: they compare two counts (:data:`SCALED`).
+_WORKED: tuple[tuple[str, str], ...] = (
+    # the verb or the multiple of a count, not a kind of thing ("double-decker buses")
+    (rf"\b(?:double|doubled|twice)\b{_OF_COUNT}", " * 2"),
+    (rf"\b(?:triple|tripled|thrice)\b{_OF_COUNT}", " * 3"),
+    (rf"\b(?:halve|halved)\b|\bhalf (?:of )?{_COUNT_NOUN}", " / 2"),
+    (rf"\bmultipl(?:y|ied)\b(?:\s+\w+){{0,4}}?\s+by {_NUMBER}\b|\btimes {_NUMBER}\b", " * {}"),
+    (rf"\b{_NUMBER} times (?:the |that |this )?(?:number|count|amount|total)\b", " * {}"),
+    (rf"\bdivided?\b(?:\s+\w+){{0,4}}?\s+by {_NUMBER}\b", " / {}"),
+    (rf"\b(?:plus|add) {_NUMBER}\b", " + {}"),
+    (rf"\b(?:minus|subtract|take away|less) {_NUMBER}\b(?! \w+ than\b)", " - {}"),
+)
+_COMPARING = re.compile(r"\b(?:than|as many|as much)\b|\bmore\b|\bfewer\b", re.IGNORECASE)
+
+
+def count_worked(query: str) -> str:
+    """The arithmetic a question does to its one count: " * 2", " + 3", " / 2", or "".
+
+    "count the faces, then double it" is ``{A} * 2``; "multiply the number of cars by three"
+    ``{A} * 3``; "how many dogs are there, plus two?" ``{A} + 2``. Not a comparison of counts
+    ("twice as many cats as dogs", "three more birds than").
+    """
+    if _COMPARING.search(query):
+        return ""
+    for pattern, op in _WORKED:
+        if m := re.search(pattern, query, re.IGNORECASE):
+            number = next((g for g in m.groups() if g), "")
+            return op.format(NUMBER_WORDS.get(number.lower(), number))
+    return ""
+
+
 def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
     """The :class:`Vocabulary` of ``query`` (``emoji_names``: the Emoji step's known names)."""
     names = list(emoji_names)
     low = query.lower()
     logic = tuple(op for pattern, op in LOGIC if re.search(pattern, low))
+    if _OTHER_DENIES.search(query):
+        logic = ("xor",)
     people = person_names(query)
     # one named person ("tag Taylor Swift") is selected among the faces, not looked up in a
     # list; several are the labels
@@ -2159,7 +2270,7 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
     required = (
         tuple(step for pattern, step in REQUIRED if re.search(pattern, low))
         + (("List",) if knowledge else ())
-        + (("Count", "Eval") if parity else ())
+        + (("Count", "Eval") if parity or count_worked(query) else ())
         + (("VQA",) if SIDE_CHOICE.search(low) else ())
         + (("FaceDet", "Select") if len(people) == 1 else ("FaceDet",) if people else ())
     )
@@ -2233,4 +2344,6 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         shown=shown_phrase(query, nouns),
         side_questions=() if counts else sides,
         held=described_thing(query),
+        worked=count_worked(query),
+        asked=asked_whole(query),
     )
