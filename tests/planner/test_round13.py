@@ -9,7 +9,13 @@ the tests check what they admit and refuse.
 from __future__ import annotations
 
 from visprog.planner.backends.local import TransformersBackend
-from visprog.planner.vocab import asked_whole, count_worked, query_vocabulary
+from visprog.planner.vocab import (
+    asked_whole,
+    comparison_ops,
+    count_worked,
+    query_vocabulary,
+    side_only,
+)
 
 from .test_scope import admits, opens, scoped
 
@@ -133,3 +139,19 @@ def test_what_an_edit_finds_is_named_by_the_query(tiny: TransformersBackend) -> 
     assert not admits(tiny, sp, "BOX0 = Loc(image=IMAGE, object='the in focus')\n")
     # a new colour of hair is painted (it blurred her hair)
     assert "Replace" in query_vocabulary("Make the woman's hair blonde").required
+
+
+def test_a_number_of_things_stated_is_that_number(tiny: TransformersBackend) -> None:
+    # "There are two birds in the left photo" was "{ANSWER0} > 2"
+    assert comparison_ops("There are two birds in the left photo") == ("==",)
+    assert comparison_ops("Both images have a single giraffe") == ("==",)
+    # which image is no number of things, and a count asked states none
+    assert comparison_ops("Exactly one image has a bus") == ()
+    assert comparison_ops("How many dogs are there?") == ()
+    # the two dogs of one image are that image's only (both images were counted)
+    assert side_only("The left image has exactly two dogs") == "LEFT"
+    assert side_only("The two images show dogs") == ""
+    sp = scoped("nlvr", "There are two birds in the left photo", PAIR)
+    counted = "BOX0 = Loc(image=LEFT, object='bird')\nANSWER0 = Count(box=BOX0)\n"
+    assert not admits(tiny, sp, counted + 'ANSWER1 = Eval(expr="{ANSWER0} > 2")\n')
+    assert admits(tiny, sp, counted + 'ANSWER1 = Eval(expr="{ANSWER0} == 2")\n')

@@ -946,6 +946,14 @@ _NUMBER_MORE = re.compile(
 )
 
 
+# "one image", "one of the pictures": which image, not a number of things
+_ONE_IMAGE = re.compile(
+    r"\b(?:only |exactly |just )?one(?: of the)? (?:images?|pictures?|photos?|pics?)\b|"
+    r"\bthe other(?: one)?\b",
+    re.IGNORECASE,
+)
+
+
 def comparison_ops(query: str) -> tuple[str, ...]:
     """The comparison operators ``query``'s words call for (empty: any; see COMPARISONS)."""
     if _NEGATION.search(query):
@@ -956,6 +964,10 @@ def comparison_ops(query: str) -> tuple[str, ...]:
     ops = [op for pattern, op in COMPARISONS if re.search(pattern, low)]
     if not ops and _TOTAL_EQUALS.search(low):
         ops = ["=="]
+    if not ops and not ARITHMETIC.search(low) and not parity_word(query):
+        # "There are two birds in the left photo" is two, not more ("{A} > 2" was written)
+        text = _ONE_IMAGE.sub(" ", _TWO_IMAGES.sub(" ", query))
+        ops = ["=="] if threshold_numbers(text) else []
     return tuple(dict.fromkeys(ops or (["=="] if differences else [])))
 
 
@@ -985,7 +997,9 @@ _SIDE_IMAGE = re.compile(
 )
 # "only the left image has a dog": the right one has none, so both are looked at
 _BOTH_IMAGES = re.compile(
-    r"\b(?:both|each|either|neither|two|other|images|pictures|photos|than|"
+    # ("two" of the images, not "the left image has exactly two dogs": that one only)
+    r"\b(?:both|each|either|neither|two (?:images|pictures|photos|pics)|other|images|"
+    r"pictures|photos|than|"
     r"(?:only|just)\s+(?:in\s+)?(?:the\s+)?(?:left|right))\b",
     re.IGNORECASE,
 )
