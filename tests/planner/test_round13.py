@@ -87,6 +87,12 @@ def test_a_thing_not_where_the_question_says_is_asked_as_written(
 def test_people_and_figures_known_by_name_are_looked_up() -> None:
     for query in ("tag the marvel superheroes", "Label each pokemon", "Tag the Greek gods"):
         assert query_vocabulary(query).knowledge, query
+    # with the words before the kind (it looked up 'marvels superheroes of the marvel ...')
+    assert query_vocabulary("tag the marvel superheroes").lookup_text == "marvel superheroes"
+    assert query_vocabulary("Tag the Star Wars characters").lookup_text == "Star Wars characters"
+    # but not without a name the query says elsewhere
+    query = "identify the football players by name and tag them, its the Argentina national team"
+    assert query_vocabulary(query).lookup_text == ""
 
 
 def test_the_other_image_denying_what_one_shows_is_exclusive(tiny: TransformersBackend) -> None:

@@ -2002,8 +2002,10 @@ def _named_kind(query: str) -> str:
     """A kind with the words that say whose it is, before it: "the marvel superheroes".
 
     (A List of 'marvels superheroes of the marvel superheroes' was written.) Up to three words
-    between a determiner and the kind, none of them a function word; else "".
+    between a determiner and the kind, none of them a function word, and no proper name of the
+    query left out; else "".
     """
+    names = {w.lower() for p in proper_words(query) for w in p.split()}
     for m in _KNOWLEDGE.finditer(query):
         head = query[: m.start()]
         words = re.findall(r"[A-Za-z][A-Za-z-]*", head)[-3:]
@@ -2013,7 +2015,11 @@ def _named_kind(query: str) -> str:
             if _DETERMINER.search(head[:start]) and not any(
                 w.lower() in _NOT_MODIFIER or w.lower() in QUESTION_WORDS for w in said
             ):
-                return " ".join([*said, m.group(0)])
+                text = " ".join([*said, m.group(0)])
+                # not when the query names more elsewhere ("the football players ..., its the
+                # Argentina national team" lost Argentina)
+                kept = {f for w in said for f in forms(w.lower())}
+                return "" if names - kept else text
     return ""
 
 
