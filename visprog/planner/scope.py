@@ -21,6 +21,7 @@ Every program written this way parses and passes :func:`visprog.checker.check`.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import zlib
@@ -134,8 +135,8 @@ _FILLER = frozenset(w.lower() for w in ALWAYS)
 _SELECTORS = frozenset({"Seg", "Select", "Exclude"})
 # (what a thing wears or holds picks it: "the man holding the umbrella"; a side does not, as
 # CLIP cannot tell one, so a thing on one side is found in that half)
-QUESTION_WORDS_LOWER = frozenset(w.lower() for w in QUESTION_WORDS) - {"wearing", "holding"}
-HALVES_LOWER = frozenset(h.lower() for h in HALVES)
+_QUESTION_WORDS_LOWER = frozenset(w.lower() for w in QUESTION_WORDS) - {"wearing", "holding"}
+_HALVES_LOWER = frozenset(h.lower() for h in HALVES)
 # Words a Replace prompt does not end with: places and the request's own verbs.
 _NOT_PAINTED = frozenset(
     "left right top bottom side half upper lower remove delete erase replace swap get rid".split()
@@ -743,7 +744,7 @@ class ScopedProgram:
             # before the Eval a threshold needs ("exactly 3 boats" located the boats 12 times)
             return {"Count"}
         if counting and self._counted_here() and self._places() and not scope.crop_box:
-            places = {x.lower() for f in self._places() for x in f}
+            places = self._place_words()
             if any(obj.lower() in places for _, obj in scope.objects) and not self.half:
                 # the place is found: the crop to it ("fewer than 5 people in the room" found
                 # the room, then outlined it, and counted its outline)
@@ -898,6 +899,10 @@ class ScopedProgram:
             return self.inputs[0]
         return self.vocabulary.side if self.vocabulary.side in self.inputs else ""
 
+    def _place_words(self) -> set[str]:
+        """Every form of every place word (:meth:`_places`), in lower case."""
+        return {x.lower() for f in self._places() for x in f}
+
     def _places(self) -> list[tuple[str, ...]]:
         """What a counting query names besides the counted thing: where to count ("the bowl").
 
@@ -990,6 +995,7 @@ class ScopedProgram:
             return [n for n in names if n not in scope.halves]
         return names
 
+    @functools.cached_property
     def _things_named(self) -> frozenset[str]:
         """The query's own words for things (all forms): its content words but an edit's verbs."""
         return frozenset(
@@ -1004,7 +1010,7 @@ class ScopedProgram:
         "Blur the background behind the bride" located the bride, then 'person', and kept the
         person sharp: what an edit takes is found by the query's name for it.
         """
-        nouns = self._things_named() - _FILLER
+        nouns = self._things_named - _FILLER
         if not nouns:
             return names
         found = [n for n in names if n in scope.looked or scope.made_by.get(n) in _SELECTORS]
@@ -1179,7 +1185,7 @@ class ScopedProgram:
         ]
         for k, a in enumerate(a for a in objects if a[0] in named):
             name = scope.looked[named[a[0]]].lower().split()
-            if not name or name[0] in HALVES_LOWER or set(name) & vocab.owners:
+            if not name or name[0] in _HALVES_LOWER or set(name) & vocab.owners:
                 # (nor among the owners of the part edited: "blur the car's license plate"
                 # selected among the cars)
                 continue
@@ -1191,7 +1197,7 @@ class ScopedProgram:
                 and w.lower() not in _NOT_DESCRIBING
                 and w.lower() not in _DOING_WORDS
                 and w.lower() not in _NOT_PAINTED
-                and w.lower() not in QUESTION_WORDS_LOWER
+                and w.lower() not in _QUESTION_WORDS_LOWER
             ]
             if not describing:
                 continue
@@ -1202,7 +1208,7 @@ class ScopedProgram:
                 g,
                 f"sel{k}",
                 [*said, *PHRASE_WORDS],
-                " ".join(name),
+                [" ".join(name)],
                 describing,
                 before,
                 PHRASES[("Select", "query")],
@@ -1562,7 +1568,7 @@ class ScopedProgram:
         param = next(p for p in spec.params if p.name == "image")
         images = [a for a in self._values(g, spec, param, scope) if len(a) == 1]
         if self._places() and self._counted_here() and not self.half:
-            places = {x.lower() for f in self._places() for x in f}
+            places = self._place_words()
             whole = self._one_image()
             placed = any(image == whole and obj.lower() in places for image, obj in scope.objects)
             if (spec.name == "Point" and not scope.crop_box) or placed:
@@ -1591,7 +1597,7 @@ class ScopedProgram:
                 # Not the question's other words: "fewer than five people on the beach"
                 # located 'beach beach ons people', and pointed at 'beach person'
                 # (an owner says whose part it is: 'dog nose' in the dog's crop)
-                places = {x.lower() for f in self._places() for x in f} - self.vocabulary.owners
+                places = self._place_words() - self.vocabulary.owners
                 skip = _NOT_DESCRIBING | places
                 words = [
                     w
@@ -1900,7 +1906,7 @@ class ScopedProgram:
             )
             said = {w.lower() for w in vocab.content}
             people = bool(said & (PEOPLE_NOUNS | {"person", "people", "everyone"}))
-            named = vocab.nouns or people or (self.edits and self._things_named() - _FILLER)
+            named = vocab.nouns or people or (self.edits and self._things_named - _FILLER)
             if (self.edits or self.tagging) and key in _SUBJECT_STEPS and named:
                 # an edit's or a tagging's things are the query's: "blur the background
                 # behind the dog" blurred all but a 'person with a face', "make the woman's
@@ -2217,19 +2223,23 @@ def _picked_phrase(
     g: Grammar,
     name: str,
     words: Sequence[str],
-    thing: str,
+    things: Sequence[str],
     described: Sequence[str],
     before: Sequence[str],
     most: int,
 ) -> str:
-    """A quoted phrase that names ``thing`` and one of ``described``.
+    """A quoted phrase that names one of ``things`` and one of ``described``.
 
     The thing first and the word that picks it last ("girl in the yellow dress", up to
-    ``most`` - 2 of ``words`` between), or one of ``before`` right before it ("red car").
+    ``most`` - 2 of ``words`` between), or one of ``before`` right before it ("red car"). A
+    thing may be several words ('trash can').
     """
     if name in g.rules:
         return name
-    g.add(f"{name}h", [lit(w) for w in re.split(r"( )", thing) if w])
+    g.add(
+        f"{name}h",
+        *[[lit(w) for w in re.split(r"( )", t) if w] for t in dict.fromkeys(things)],
+    )
     g.add(f"{name}w", *[[lit(w)] for w in dict.fromkeys(words)])
     g.add(f"{name}l", *[[lit(w)] for w in dict.fromkeys(described)])
     g.add(f"{name}pre", [f"{name}w", lit(" ")])
@@ -2247,17 +2257,9 @@ def _described_phrase(
 ) -> str:
     """A quoted phrase: one of ``things``, up to ``most`` - 2 of ``words``, one of ``described``.
 
-    "person wearing sunglasses" (rule ``cntdd``).
+    "person wearing sunglasses" (rule ``cntdd``; :func:`_picked_phrase` without a word before).
     """
-    if "cntdd" in g.rules:
-        return "cntdd"
-    g.add("cntddh", *[[lit(w)] for w in dict.fromkeys(things)])
-    g.add("cntddw", *[[lit(w)] for w in dict.fromkeys(words)])
-    g.add("cntddl", *[[lit(w)] for w in dict.fromkeys(described)])
-    g.add("cntddpre", ["cntddw", lit(" ")])
-    _chain(g, "cntddp", "cntddpre", max(1, most - 2))
-    g.add("cntdd", [lit("'"), "cntddh", lit(" "), "cntddp0?", "cntddl", lit("'")])
-    return "cntdd"
+    return _picked_phrase(g, "cntdd", words, things, described, (), most)
 
 
 def _open_question(g: Grammar, words: Sequence[str], content: Sequence[str]) -> str:

@@ -2283,6 +2283,7 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
     counted_text = _TWO_IMAGES.sub(" ", query)
     counts = COUNTING.search(counted_text) is not None
     sides = side_questions(query)
+    worked = count_worked(query)
     if counts and sides and not COUNTING.search(re.sub(r"\bnone\b", " ", counted_text, flags=re.I)):
         # "There's a boat in the right image but none in the left one": a denial, no number
         # (it compared the two counts)
@@ -2290,7 +2291,7 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
     required = (
         tuple(step for pattern, step in REQUIRED if re.search(pattern, low))
         + (("List",) if knowledge else ())
-        + (("Count", "Eval") if parity or count_worked(query) else ())
+        + (("Count", "Eval") if parity or worked else ())
         + (("VQA",) if SIDE_CHOICE.search(low) else ())
         + (("FaceDet", "Select") if len(people) == 1 else ("FaceDet",) if people else ())
     )
@@ -2364,6 +2365,6 @@ def query_vocabulary(query: str, emoji_names: Iterable[str] = ()) -> Vocabulary:
         shown=shown_phrase(query, nouns),
         side_questions=() if counts else sides,
         held=described_thing(query),
-        worked=count_worked(query),
+        worked=worked,
         asked=asked_whole(query),
     )
