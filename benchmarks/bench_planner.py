@@ -21,6 +21,8 @@ set, written by an author who never read the prompts.
 ``planner_dev8.toml`` (``--set dev8``): 80 development queries by that author, written alongside.
 ``planner_heldout10.toml`` (``--set heldout10``): 75 held-out queries by a tenth author, frozen.
 ``planner_dev10.toml`` (``--set dev10``): 80 development queries by that author, written alongside.
+``planner_heldout11.toml`` (``--set heldout11``): 75 held-out queries by an eleventh author, frozen.
+``planner_dev11.toml`` (``--set dev11``): 80 development queries by that author, written alongside.
 For each set and mode it prints:
 first-attempt parse and check rates, programs that check (after repairs), mean attempts, seconds
 per program, and how many programs do what the query asked, per family and in total.
@@ -76,6 +78,8 @@ SETS = {
     "heldout9": HERE / "planner_heldout9.toml",
     "dev10": HERE / "planner_dev10.toml",
     "heldout10": HERE / "planner_heldout10.toml",
+    "dev11": HERE / "planner_dev11.toml",
+    "heldout11": HERE / "planner_heldout11.toml",
 }
 PHOTO = HERE.parent / "demos" / "images" / "astronaut.jpg"  # one real face
 
